@@ -112,18 +112,20 @@ class IoUringTest {
         Path file = dir.resolve("f");
         BlockFile.createFile(file, 1 << 20);
         try (IoUring ring = new IoUring(8);
-             BlockFile f = BlockFile.open(file);
+             BlockFile readOnly = BlockFile.open(file, fcntl_h.O_RDONLY);
              Arena a = Arena.ofConfined()) {
             MemorySegment aligned = a.allocate(8192, 4096);
-            ring.prepRead(987_654, aligned.address(), 4096, 0, 1);                    // no such fd
-            ring.prepRead(f.fd(), aligned.address(), 4096, 100, 2);                   // O_DIRECT, misaligned offset
-            ring.prepRead(f.fd(), aligned.address(), 4096, 0, 3);                     // fine
+            ring.prepRead(987_654, aligned.address(), 4096, 0, 1);              // no such fd
+            ring.prepWrite(readOnly.fd(), aligned.address(), 4096, 0, 2);       // fd not open for writing
+            ring.prepRead(readOnly.fd(), 0L, 4096, 0, 3);                       // buffer at NULL
+            ring.prepRead(readOnly.fd(), aligned.address(), 4096, 0, 4);        // fine
             ring.submit();
             Collector c = new Collector();
-            reapAll(ring, c, 3);
+            reapAll(ring, c, 4);
             assertThat(c.results.get(c.userData.indexOf(1L))).isEqualTo(-errno_h.EBADF);
-            assertThat(c.results.get(c.userData.indexOf(2L))).isEqualTo(-errno_h.EINVAL);
-            assertThat(c.results.get(c.userData.indexOf(3L))).isEqualTo(4096);
+            assertThat(c.results.get(c.userData.indexOf(2L))).isEqualTo(-errno_h.EBADF);
+            assertThat(c.results.get(c.userData.indexOf(3L))).isEqualTo(-errno_h.EFAULT);
+            assertThat(c.results.get(c.userData.indexOf(4L))).isEqualTo(4096);
         }
     }
 
