@@ -1,0 +1,61 @@
+package io.panastor.reactor;
+
+import org.agrona.concurrent.IdleStrategy;
+
+/**
+ * Spins while work flows, yields a little, then parks the reactor in
+ * {@code io_uring_enter} (woken by a completion, a message's eventfd signal, or the next
+ * timer's deadline). While IO is in flight its completions wake the reactor from the ring
+ * itself, so parking never delays work: peak throughput is that of pure polling, and an
+ * idle reactor costs almost nothing.
+ *
+ * Thread-safety: reactor-confined.
+ */
+final class ReactorIdleStrategy implements IdleStrategy {
+    /** Empty duty cycles spun through before yielding (a few microseconds of polling). */
+    static final int MAX_SPINS = 200;
+    /** Empty duty cycles that yield the core before parking. */
+    static final int MAX_YIELDS = 10;
+
+    private final Reactor reactor;
+    private int spins;
+    private int yields;
+
+    ReactorIdleStrategy(Reactor reactor) {
+        this.reactor = reactor;
+    }
+
+    @Override
+    public void idle(int workCount) {
+        if (workCount > 0) {
+            reset();
+        } else {
+            idle();
+        }
+    }
+
+    @Override
+    public void idle() {
+        if (spins < MAX_SPINS) {
+            spins++;
+            Thread.onSpinWait();
+        } else if (yields < MAX_YIELDS) {
+            yields++;
+            Thread.yield();
+        } else {
+            reactor.park();
+            reset();
+        }
+    }
+
+    @Override
+    public void reset() {
+        spins = 0;
+        yields = 0;
+    }
+
+    @Override
+    public String alias() {
+        return "reactor-spin-yield-park";
+    }
+}
