@@ -12,6 +12,17 @@ public final class Errno {
     private Errno() {
     }
 
+    public static final int ENOENT = errno_h.ENOENT;
+    public static final int EIO = errno_h.EIO;
+    public static final int EBADF = errno_h.EBADF;
+    public static final int EAGAIN = errno_h.EAGAIN;
+    public static final int EINVAL = errno_h.EINVAL;
+    public static final int EISDIR = errno_h.EISDIR;
+    public static final int ENODEV = errno_h.ENODEV;
+    public static final int ENOSPC = errno_h.ENOSPC;
+    public static final int EOPNOTSUPP = errno_h.EOPNOTSUPP;
+    public static final int ETIMEDOUT = errno_h.ETIMEDOUT;
+
     /** A call-state segment for {@code Linker.Option.captureCallState("errno")}, owned by {@code arena}. */
     public static MemorySegment newCallState(Arena arena) {
         return arena.allocate(errno_h.captureStateLayout());

@@ -8,6 +8,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import io.panastor.bindings.errno_h;
+import io.panastor.bindings.fcntl_h;
 import io.panastor.bindings.io_cqring_offsets;
 import io.panastor.bindings.io_sqring_offsets;
 import io.panastor.bindings.io_uring_cqe;
@@ -291,6 +292,16 @@ public final class IoUring implements AutoCloseable {
     /** fallocate(2): the kernel takes the length in {@code addr} and the mode in {@code len}. */
     public boolean prepFallocate(int fd, int mode, long offset, long length, long userData) {
         return prep(IORING_OP_FALLOCATE, (byte) 0, fd, offset, length, mode, 0, (short) 0, userData);
+    }
+
+    /** Deallocates a range (a discard on a block device); the file keeps its size. */
+    public boolean prepPunchHole(int fd, long offset, long length, long userData) {
+        return prepFallocate(fd, fcntl_h.FALLOC_FL_PUNCH_HOLE | fcntl_h.FALLOC_FL_KEEP_SIZE, offset, length, userData);
+    }
+
+    /** Makes a range read back as zeroes, without writing them where the device can; the file keeps its size. */
+    public boolean prepZeroRange(int fd, long offset, long length, long userData) {
+        return prepFallocate(fd, fcntl_h.FALLOC_FL_ZERO_RANGE | fcntl_h.FALLOC_FL_KEEP_SIZE, offset, length, userData);
     }
 
     // ---------------------------------------------------------------- submit and reap

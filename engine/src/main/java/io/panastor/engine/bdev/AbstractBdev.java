@@ -1,0 +1,120 @@
+package io.panastor.engine.bdev;
+
+import io.panastor.reactor.Reactor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * What every bdev kind shares: identity, geometry, and one {@link IoChannel} per reactor,
+ * closed on its own reactor at {@link #destroy()}.
+ *
+ * Thread-safety: any thread, except {@link #channel} (on its reactor).
+ */
+public abstract class AbstractBdev implements Bdev {
+    private final String name;
+    private final UUID uuid;
+    private final String uri;
+    private final int blockSize;
+    private final long blockCount;
+    private final List<String> aliases = new CopyOnWriteArrayList<>();
+    private final Map<Reactor, IoChannel> channels = new ConcurrentHashMap<>();
+    private volatile boolean destroyed;
+    private CompletableFuture<Void> destruction;
+
+    protected AbstractBdev(String name, UUID uuid, String uri, int blockSize, long blockCount) {
+        this.name = name;
+        this.uuid = uuid;
+        this.uri = uri;
+        this.blockSize = blockSize;
+        this.blockCount = blockCount;
+    }
+
+    @Override
+    public final String name() {
+        return name;
+    }
+
+    @Override
+    public final UUID uuid() {
+        return uuid;
+    }
+
+    @Override
+    public final String uri() {
+        return uri;
+    }
+
+    @Override
+    public final List<String> aliases() {
+        return List.copyOf(aliases);
+    }
+
+    /** Adds another name this bdev is found by. */
+    public final void addAlias(String alias) {
+        if (!alias.equals(name) && !aliases.contains(alias)) {
+            aliases.add(alias);
+        }
+    }
+
+    @Override
+    public final int blockSize() {
+        return blockSize;
+    }
+
+    @Override
+    public final long blockCount() {
+        return blockCount;
+    }
+
+    @Override
+    public final IoChannel channel(Reactor reactor) {
+        if (!reactor.isCurrent()) {
+            throw new IllegalStateException("the channel of bdev " + name + " on " + reactor
+                    + " must be got on that reactor");
+        }
+        if (destroyed) {
+            throw new BdevException(BdevException.Reason.NOT_FOUND, "bdev " + name + " is being destroyed");
+        }
+        IoChannel ch = channels.get(reactor);
+        if (ch == null) {
+            ch = createChannel(reactor);
+            channels.put(reactor, ch);
+        }
+        return ch;
+    }
+
+    /** Makes this kind's channel; runs on {@code reactor}. */
+    protected abstract IoChannel createChannel(Reactor reactor);
+
+    @Override
+    public final synchronized CompletableFuture<Void> destroy() {
+        if (destruction != null) {
+            return destruction;
+        }
+        destroyed = true;
+        List<CompletableFuture<Void>> closes = new ArrayList<>();
+        for (Map.Entry<Reactor, IoChannel> e : channels.entrySet()) {
+            IoChannel ch = e.getValue();
+            closes.add(e.getKey().submit(ch::close).thenCompose(f -> f));
+        }
+        destruction = CompletableFuture.allOf(closes.toArray(CompletableFuture[]::new))
+                .whenComplete((v, t) -> {
+                    channels.clear();
+                    release();
+                });
+        return destruction;
+    }
+
+    /** Frees the device's resources once every channel is closed. */
+    protected abstract void release();
+
+    @Override
+    public String toString() {
+        return name + " (" + productName() + ", " + blockCount + " x " + blockSize + " B)";
+    }
+}

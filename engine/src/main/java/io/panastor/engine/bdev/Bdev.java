@@ -1,0 +1,53 @@
+package io.panastor.engine.bdev;
+
+import io.panastor.reactor.Reactor;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A block device: the unit everything in the data plane is built from (SPDK's
+ * {@code spdk_bdev}). A kind (malloc, null, uring, later lvol, nexus, nvmf) implements this,
+ * usually by extending {@link AbstractBdev}, and is created by its {@link BdevFactory}.
+ *
+ * <p>Thread-safety: the descriptive methods from any thread; {@link #channel} on the
+ * reactor it names.
+ */
+public interface Bdev {
+    String name();
+
+    UUID uuid();
+
+    /** Other names this bdev is found by (e.g. the URI it was created from). */
+    List<String> aliases();
+
+    /** What kind it is, as SPDK's product name ("Malloc disk", "URING bdev", ...). */
+    String productName();
+
+    /** The URI that creates this bdev. */
+    String uri();
+
+    int blockSize();
+
+    long blockCount();
+
+    default long sizeBytes() {
+        return (long) blockSize() * blockCount();
+    }
+
+    boolean supports(IoType type);
+
+    /** Alignment every data buffer must have (1 = any). */
+    default int bufferAlignment() {
+        return 1;
+    }
+
+    /** This bdev's channel on {@code reactor}, created on first use. Call on that reactor. */
+    IoChannel channel(Reactor reactor);
+
+    /**
+     * Closes every channel (each on its reactor, after its in-flight IO) and releases the
+     * device. Control path; the future completes when all is released.
+     */
+    CompletableFuture<Void> destroy();
+}

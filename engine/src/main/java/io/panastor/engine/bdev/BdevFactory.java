@@ -1,0 +1,19 @@
+package io.panastor.engine.bdev;
+
+import java.util.List;
+
+/**
+ * Makes bdevs of one kind from their URIs. A kind registers its factory in
+ * {@code META-INF/services/io.panastor.engine.bdev.BdevFactory}; {@link Bdevs} finds it
+ * by scheme, so adding a kind touches no other.
+ */
+public interface BdevFactory {
+    /** URI schemes this kind serves, e.g. {@code ["malloc"]}. */
+    List<String> schemes();
+
+    /** The name the bdev for {@code uri} will have (checked before it is made). */
+    String nameOf(BdevUri uri);
+
+    /** Makes the bdev, or throws a {@link BdevException} that says what is wrong. Control path. */
+    Bdev create(BdevUri uri);
+}

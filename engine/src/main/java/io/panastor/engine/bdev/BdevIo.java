@@ -1,0 +1,141 @@
+package io.panastor.engine.bdev;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One IO descriptor, pooled by its {@link IoChannel} and reused: what to do (type, block
+ * range, scatter/gather buffers), whom to tell, and how it ended. Obtained from
+ * {@link IoChannel#allocIo()}, filled with one of the {@code prepare*} methods, passed to
+ * {@link IoChannel#submit}, and given back with {@link #release()}.
+ *
+ * Thread-safety: reactor-confined to its channel's reactor.
+ */
+public final class BdevIo {
+    /** Most buffers one IO may scatter into or gather from. */
+    public static final int MAX_IOVS = 32;
+
+    private final IoChannel channel;
+    private final int index;
+    final MemorySegment[] iovs = new MemorySegment[MAX_IOVS];
+    int iovCount;
+    IoType type;
+    long offsetBlocks;
+    long numBlocks;
+    IoCompletion completion;
+    int status;
+    int errno;
+    boolean inUse;
+    /** Free for the submitter: e.g. a request it belongs to. */
+    public Object context;
+    /** Free for the submitter: e.g. a submission timestamp. */
+    public long tag;
+
+    BdevIo(IoChannel channel, int index) {
+        this.channel = channel;
+        this.index = index;
+    }
+
+    public BdevIo prepareRead(long offsetBlocks, long numBlocks, MemorySegment buffer, IoCompletion completion) {
+        return prepare(IoType.READ, offsetBlocks, numBlocks, completion).addBuffer(buffer);
+    }
+
+    public BdevIo prepareWrite(long offsetBlocks, long numBlocks, MemorySegment buffer, IoCompletion completion) {
+        return prepare(IoType.WRITE, offsetBlocks, numBlocks, completion).addBuffer(buffer);
+    }
+
+    /** Read or write with no buffer yet: add them with {@link #addBuffer}. */
+    public BdevIo prepareVectored(IoType type, long offsetBlocks, long numBlocks, IoCompletion completion) {
+        if (type != IoType.READ && type != IoType.WRITE) {
+            throw new IllegalArgumentException("only READ and WRITE carry buffers, not " + type);
+        }
+        return prepare(type, offsetBlocks, numBlocks, completion);
+    }
+
+    public BdevIo prepareFlush(long offsetBlocks, long numBlocks, IoCompletion completion) {
+        return prepare(IoType.FLUSH, offsetBlocks, numBlocks, completion);
+    }
+
+    public BdevIo prepareUnmap(long offsetBlocks, long numBlocks, IoCompletion completion) {
+        return prepare(IoType.UNMAP, offsetBlocks, numBlocks, completion);
+    }
+
+    public BdevIo prepareWriteZeroes(long offsetBlocks, long numBlocks, IoCompletion completion) {
+        return prepare(IoType.WRITE_ZEROES, offsetBlocks, numBlocks, completion);
+    }
+
+    public BdevIo prepareReset(IoCompletion completion) {
+        return prepare(IoType.RESET, 0, 0, completion);
+    }
+
+    private BdevIo prepare(IoType type, long offsetBlocks, long numBlocks, IoCompletion completion) {
+        this.type = type;
+        this.offsetBlocks = offsetBlocks;
+        this.numBlocks = numBlocks;
+        this.completion = completion;
+        this.iovCount = 0;
+        this.status = IoStatus.SUCCESS;
+        this.errno = 0;
+        return this;
+    }
+
+    /** Appends a buffer to the scatter/gather list. */
+    public BdevIo addBuffer(MemorySegment buffer) {
+        if (iovCount == MAX_IOVS) {
+            throw new IllegalStateException("an IO takes at most " + MAX_IOVS + " buffers");
+        }
+        iovs[iovCount++] = buffer;
+        return this;
+    }
+
+    /** Gives the descriptor back to its channel's pool. */
+    public void release() {
+        channel.releaseIo(this);
+    }
+
+    public IoType type() {
+        return type;
+    }
+
+    public long offsetBlocks() {
+        return offsetBlocks;
+    }
+
+    public long numBlocks() {
+        return numBlocks;
+    }
+
+    public int bufferCount() {
+        return iovCount;
+    }
+
+    public MemorySegment buffer(int i) {
+        return iovs[i];
+    }
+
+    /** {@link IoStatus} code once complete. */
+    public int status() {
+        return status;
+    }
+
+    public boolean succeeded() {
+        return status == IoStatus.SUCCESS;
+    }
+
+    /** The errno behind an {@link IoStatus#IO_ERROR}, else 0. */
+    public int errno() {
+        return errno;
+    }
+
+    public IoChannel channel() {
+        return channel;
+    }
+
+    public int index() {
+        return index;
+    }
+
+    @Override
+    public String toString() {
+        return type + " " + numBlocks + " blocks @ " + offsetBlocks + " on " + channel.bdev().name();
+    }
+}

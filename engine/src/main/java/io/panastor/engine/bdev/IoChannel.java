@@ -1,0 +1,226 @@
+package io.panastor.engine.bdev;
+
+import io.panastor.reactor.Poller;
+import io.panastor.reactor.Reactor;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A bdev's per-reactor IO path, as SPDK's {@code spdk_io_channel}: a pool of IO
+ * descriptors, the checks every IO passes before it reaches the device, and a queue of
+ * completions delivered on the next duty cycle (so a callback never runs inside the
+ * {@code submit} that caused it, and a callback that resubmits cannot recurse).
+ *
+ * <p>A bdev kind extends this and implements {@link #doSubmit} for IO that passed the
+ * checks, calling {@link #complete} (from a ring completion) or {@link #completeLater}
+ * (when it finishes synchronously).
+ *
+ * <p>Thread-safety: reactor-confined; created on its reactor by {@link Bdev#channel}.
+ */
+public abstract class IoChannel {
+    /** IO descriptors per channel: the most IO one reactor can have in flight on one bdev. */
+    public static final int DEFAULT_IO_POOL_SIZE = 1024;
+    /** Deferred completions delivered per duty cycle at most. */
+    static final int COMPLETION_DRAIN_LIMIT = 256;
+
+    protected final Bdev bdev;
+    protected final Reactor reactor;
+    private final BdevIo[] ios;
+    private final int[] free;
+    private int freeCount;
+    private final BdevIo[] deferred;
+    private int deferredHead;
+    private int deferredCount;
+    private int inflight;
+    private boolean closing;
+    private CompletableFuture<Void> drained;
+    private final Poller completionPoller = this::deliverDeferred;
+    private final long blockSize;
+    private final long blockCount;
+    private final long alignmentMask;
+
+    protected IoChannel(Bdev bdev, Reactor reactor, int poolSize) {
+        this.bdev = bdev;
+        this.reactor = reactor;
+        this.ios = new BdevIo[poolSize];
+        this.free = new int[poolSize];
+        this.deferred = new BdevIo[poolSize];
+        for (int i = 0; i < poolSize; i++) {
+            ios[i] = new BdevIo(this, i);
+            free[i] = poolSize - 1 - i;
+        }
+        this.freeCount = poolSize;
+        this.blockSize = bdev.blockSize();
+        this.blockCount = bdev.blockCount();
+        this.alignmentMask = bdev.bufferAlignment() - 1L;
+        reactor.addPoller(completionPoller);
+    }
+
+    public Bdev bdev() {
+        return bdev;
+    }
+
+    public Reactor reactor() {
+        return reactor;
+    }
+
+    /** A free descriptor, or {@code null} when all are in use. */
+    public BdevIo allocIo() {
+        if (freeCount == 0) {
+            return null;
+        }
+        BdevIo io = ios[free[--freeCount]];
+        io.inUse = true;
+        io.context = null;
+        return io;
+    }
+
+    void releaseIo(BdevIo io) {
+        if (!io.inUse) {
+            throw new IllegalStateException("IO descriptor released twice: " + io);
+        }
+        io.inUse = false;
+        io.completion = null;
+        io.context = null;
+        for (int i = 0; i < io.iovCount; i++) {
+            io.iovs[i] = null;
+        }
+        free[freeCount++] = io.index();
+    }
+
+    /** The pool's descriptor with {@link BdevIo#index()} {@code index}: how a ring completion finds its IO. */
+    protected final BdevIo ioAt(int index) {
+        return ios[index];
+    }
+
+    /** Size of the descriptor pool. */
+    public final int poolSize() {
+        return ios.length;
+    }
+
+    /** IO submitted and not yet completed. */
+    public int inflight() {
+        return inflight;
+    }
+
+    /**
+     * Checks the IO and starts it; its completion is always called later, never from here.
+     * A bad IO completes with {@link IoStatus#OUT_OF_RANGE}, {@link IoStatus#BAD_BUFFER} or
+     * {@link IoStatus#UNSUPPORTED} and touches nothing.
+     */
+    public final void submit(BdevIo io) {
+        inflight++;
+        int check = check(io);
+        if (check != IoStatus.SUCCESS) {
+            completeLater(io, check, 0);
+            return;
+        }
+        doSubmit(io);
+    }
+
+    private int check(BdevIo io) {
+        if (closing) {
+            return IoStatus.ABORTED;
+        }
+        IoType type = io.type;
+        if (!bdev.supports(type)) {
+            return IoStatus.UNSUPPORTED;
+        }
+        if (type == IoType.RESET) {
+            return IoStatus.SUCCESS;
+        }
+        long offset = io.offsetBlocks;
+        long count = io.numBlocks;
+        if (offset < 0 || count < 0 || offset > blockCount || count > blockCount - offset
+                || (count == 0 && type != IoType.FLUSH)) {
+            return IoStatus.OUT_OF_RANGE;
+        }
+        if (type == IoType.READ || type == IoType.WRITE) {
+            if (io.iovCount == 0) {
+                return IoStatus.BAD_BUFFER;
+            }
+            long bytes = 0;
+            for (int i = 0; i < io.iovCount; i++) {
+                MemorySegment s = io.iovs[i];
+                if (s.isReadOnly() && type == IoType.READ) {
+                    return IoStatus.BAD_BUFFER;
+                }
+                if ((s.address() & alignmentMask) != 0) {
+                    return IoStatus.BAD_BUFFER;
+                }
+                bytes += s.byteSize();
+            }
+            if (bytes != count * blockSize) {
+                return IoStatus.BAD_BUFFER;
+            }
+        }
+        return IoStatus.SUCCESS;
+    }
+
+    /** Starts an IO that passed the checks. */
+    protected abstract void doSubmit(BdevIo io);
+
+    /** Ends an in-flight IO now (from a ring completion): the callback runs before this returns. */
+    protected final void complete(BdevIo io, int status, int errno) {
+        inflight--;
+        io.status = status;
+        io.errno = errno;
+        io.completion.onIoComplete(io);
+        if (closing && inflight == 0 && deferredCount == 0) {
+            finishClose();
+        }
+    }
+
+    /** Ends an IO on the next duty cycle. For in-flight IO that finished synchronously, and for refused IO. */
+    protected final void completeLater(BdevIo io, int status, int errno) {
+        io.status = status;
+        io.errno = errno;
+        deferred[(deferredHead + deferredCount++) % deferred.length] = io;
+    }
+
+    private int deliverDeferred() {
+        int n = 0;
+        while (deferredCount > 0 && n < COMPLETION_DRAIN_LIMIT) {
+            BdevIo io = deferred[deferredHead];
+            deferred[deferredHead] = null;
+            deferredHead = (deferredHead + 1) % deferred.length;
+            deferredCount--;
+            n++;
+            inflight--;
+            io.completion.onIoComplete(io);
+        }
+        if (closing && inflight == 0 && deferredCount == 0) {
+            finishClose();
+        }
+        return n;
+    }
+
+    /**
+     * Stops taking IO, waits for what is in flight, then frees the channel's resources.
+     * Reactor-confined; the future completes on the reactor.
+     */
+    public final CompletableFuture<Void> close() {
+        if (drained != null) {
+            return drained;
+        }
+        closing = true;
+        drained = new CompletableFuture<>();
+        if (inflight == 0 && deferredCount == 0) {
+            finishClose();
+        }
+        return drained;
+    }
+
+    private void finishClose() {
+        if (drained.isDone()) {
+            return;
+        }
+        reactor.removePoller(completionPoller);
+        onClose();
+        drained.complete(null);
+    }
+
+    /** Frees what the kind holds (handler ids, native memory); nothing is in flight. */
+    protected void onClose() {
+    }
+}

@@ -1,0 +1,37 @@
+package io.panastor.engine.bdev.malloc;
+
+import io.panastor.engine.bdev.Bdev;
+import io.panastor.engine.bdev.BdevException;
+import io.panastor.engine.bdev.BdevFactory;
+import io.panastor.engine.bdev.BdevUri;
+import io.panastor.engine.bdev.Geometry;
+import java.util.List;
+import java.util.Set;
+
+/** {@code malloc:///NAME?size_mb=N|num_blocks=N[&blk_size=B][&uuid=U]} */
+public final class MallocBdevFactory implements BdevFactory {
+    static final Set<String> PARAMS = Set.of("size_mb", "num_blocks", "blk_size", "uuid");
+    static final int DEFAULT_BLOCK_SIZE = 512;
+
+    @Override
+    public List<String> schemes() {
+        return List.of("malloc");
+    }
+
+    @Override
+    public String nameOf(BdevUri uri) {
+        return uri.simpleName();
+    }
+
+    @Override
+    public Bdev create(BdevUri uri) {
+        uri.requireOnly(PARAMS);
+        Geometry g = Geometry.of(uri, DEFAULT_BLOCK_SIZE);
+        try {
+            return new MallocBdev(uri.simpleName(), uri.uuidOrRandom(), uri.canonical(), g.blockSize(), g.blockCount());
+        } catch (OutOfMemoryError e) {
+            throw new BdevException(BdevException.Reason.RESOURCE_EXHAUSTED, "cannot allocate "
+                    + g.blockSize() * g.blockCount() + " bytes for " + uri.text(), e);
+        }
+    }
+}
