@@ -47,6 +47,11 @@ public final class IoUring implements AutoCloseable {
      *  SQ flags (kernel 5.19+). */
     private static final int DEFAULT_SETUP_FLAGS =
             IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+    /**
+     * Extra setup flags for a ring that only its creating thread ever enters: no submission
+     * locking, and completion work runs when that thread asks for completions (kernel 6.1+).
+     */
+    public static final int SINGLE_ISSUER_DEFER_TASKRUN = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
     /** {@code _NSIG / 8}: the kernel's sigset size, required in the getevents argument. */
     private static final int KERNEL_SIGSET_SIZE = 8;
 
@@ -85,6 +90,9 @@ public final class IoUring implements AutoCloseable {
     private boolean closed;
 
     private long enterCalls;
+    /** SQEs filled, and CQEs handed out: their difference is what the kernel still owes us. */
+    private long prepared;
+    private long reaped;
 
     /** A ring of {@code entries} SQEs (rounded up to a power of two by the kernel) and twice as many CQEs. */
     public IoUring(int entries) {
@@ -196,6 +204,11 @@ public final class IoUring implements AutoCloseable {
         return sqTail - (int) INT.getAcquire(sqRing, sqHeadOffset);
     }
 
+    /** Operations queued or in the kernel whose completion has not been handed out yet. */
+    public long inFlight() {
+        return prepared - reaped;
+    }
+
     /** How many times {@code io_uring_enter(2)} was called (a measure of syscall batching). */
     public long enterCalls() {
         return enterCalls;
@@ -217,6 +230,7 @@ public final class IoUring implements AutoCloseable {
         }
         long sqe = (long) (sqTail & sqMask) * io_uring_sqe.SIZE;
         sqTail++;
+        prepared++;
         return sqe;
     }
 
@@ -377,13 +391,36 @@ public final class IoUring implements AutoCloseable {
      */
     public int reap(CompletionHandler handler, int max) {
         int handled = drain(handler, max);
-        if (handled < max && (((int) INT.getAcquire(sqRing, sqFlagsOffset))
-                & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN)) != 0) {
-            // Completions are held back in the kernel: entering with GETEVENTS flushes them.
+        if (handled < max && completionsHeldBack()) {
             enter(0, IORING_ENTER_GETEVENTS);
             handled += drain(handler, max - handled);
         }
         return handled;
+    }
+
+    /** True when the kernel holds completions back (CQ overflow backlog, or deferred task work). */
+    private boolean completionsHeldBack() {
+        return (((int) INT.getAcquire(sqRing, sqFlagsOffset)) & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN)) != 0;
+    }
+
+    /**
+     * One duty cycle's worth of ring work in at most one system call: hands the completions
+     * already in the CQ to {@code handler} (whose new SQEs join the batch), then submits every
+     * queued SQE and, in the same {@code io_uring_enter}, lets the kernel post completions it
+     * holds back, and hands those over too.
+     *
+     * @return completions handled plus SQEs submitted
+     */
+    public int submitAndReap(CompletionHandler handler, int max) {
+        int handled = drain(handler, max);
+        int toSubmit = publish();
+        boolean heldBack = completionsHeldBack();
+        int submitted = 0;
+        if (toSubmit > 0 || heldBack) {
+            submitted = enter(0, heldBack ? IORING_ENTER_GETEVENTS : 0);
+            handled += drain(handler, max - handled);
+        }
+        return handled + submitted;
     }
 
     private int drain(CompletionHandler handler, int max) {
@@ -397,6 +434,7 @@ public final class IoUring implements AutoCloseable {
             int flags = cqRing.get(JAVA_INT, c + io_uring_cqe.flags_OFFSET);
             head++;
             n++;
+            reaped++;
             // Release the slot before the handler runs: it may submit, and the kernel may then
             // post into the slot we just read.
             cqHead = head;

@@ -3,7 +3,7 @@ package io.panastor.reactor;
 import org.agrona.concurrent.IdleStrategy;
 
 /**
- * Spins while work flows, yields a little, then parks the reactor in
+ * Spins while work flows (and while IO is in flight, up to {@link #IO_POLL_NANOS}), yields a little, then parks the reactor in
  * {@code io_uring_enter} (woken by a completion, a message's eventfd signal, or the next
  * timer's deadline). While IO is in flight its completions wake the reactor from the ring
  * itself, so parking never delays work: peak throughput is that of pure polling, and an
@@ -13,13 +13,21 @@ import org.agrona.concurrent.IdleStrategy;
  */
 final class ReactorIdleStrategy implements IdleStrategy {
     /** Empty duty cycles spun through before yielding (a few microseconds of polling). */
-    static final int MAX_SPINS = 200;
+    static final int MAX_SPINS = Integer.getInteger("panastor.spins", 200);
     /** Empty duty cycles that yield the core before parking. */
-    static final int MAX_YIELDS = 10;
+    static final int MAX_YIELDS = Integer.getInteger("panastor.yields", 10);
+    /**
+     * How long a reactor keeps polling, rather than parking, while IO it submitted is still
+     * in flight. Waking a parked thread costs tens of microseconds (more in a VM), which a
+     * device answering in a few hundred would feel; a device slower than this lets the
+     * reactor park.
+     */
+    static final long IO_POLL_NANOS = Long.getLong("panastor.ioPollNanos", 2_000_000L);
 
     private final Reactor reactor;
     private int spins;
     private int yields;
+    private long idleSince;
 
     ReactorIdleStrategy(Reactor reactor) {
         this.reactor = reactor;
@@ -37,7 +45,11 @@ final class ReactorIdleStrategy implements IdleStrategy {
     @Override
     public void idle() {
         if (spins < MAX_SPINS) {
-            spins++;
+            if (spins++ == 0) {
+                idleSince = System.nanoTime();
+            }
+            Thread.onSpinWait();
+        } else if (reactor.ioInFlight() && System.nanoTime() - idleSince < IO_POLL_NANOS) {
             Thread.onSpinWait();
         } else if (yields < MAX_YIELDS) {
             yields++;

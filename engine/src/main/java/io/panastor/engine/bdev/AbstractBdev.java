@@ -8,6 +8,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * What every bdev kind shares: identity, geometry, and one {@link IoChannel} per reactor,
@@ -100,7 +101,13 @@ public abstract class AbstractBdev implements Bdev {
         List<CompletableFuture<Void>> closes = new ArrayList<>();
         for (Map.Entry<Reactor, IoChannel> e : channels.entrySet()) {
             IoChannel ch = e.getValue();
-            closes.add(e.getKey().submit(ch::close).thenCompose(f -> f));
+            // A channel whose reactor has stopped has nothing in flight and nothing to close.
+            closes.add(e.getKey().submit(ch::close)
+                    .exceptionallyCompose(t -> t.getCause() instanceof RejectedExecutionException
+                            || t instanceof RejectedExecutionException
+                            ? CompletableFuture.completedFuture(CompletableFuture.completedFuture(null))
+                            : CompletableFuture.failedFuture(t))
+                    .thenCompose(f -> f));
         }
         destruction = CompletableFuture.allOf(closes.toArray(CompletableFuture[]::new))
                 .whenComplete((v, t) -> {
