@@ -41,17 +41,21 @@ final class BenchCommand implements Runnable {
         @Option(names = "--no-fio", description = "Skip the fio baseline.")
         boolean noFio;
 
+        @Option(names = "--rounds", description = "Rounds per workload, alternating which side runs first. "
+                + "Default: ${DEFAULT-VALUE}")
+        int rounds = 2;
+
         @Option(names = "--qd", split = ",", description = "Queue depths to run. Default: ${DEFAULT-VALUE}")
         List<Integer> depths = List.of(1, 32);
 
         LocalBench.Config config() {
-            if (runtime <= 0 || ramp < 0 || idleSeconds <= 0 || steadySeconds <= 0 || depths.isEmpty()
+            if (runtime <= 0 || ramp < 0 || rounds <= 0 || idleSeconds <= 0 || steadySeconds <= 0 || depths.isEmpty()
                     || depths.stream().anyMatch(d -> d < 1 || d > 1024)) {
-                throw new IllegalArgumentException("--runtime, --idle-seconds and --steady-seconds must be positive, "
+                throw new IllegalArgumentException("--runtime, --rounds, --idle-seconds and --steady-seconds must be positive, "
                         + "--ramp not negative, --qd from 1 to 1024");
             }
             return new LocalBench.Config(file.toAbsolutePath(), Sizes.parse(size), 4096, runtime, ramp, idleSeconds,
-                    steadySeconds, !noFio, depths);
+                    steadySeconds, !noFio, depths, rounds);
         }
     }
 

@@ -13,6 +13,7 @@ final class DemoCommand extends BenchCommand.LocalOptions implements Callable<In
         ramp = 1;
         idleSeconds = 3;
         steadySeconds = 5;
+        rounds = 1;
     }
 
     @Override

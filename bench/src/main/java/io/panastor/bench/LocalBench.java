@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
 final class LocalBench {
     /** What to run. */
     record Config(Path file, long fileSize, int blockSize, int runtimeSeconds, int rampSeconds, int idleSeconds,
-                  int steadySeconds, boolean withFio, List<Integer> depths) {
+                  int steadySeconds, boolean withFio, List<Integer> depths, int rounds) {
     }
 
     /** One workload, measured by us and by fio. */
@@ -58,9 +58,9 @@ final class LocalBench {
         int cpu = Cpu.allowedCpus().getFirst();
         Path fio = config.withFio ? Fio.find() : null;
         out.printf("Panastor local benchmark: uring bdev on 1 reactor (core %d) vs fio io_uring --direct=1 on the same "
-                        + "core%n  file %s (%s), %d B random IO, %d s per run after %d s ramp%n",
-                cpu, config.file, Sizes.format(config.fileSize), config.blockSize, config.runtimeSeconds,
-                config.rampSeconds);
+                        + "core%n  file %s (%s), %d B random IO, %d s per run after %d s ramp, mean of %d alternating "
+                        + "rounds%n", cpu, config.file, Sizes.format(config.fileSize), config.blockSize,
+                config.runtimeSeconds, config.rampSeconds, config.rounds);
         if (config.withFio && fio == null) {
             out.println("  fio is not installed (apt-get install fio): the baseline columns stay empty");
         }
@@ -76,16 +76,24 @@ final class LocalBench {
                 for (String rw : List.of("randread", "randwrite")) {
                     for (int depth : config.depths) {
                         boolean write = rw.equals("randwrite");
-                        measure(bdev, reactor, write, depth, config.rampSeconds);
-                        BdevLoad.Result ours = measure(bdev, reactor, write, depth, config.runtimeSeconds);
-                        Fio.Result base = fio == null ? new Fio.Result(0, 0, 0) : Fio.run(Fio.command(fio, config.file,
-                                rw, config.blockSize, depth, config.runtimeSeconds, config.rampSeconds, cpu), write);
-                        Row row = new Row(rw, depth, ours.iops(), ours.latencyNanos().getMean(),
-                                ours.latencyNanos().getValueAtPercentile(99), base.iops(), base.meanLatencyNanos(),
-                                base.p99LatencyNanos());
-                        rows.add(row);
-                        if (ours.errors() > 0) {
-                            out.printf("  %s QD %d: %d IO errors%n", rw, depth, ours.errors());
+                        // Rounds alternate who goes first, so that drift in the device or the
+                        // host favours neither side.
+                        Side ours = new Side();
+                        Side base = new Side();
+                        for (int round = 0; round < config.rounds; round++) {
+                            if (round % 2 == 0) {
+                                ours.add(runOurs(bdev, reactor, write, depth));
+                                base.add(runFio(fio, rw, write, depth, cpu));
+                            } else {
+                                base.add(runFio(fio, rw, write, depth, cpu));
+                                ours.add(runOurs(bdev, reactor, write, depth));
+                            }
+                        }
+                        rows.add(new Row(rw, depth, ours.iops / config.rounds, ours.mean / config.rounds,
+                                ours.p99 / config.rounds, base.iops / config.rounds, base.mean / config.rounds,
+                                base.p99 / config.rounds));
+                        if (ours.errors > 0) {
+                            out.printf("  %s QD %d: %d IO errors%n", rw, depth, ours.errors);
                         }
                     }
                 }
@@ -108,6 +116,40 @@ final class LocalBench {
         out.printf("idle engine (2 reactors, %d s): reactor threads %.2f %% of one core, whole JVM %.2f %%%n",
                 config.idleSeconds, idle[0], idle[1]);
         return new Report(rows, idle[0], idle[1], steadyGcs, steadyAllocated, steady.ios(), steady.iops());
+    }
+
+    /** Sums of one side's figures over the rounds. */
+    private static final class Side {
+        double iops;
+        double mean;
+        double p99;
+        long errors;
+
+        void add(Fio.Result r) {
+            iops += r.iops();
+            mean += r.meanLatencyNanos();
+            p99 += r.p99LatencyNanos();
+        }
+
+        void add(BdevLoad.Result r) {
+            iops += r.iops();
+            mean += r.latencyNanos().getMean();
+            p99 += r.latencyNanos().getValueAtPercentile(99);
+            errors += r.errors();
+        }
+    }
+
+    private BdevLoad.Result runOurs(Bdev bdev, Reactor reactor, boolean write, int depth) {
+        measure(bdev, reactor, write, depth, config.rampSeconds);
+        return measure(bdev, reactor, write, depth, config.runtimeSeconds);
+    }
+
+    private Fio.Result runFio(Path fio, String rw, boolean write, int depth, int cpu) throws Exception {
+        if (fio == null) {
+            return new Fio.Result(0, 0, 0);
+        }
+        return Fio.run(Fio.command(fio, config.file, rw, config.blockSize, depth, config.runtimeSeconds,
+                config.rampSeconds, cpu), write);
     }
 
     private BdevLoad.Result measure(Bdev bdev, Reactor reactor, boolean write, int depth, int seconds) {
