@@ -20,18 +20,25 @@ public final class io_uring_h {
     public static final byte IORING_OP_POLL_ADD = 6;
     public static final byte IORING_OP_POLL_REMOVE = 7;
     public static final byte IORING_OP_TIMEOUT = 11;
+    public static final byte IORING_OP_ACCEPT = 13;
     public static final byte IORING_OP_ASYNC_CANCEL = 14;
     public static final byte IORING_OP_FALLOCATE = 17;
     public static final byte IORING_OP_READ = 22;
     public static final byte IORING_OP_WRITE = 23;
     public static final byte IORING_OP_SEND = 26;
     public static final byte IORING_OP_RECV = 27;
+    public static final byte IORING_OP_SHUTDOWN = 34;
 
     // io_uring_sqe.flags
     public static final byte IOSQE_FIXED_FILE = 1;
     public static final byte IOSQE_IO_DRAIN = 1 << 1;
     public static final byte IOSQE_IO_LINK = 1 << 2;
     public static final byte IOSQE_ASYNC = 1 << 4;
+
+    /** io_uring_sqe.cancel_flags: cancel every request matching the user data (kernel 5.19+). */
+    public static final int IORING_ASYNC_CANCEL_ALL = 1;
+    /** io_uring_sqe.cancel_flags: match on the fd instead of the user data (kernel 5.19+). */
+    public static final int IORING_ASYNC_CANCEL_FD = 1 << 1;
 
     /** io_uring_sqe.fsync_flags */
     public static final int IORING_FSYNC_DATASYNC = 1;

@@ -318,6 +318,29 @@ public final class IoUring implements AutoCloseable {
         return prepFallocate(fd, fcntl_h.FALLOC_FL_ZERO_RANGE | fcntl_h.FALLOC_FL_KEEP_SIZE, offset, length, userData);
     }
 
+    /** accept(2) on a listening socket; the completion's result is the new connection's fd. */
+    public boolean prepAccept(int listenFd, long userData) {
+        return prep(IORING_OP_ACCEPT, (byte) 0, listenFd, 0, 0, 0, io.panastor.bindings.sys_socket_h.SOCK_CLOEXEC,
+                (short) 0, userData);
+    }
+
+    /** recv(2) of up to {@code len} bytes; 0 in the completion means the peer closed. */
+    public boolean prepRecv(int fd, long addr, int len, long userData) {
+        return prep(IORING_OP_RECV, (byte) 0, fd, 0, addr, len, 0, (short) 0, userData);
+    }
+
+    /** send(2) of {@code len} bytes, without SIGPIPE when the peer is gone. */
+    public boolean prepSend(int fd, long addr, int len, long userData) {
+        return prep(IORING_OP_SEND, (byte) 0, fd, 0, addr, len, io.panastor.bindings.sys_socket_h.MSG_NOSIGNAL,
+                (short) 0, userData);
+    }
+
+    /** Cancels every in-flight request on {@code fd} (kernel 5.19+); completes when they are cancelled. */
+    public boolean prepCancelFd(int fd, long userData) {
+        return prep(IORING_OP_ASYNC_CANCEL, (byte) 0, fd, 0, 0, 0, IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL,
+                (short) 0, userData);
+    }
+
     // ---------------------------------------------------------------- submit and reap
 
     /** Publishes every filled SQE and enters the kernel once; returns how many it consumed. */

@@ -26,6 +26,7 @@ public final class Panastor implements Runnable {
 
     public static CommandLine commandLine() {
         CommandLine cmd = new CommandLine(new Panastor());
+        cmd.addSubcommand(new io.panastor.api.serve.ServeCommand());
         for (SubcommandProvider p : ServiceLoader.load(SubcommandProvider.class, Panastor.class.getClassLoader())) {
             cmd.addSubcommand(p.command());
         }

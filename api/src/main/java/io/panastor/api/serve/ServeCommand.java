@@ -1,0 +1,94 @@
+package io.panastor.api.serve;
+
+import io.panastor.engine.bdev.Bdev;
+import io.panastor.engine.bdev.Bdevs;
+import io.panastor.engine.nvmf.target.NvmfTarget;
+import io.panastor.natives.Cpu;
+import io.panastor.reactor.Reactors;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import sun.misc.Signal;
+
+/**
+ * {@code panastor serve URI...}: exports bdevs as the namespaces of one NVMe/TCP subsystem
+ * until SIGINT or SIGTERM, then closes every connection and exits 0.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Export bdevs (files, block devices, malloc:///...) over NVMe/TCP until interrupted.")
+public final class ServeCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(ServeCommand.class);
+    public static final String DEFAULT_NQN = "nqn.2026-11.io.panastor:serve";
+
+    @Parameters(arity = "1..*", paramLabel = "URI",
+            description = "Bdevs to export, in NSID order: malloc:///m0?size_mb=256, uring:///path, /dev/sdX, a file.")
+    List<String> uris = new ArrayList<>();
+
+    @Option(names = "--listen", description = "Address to listen on, ip:port. Default: ${DEFAULT-VALUE}")
+    String listen = "127.0.0.1:4420";
+
+    @Option(names = "--nqn", description = "Subsystem NQN. Default: ${DEFAULT-VALUE}")
+    String nqn = DEFAULT_NQN;
+
+    @Option(names = "--cores", split = ",", description = "Cores to run reactors on. Default: every core available")
+    List<Integer> cores;
+
+    @Option(names = "--allow-host", description = "Host NQN allowed to connect (repeatable). Default: any host")
+    List<String> hosts = new ArrayList<>();
+
+    @Option(names = "--serial", description = "Serial number. Default: ${DEFAULT-VALUE}")
+    String serial = "PANASTOR0001";
+
+    @Option(names = "--model", description = "Model number. Default: ${DEFAULT-VALUE}")
+    String model = "Panastor NVMe/TCP";
+
+    @Override
+    public Integer call() throws Exception {
+        InetSocketAddress listenAddress = parseAddress(listen);
+        CountDownLatch stop = new CountDownLatch(1);
+        Signal.handle(new Signal("INT"), s -> stop.countDown());
+        Signal.handle(new Signal("TERM"), s -> stop.countDown());
+        try (Reactors reactors = Reactors.start(cores == null ? Cpu.allowedCpus() : cores)) {
+            Bdevs bdevs = new Bdevs();
+            try (NvmfTarget target = new NvmfTarget(reactors, bdevs)) {
+                target.createSubsystem(nqn, serial, model, hosts.isEmpty(), hosts);
+                for (String uri : uris) {
+                    Bdev b = bdevs.create(uri);
+                    var ns = target.addNamespace(nqn, b.name(), 0);
+                    LOG.info("namespace {}: {} ({} blocks of {} B)", ns.nsid(), b.name(), b.blockCount(), b.blockSize());
+                }
+                InetSocketAddress bound = target.addListener(listenAddress.getHostString(), listenAddress.getPort());
+                System.out.println("nvmf://" + bound.getAddress().getHostAddress() + ":" + bound.getPort() + "/" + nqn);
+                System.out.flush();
+                stop.await();
+                LOG.info("stopping: closing {} connections", target.connections().size());
+            } finally {
+                bdevs.destroyAll().join();
+            }
+        }
+        return 0;
+    }
+
+    static InetSocketAddress parseAddress(String text) {
+        int colon = text.lastIndexOf(':');
+        if (colon <= 0 || colon == text.length() - 1) {
+            throw new IllegalArgumentException("--listen takes ip:port, got '" + text + "'");
+        }
+        try {
+            int port = Integer.parseInt(text.substring(colon + 1));
+            if (port < 0 || port > 65535) {
+                throw new NumberFormatException();
+            }
+            return InetSocketAddress.createUnresolved(text.substring(0, colon), port);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--listen: bad port in '" + text + "'");
+        }
+    }
+}
