@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# End-to-end tests through the Linux kernel's NVMe/TCP initiator: for each case, start
+# `panastor serve`, run e2e/guest-nvmf.sh in the kernel-initiator QEMU guest against it,
+# and stop the target with SIGTERM (it must exit 0). Prints 'N passed, N failed'.
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+TOOL="$ROOT/../shared/tools/kernel-initiator/run.sh"
+OUT="${E2E_OUT:-$ROOT/target/e2e}"
+export NVMF_KC_CACHE="${NVMF_KC_CACHE:-$HOME/.cache/kernel-initiator}"
+
+if [ ! -x "$TOOL" ]; then
+  echo "e2e: SKIPPED: the kernel initiator tool ($TOOL) is not there"
+  exit 0
+fi
+mkdir -p "$OUT"
+"$ROOT/panastor" build >/dev/null
+
+passed=0 failed=0
+run_case() { # name port uri env...
+  local name=$1 port=$2 uri=$3; shift 3
+  local nqn="nqn.2026-11.io.panastor:e2e-$name"
+  local log="$OUT/$name-target.log"
+  "$ROOT/panastor" serve "$uri" --listen "127.0.0.1:$port" --nqn "$nqn" >"$log" 2>&1 &
+  local pid=$!
+  local i
+  for i in $(seq 1 100); do grep -q "^nvmf://" "$log" 2>/dev/null && break; sleep 0.2; done
+  if ! grep -q "^nvmf://" "$log"; then
+    echo "e2e $name: FAILED: the target did not start"; cat "$log"; kill "$pid" 2>/dev/null
+    failed=$((failed + 1)); return
+  fi
+  local rc=0
+  "$TOOL" --port "$port" --nqn "$nqn" --script "$ROOT/e2e/guest-nvmf.sh" --out "$OUT/$name" "$@" \
+    >"$OUT/$name.log" 2>&1 || rc=$?
+  kill -TERM "$pid"
+  local trc=0
+  wait "$pid" || trc=$?
+  if [ "$rc" -eq 0 ] && [ "$trc" -eq 0 ]; then
+    echo "e2e $name: passed ($(grep -c 'fio verify .*: ok' "$OUT/$name/script-output.txt" 2>/dev/null) fio verify runs)"
+    passed=$((passed + 1))
+  else
+    echo "e2e $name: FAILED (guest rc=$rc, target exit=$trc); logs in $OUT/$name"
+    tail -30 "$OUT/$name/script-output.txt" 2>/dev/null || tail -30 "$OUT/$name.log"
+    tail -20 "$log"
+    failed=$((failed + 1))
+  fi
+}
+
+truncate -s 512M "$OUT/e2e-disk.img"
+run_case malloc 4430 "malloc:///m0?size_mb=256&blk_size=4096"
+run_case file 4431 "uring://$OUT/e2e-disk.img"
+run_case digests 4432 "malloc:///m0?size_mb=256" --env NVMF_DIGESTS=1
+rm -f "$OUT/e2e-disk.img"
+
+echo "e2e: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
