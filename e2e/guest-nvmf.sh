@@ -26,6 +26,18 @@ nvme id-ns "$DEV" | tee "$NVMF_OUT/id-ns.txt" | grep -E "^(nsze|ncap|nuse|nguid|
 nvme smart-log "$CTRL" | tee "$NVMF_OUT/smart-log.txt" | head -8
 nvme list | tee "$NVMF_OUT/nvme-list.txt"
 
+if [ "${NVMF_LIGHT:-0}" = 1 ]; then
+  # A short session for packet captures: a little IO both ways, then disconnect.
+  nvmf_step light-io
+  dd if=/dev/urandom of=/tmp/blob bs=64k count=32 2>/dev/null
+  dd if=/tmp/blob of="$DEV" bs=64k oflag=direct 2>/dev/null
+  dd if="$DEV" of=/tmp/back bs=64k count=32 iflag=direct 2>/dev/null
+  cmp /tmp/blob /tmp/back
+  nvme disconnect -n "$N"
+  echo "guest-nvmf: light session done"
+  exit 0
+fi
+
 nvmf_step filesystem
 mkfs.ext4 -F -q "$DEV"
 mkdir -p /mnt/nvme && mount "$DEV" /mnt/nvme

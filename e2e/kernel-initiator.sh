@@ -16,8 +16,10 @@ mkdir -p "$OUT"
 "$ROOT/panastor" build >/dev/null
 
 passed=0 failed=0
-run_case() { # name port uri env...
+run_case() { # name port uri [capture] env...
   local name=$1 port=$2 uri=$3; shift 3
+  local capture=0
+  if [ "${1:-}" = capture ]; then capture=1; shift; fi
   local nqn="nqn.2026-11.io.panastor:e2e-$name"
   local log="$OUT/$name-target.log"
   "$ROOT/panastor" serve "$uri" --listen "127.0.0.1:$port" --nqn "$nqn" >"$log" 2>&1 &
@@ -28,14 +30,31 @@ run_case() { # name port uri env...
     echo "e2e $name: FAILED: the target did not start"; cat "$log"; kill "$pid" 2>/dev/null
     failed=$((failed + 1)); return
   fi
+  local cap_pid=""
+  if [ "$capture" = 1 ]; then
+    dumpcap -q -i lo -f "tcp port $port" -w "$OUT/$name.pcapng" >"$OUT/$name-dumpcap.log" 2>&1 &
+    cap_pid=$!
+    sleep 1
+  fi
   local rc=0
   "$TOOL" --port "$port" --nqn "$nqn" --script "$ROOT/e2e/guest-nvmf.sh" --out "$OUT/$name" "$@" \
     >"$OUT/$name.log" 2>&1 || rc=$?
   kill -TERM "$pid"
   local trc=0
   wait "$pid" || trc=$?
+  if [ -n "$cap_pid" ]; then
+    sleep 1; kill -INT "$cap_pid"; wait "$cap_pid" 2>/dev/null
+    local pdus bad
+    local ts=(tshark -r "$OUT/$name.pcapng" -d "tcp.port==$port,nvme-tcp"
+              -o nvme-tcp.check_hdgst:TRUE -o nvme-tcp.check_ddgst:TRUE)
+    pdus=$("${ts[@]}" -Y nvme-tcp 2>/dev/null | wc -l)
+    bad=$("${ts[@]}" -Y "_ws.malformed || _ws.expert.severity >= error || nvme-tcp.hdgst.status == 0 || nvme-tcp.ddgst.status == 0" 2>/dev/null | tee "$OUT/$name-malformed.txt" | wc -l)
+    echo "e2e $name: tshark decoded $pdus NVMe/TCP packets, $bad malformed or in error"
+    if [ "$pdus" -eq 0 ] || [ "$bad" -ne 0 ]; then rc=1; head -20 "$OUT/$name-malformed.txt"; fi
+  fi
   if [ "$rc" -eq 0 ] && [ "$trc" -eq 0 ]; then
     echo "e2e $name: passed ($(grep -c 'fio verify .*: ok' "$OUT/$name/script-output.txt" 2>/dev/null) fio verify runs)"
+    grep -h "nvme nvme.*new ctrl" "$OUT/$name/dmesg.txt" 2>/dev/null | sed 's/^/    guest kernel: /' | tail -1
     passed=$((passed + 1))
   else
     echo "e2e $name: FAILED (guest rc=$rc, target exit=$trc); logs in $OUT/$name"
@@ -49,6 +68,12 @@ truncate -s 512M "$OUT/e2e-disk.img"
 run_case malloc 4430 "malloc:///m0?size_mb=256&blk_size=4096"
 run_case file 4431 "uring://$OUT/e2e-disk.img"
 run_case digests 4432 "malloc:///m0?size_mb=256" --env NVMF_DIGESTS=1
+if command -v tshark >/dev/null 2>&1 && command -v dumpcap >/dev/null 2>&1; then
+  run_case capture 4433 "malloc:///m0?size_mb=64" capture --env NVMF_LIGHT=1
+  run_case capture-digests 4434 "malloc:///m0?size_mb=64" capture --env NVMF_LIGHT=1 --env NVMF_DIGESTS=1
+else
+  echo "e2e capture: SKIPPED: tshark is not installed (apt-get install tshark)"
+fi
 rm -f "$OUT/e2e-disk.img"
 
 echo "e2e: $passed passed, $failed failed"
