@@ -1,0 +1,102 @@
+package io.panastor.engine.nvmf.target;
+
+import io.panastor.natives.CompletionHandler;
+import io.panastor.natives.Errno;
+import io.panastor.natives.Sockets;
+import io.panastor.reactor.Reactor;
+import java.net.InetSocketAddress;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A TCP listener: one accept in flight on its reactor's ring at a time; each accepted
+ * connection is handed to the target, which gives it a reactor.
+ * Thread-safety: reactor-confined after construction; {@link #close()} from any thread.
+ */
+final class Listener implements CompletionHandler {
+    private static final System.Logger LOG = System.getLogger(Listener.class.getName());
+    private static final int TOKEN_ACCEPT = 0;
+    private static final int TOKEN_CANCEL = 1;
+
+    private final NvmfTarget target;
+    private final Reactor reactor;
+    private final int fd;
+    private final InetSocketAddress address;
+    private final int portId;
+    private int handlerId;
+    private boolean acceptInFlight;
+    private boolean closing;
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
+
+    Listener(NvmfTarget target, Reactor reactor, int fd, int portId) {
+        this.target = target;
+        this.reactor = reactor;
+        this.fd = fd;
+        this.address = Sockets.address(fd, false);
+        this.portId = portId;
+    }
+
+    /** Starts accepting. On the reactor. */
+    void start() {
+        handlerId = reactor.registerCompletionHandler(this);
+        arm();
+    }
+
+    InetSocketAddress address() {
+        return address;
+    }
+
+    int portId() {
+        return portId;
+    }
+
+    private void arm() {
+        acceptInFlight = reactor.ring().prepAccept(fd, Reactor.userData(handlerId, TOKEN_ACCEPT));
+    }
+
+    @Override
+    public void onCompletion(long token, int res, int flags) {
+        if (token == TOKEN_CANCEL) {
+            return;
+        }
+        acceptInFlight = false;
+        if (res >= 0) {
+            if (closing) {
+                Sockets.close(res);
+            } else {
+                target.onAccepted(res);
+            }
+        } else if (!closing) {
+            LOG.log(System.Logger.Level.WARNING, "accept on {0} failed: {1}", address, Errno.name(-res));
+        }
+        if (closing) {
+            finishClose();
+        } else {
+            arm();
+        }
+    }
+
+    /** Stops accepting and closes the socket; connections already accepted live on. Any thread. */
+    CompletableFuture<Void> close() {
+        reactor.execute(() -> {
+            if (closing) {
+                return;
+            }
+            closing = true;
+            if (acceptInFlight) {
+                reactor.ring().prepCancelFd(fd, Reactor.userData(handlerId, TOKEN_CANCEL));
+            } else {
+                finishClose();
+            }
+        });
+        return closed;
+    }
+
+    private void finishClose() {
+        if (closed.isDone()) {
+            return;
+        }
+        Sockets.close(fd);
+        reactor.unregisterCompletionHandler(handlerId);
+        closed.complete(null);
+    }
+}

@@ -1,0 +1,85 @@
+package io.panastor.engine.nvmf.target;
+
+import io.panastor.engine.nvmf.proto.NvmeCommand;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One command in flight on a queue pair: a copy of its SQE, its data buffer, where its data
+ * transfer stands and how it ended. Pooled by its {@link QueuePair}; reactor-confined.
+ */
+final class NvmfRequest {
+    /** Where a request is (the request state machine of SPDK's tcp.c, reduced). */
+    enum State {
+        FREE,
+        /** Waiting for its R2T to fit in the send buffer. */
+        NEED_R2T,
+        /** R2T sent; H2CData PDUs arriving. */
+        AWAIT_H2C_DATA,
+        /** Running: a bdev IO or an admin command. */
+        EXECUTING,
+        /** Done; its response waits for room in the send buffer. */
+        NEED_RESPONSE
+    }
+
+    /** Data direction, from the opcode's (or FCTYPE's) bits 1:0. */
+    static final int DIR_NONE = 0;
+    static final int DIR_HOST_TO_CONTROLLER = 1;
+    static final int DIR_CONTROLLER_TO_HOST = 2;
+
+    final QueuePair owner;
+    final int index;
+    final MemorySegment sqe;
+    final MemorySegment buffer;
+    State state = State.FREE;
+    int cid;
+    int direction;
+    /** Bytes the command moves (its SGL length). */
+    int length;
+    /** H2C bytes received so far. */
+    int received;
+    /** C2H bytes to send with the response. */
+    int transfer;
+    int status;
+    int dw0;
+    int dw1;
+    /** Bdev IOs still running for this request (Dataset Management issues several). */
+    int pendingIos;
+    /** Next in the queue pair's waiting-to-send list. */
+    NvmfRequest nextWaiting;
+    /** The last exact-length view of {@link #buffer} handed to a bdev: reused while IO sizes repeat. */
+    private MemorySegment view;
+
+    NvmfRequest(QueuePair owner, int index, MemorySegment sqe, MemorySegment buffer) {
+        this.owner = owner;
+        this.index = index;
+        this.sqe = sqe;
+        this.buffer = buffer;
+    }
+
+    int opcode() {
+        return NvmeCommand.opcode(sqe, 0);
+    }
+
+    long nsid() {
+        return NvmeCommand.nsid(sqe, 0);
+    }
+
+    int cdw(int n) {
+        return NvmeCommand.cdw(sqe, 0, n);
+    }
+
+    /** The first {@code bytes} of the buffer, as a segment of exactly that length, without allocating in steady state. */
+    MemorySegment data(long bytes) {
+        MemorySegment v = view;
+        if (v == null || v.byteSize() != bytes) {
+            v = buffer.asSlice(0, bytes);
+            view = v;
+        }
+        return v;
+    }
+
+    void complete(int status, int dw0) {
+        this.status = status;
+        this.dw0 = dw0;
+    }
+}

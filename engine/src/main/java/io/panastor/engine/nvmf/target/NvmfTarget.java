@@ -1,0 +1,400 @@
+package io.panastor.engine.nvmf.target;
+
+import static io.panastor.engine.nvmf.proto.TcpPdu.u16;
+import static io.panastor.engine.nvmf.proto.TcpPdu.u8;
+
+import io.panastor.engine.bdev.Bdev;
+import io.panastor.engine.bdev.Bdevs;
+import io.panastor.engine.nvmf.proto.NvmeOpcodes;
+import io.panastor.engine.nvmf.proto.NvmeStatus;
+import io.panastor.natives.Sockets;
+import io.panastor.reactor.Reactor;
+import io.panastor.reactor.Reactors;
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The NVMe/TCP target of an engine: subsystems with their namespaces and allowed hosts,
+ * listeners, the discovery subsystem, and the controllers and connections that come and go.
+ * This is the engine API the management plane calls.
+ *
+ * <p>Thread-safety: every public method from any thread (control plane). Connections run on
+ * the reactors, spread round robin.
+ */
+public final class NvmfTarget implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(NvmfTarget.class.getName());
+    /** Longest NQN (NVMe base 2.0 §4.5): 223 bytes. */
+    static final int MAX_NQN = 223;
+    static final int DISCOVERY_ENTRY = 1024;
+
+    /** A connection, as listed for operators. */
+    public record ConnectionInfo(String peer, int reactor, int qid, int cntlid, String subsystem, String host,
+                                 QueuePair.State state) {
+    }
+
+    /** A controller, as listed for operators. */
+    public record ControllerInfo(String subsystem, int cntlid, String host, int ioQueues, long keepAliveMillis) {
+    }
+
+    private final Reactors reactors;
+    private final Bdevs bdevs;
+    private final ConcurrentHashMap<String, Subsystem> subsystems = new ConcurrentHashMap<>();
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private final Set<QueuePair> connections = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger nextReactor = new AtomicInteger();
+    private final AtomicInteger nextPortId = new AtomicInteger(1);
+    private final AtomicLong discoveryGeneration = new AtomicLong(1);
+    private volatile boolean closed;
+
+    public NvmfTarget(Reactors reactors, Bdevs bdevs) {
+        this.reactors = reactors;
+        this.bdevs = bdevs;
+        subsystems.put(NvmeOpcodes.DISCOVERY_NQN, new Subsystem(NvmeOpcodes.DISCOVERY_NQN, "", "Panastor discovery",
+                true, List.of(), true));
+    }
+
+    // ---------------------------------------------------------------- subsystems
+
+    /** Creates an NVM subsystem. Serial and model are ASCII, up to 20 and 40 characters. */
+    public Subsystem createSubsystem(String nqn, String serial, String model, boolean allowAnyHost,
+                                     Collection<String> hosts) {
+        checkNqn(nqn, "subsystem NQN");
+        if (serial.isEmpty() || serial.length() > 20 || !StandardCharsets.US_ASCII.newEncoder().canEncode(serial)) {
+            throw new IllegalArgumentException("serial number must be 1 to 20 ASCII characters, got '" + serial + "'");
+        }
+        if (model.isEmpty() || model.length() > 40 || !StandardCharsets.US_ASCII.newEncoder().canEncode(model)) {
+            throw new IllegalArgumentException("model number must be 1 to 40 ASCII characters, got '" + model + "'");
+        }
+        for (String h : hosts) {
+            checkNqn(h, "host NQN");
+        }
+        Subsystem s = new Subsystem(nqn, serial, model, allowAnyHost, hosts, false);
+        if (subsystems.putIfAbsent(nqn, s) != null) {
+            throw new IllegalArgumentException("subsystem " + nqn + " already exists");
+        }
+        discoveryGeneration.incrementAndGet();
+        return s;
+    }
+
+    /** Removes a subsystem; its controllers end. */
+    public void destroySubsystem(String nqn) {
+        Subsystem s = subsystem(nqn);
+        if (s.isDiscovery()) {
+            throw new IllegalArgumentException("the discovery subsystem cannot be removed");
+        }
+        subsystems.remove(nqn);
+        discoveryGeneration.incrementAndGet();
+        for (Controller c : s.controllers()) {
+            c.destroy("subsystem removed");
+        }
+    }
+
+    public Subsystem subsystem(String nqn) {
+        Subsystem s = subsystems.get(nqn);
+        if (s == null) {
+            throw new IllegalArgumentException("no subsystem " + nqn);
+        }
+        return s;
+    }
+
+    public List<Subsystem> subsystems() {
+        return List.copyOf(subsystems.values());
+    }
+
+    /** Exports bdev {@code bdevName} as namespace {@code nsid} (0 = the lowest free) and tells connected hosts. */
+    public Namespace addNamespace(String nqn, String bdevName, int nsid) {
+        Subsystem s = subsystem(nqn);
+        if (s.isDiscovery()) {
+            throw new IllegalArgumentException("the discovery subsystem has no namespaces");
+        }
+        Bdev bdev = bdevs.get(bdevName);
+        Namespace ns = s.addNamespace(bdev, nsid);
+        notifyNamespaceChanged(s, ns.nsid());
+        return ns;
+    }
+
+    public void removeNamespace(String nqn, int nsid) {
+        Subsystem s = subsystem(nqn);
+        s.removeNamespace(nsid);
+        notifyNamespaceChanged(s, nsid);
+    }
+
+    private void notifyNamespaceChanged(Subsystem s, int nsid) {
+        for (Controller c : s.controllers()) {
+            try {
+                c.adminReactor().execute(() -> c.onNamespaceChanged(nsid));
+            } catch (RejectedExecutionException e) {
+                // Its reactor is stopping; the controller goes with it.
+            }
+        }
+    }
+
+    private static void checkNqn(String nqn, String what) {
+        if (nqn == null || !nqn.startsWith("nqn.") || nqn.getBytes(StandardCharsets.UTF_8).length > MAX_NQN) {
+            throw new IllegalArgumentException(what + " must start with 'nqn.' and be at most " + MAX_NQN
+                    + " bytes, got '" + nqn + "'");
+        }
+    }
+
+    // ---------------------------------------------------------------- listeners
+
+    /** Listens on {@code host:port} (port 0 = any); returns the bound address. */
+    public InetSocketAddress addListener(String host, int port) {
+        if (closed) {
+            throw new IllegalStateException("the target is closed");
+        }
+        int fd = Sockets.listen(host, port, 128);
+        Reactor r = reactors.get(0);
+        Listener l;
+        try {
+            l = new Listener(this, r, fd, nextPortId.getAndIncrement());
+            r.run(l::start).join();
+        } catch (RuntimeException e) {
+            Sockets.close(fd);
+            throw e;
+        }
+        listeners.add(l);
+        discoveryGeneration.incrementAndGet();
+        LOG.log(System.Logger.Level.INFO, "NVMe/TCP listening on {0}", l.address());
+        return l.address();
+    }
+
+    public void removeListener(InetSocketAddress address) {
+        for (Listener l : listeners) {
+            if (l.address().equals(address)) {
+                listeners.remove(l);
+                discoveryGeneration.incrementAndGet();
+                l.close().join();
+                return;
+            }
+        }
+        throw new IllegalArgumentException("no listener on " + address);
+    }
+
+    public List<InetSocketAddress> listeners() {
+        return listeners.stream().map(Listener::address).toList();
+    }
+
+    void onAccepted(int fd) {
+        String peer;
+        try {
+            Sockets.tune(fd, 0);
+            peer = Sockets.address(fd, true).toString();
+        } catch (RuntimeException e) {
+            Sockets.close(fd);
+            return;
+        }
+        Reactor r = reactors.get(Math.floorMod(nextReactor.getAndIncrement(), reactors.size()));
+        try {
+            r.execute(() -> {
+                if (closed) {
+                    Sockets.close(fd);
+                    return;
+                }
+                connections.add(new QueuePair(this, r, fd, peer));
+            });
+        } catch (RejectedExecutionException e) {
+            Sockets.close(fd);
+        }
+    }
+
+    void onQueuePairClosed(QueuePair q) {
+        connections.remove(q);
+    }
+
+    // ---------------------------------------------------------------- connect (on the queue's reactor)
+
+    /** Handles a fabrics Connect (NVMe over Fabrics 1.1 §3.3): makes or joins a controller. */
+    void connect(QueuePair q, NvmfRequest req) {
+        MemorySegment sqe = req.sqe;
+        int recfmt = u16(sqe, 40);
+        int qid = u16(sqe, 42);
+        int sqsize = u16(sqe, 44);
+        int cattr = u8(sqe, 46);
+        long kato = io.panastor.engine.nvmf.proto.TcpPdu.u32(sqe, 48);
+        if (recfmt != 0) {
+            req.complete(NvmeStatus.CONNECT_INCOMPATIBLE_FORMAT, 0);
+            return;
+        }
+        if (req.length < 1024 || req.received < 1024) {
+            req.complete(NvmeStatus.DATA_SGL_LENGTH_INVALID, 0);
+            return;
+        }
+        MemorySegment data = req.buffer;
+        byte[] hostId = data.asSlice(0, 16).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        int cntlid = u16(data, 16);
+        String subnqn = cString(data, 256, 256);
+        String hostnqn = cString(data, 512, 256);
+        Subsystem s = subsystems.get(subnqn);
+        if (s == null) {
+            invalidParameter(req, true, 256);
+            return;
+        }
+        if (!s.allows(hostnqn)) {
+            req.complete(NvmeStatus.CONNECT_INVALID_HOST, 0);
+            return;
+        }
+        boolean noSqFlowControl = (cattr & 0x4) != 0;
+        if (qid == 0) {
+            if (sqsize < 1 || sqsize + 1 > QueuePair.ADMIN_QUEUE_DEPTH) {
+                invalidParameter(req, false, 44);
+                return;
+            }
+            if (cntlid != 0xFFFF) {
+                invalidParameter(req, true, 16);
+                return;
+            }
+            int id = s.allocateCntlid();
+            if (id < 0) {
+                req.complete(NvmeStatus.CONNECT_CONTROLLER_BUSY, 0);
+                return;
+            }
+            Controller c = new Controller(id, s, hostnqn, hostId, q, kato);
+            s.attach(c);
+            q.connected(c, 0, sqsize + 1, noSqFlowControl);
+            c.startKeepAlive();
+            LOG.log(System.Logger.Level.INFO, "controller {0} of {1} created for {2} ({3}), keep-alive {4} ms",
+                    id, subnqn, hostnqn, q.peer(), kato);
+            req.complete(NvmeStatus.SUCCESS, id);
+            return;
+        }
+        Controller c = s.isDiscovery() ? null : s.controller(cntlid);
+        if (c == null || !c.hostNqn().equals(hostnqn)) {
+            invalidParameter(req, true, 16);
+            return;
+        }
+        if (!c.isReady()) {
+            req.complete(NvmeStatus.COMMAND_SEQUENCE_ERROR, 0);
+            return;
+        }
+        if (sqsize < 1 || sqsize + 1 > QueuePair.MAX_QUEUE_DEPTH) {
+            invalidParameter(req, false, 44);
+            return;
+        }
+        if (!c.attachIoQueue(qid, q)) {
+            invalidParameter(req, false, 42);
+            return;
+        }
+        q.connected(c, qid, sqsize + 1, noSqFlowControl);
+        req.complete(NvmeStatus.SUCCESS, c.cntlid());
+    }
+
+    /** Connect Invalid Parameters, with IATTR (in the data or the SQE) and the byte offset (§3.3.1). */
+    private static void invalidParameter(NvmfRequest req, boolean inData, int offset) {
+        req.complete(NvmeStatus.CONNECT_INVALID_PARAMETERS, (offset << 16) | (inData ? 1 : 0));
+    }
+
+    private static String cString(MemorySegment s, long at, int max) {
+        byte[] b = s.asSlice(at, max).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        int n = 0;
+        while (n < b.length && b[n] != 0) {
+            n++;
+        }
+        return new String(b, 0, n, StandardCharsets.US_ASCII).strip();
+    }
+
+    // ---------------------------------------------------------------- discovery
+
+    /** The discovery log page for {@code hostNqn}: one entry per subsystem it may use and listener (§5.4). */
+    byte[] discoveryLog(String hostNqn) {
+        List<byte[]> entries = new ArrayList<>();
+        for (Subsystem s : subsystems.values()) {
+            if (s.isDiscovery() || !s.allows(hostNqn)) {
+                continue;
+            }
+            for (Listener l : listeners) {
+                byte[] e = new byte[DISCOVERY_ENTRY];
+                MemorySegment m = MemorySegment.ofArray(e);
+                u8(m, 0, 3);                                 // TRTYPE: TCP
+                u8(m, 1, 1);                                 // ADRFAM: IPv4
+                u8(m, 2, 2);                                 // SUBTYPE: NVM subsystem
+                u8(m, 3, 0x2);                               // TREQ: secure channel not required
+                u16(m, 4, l.portId());                       // PORTID
+                u16(m, 6, 0xFFFF);                           // CNTLID: dynamic
+                u16(m, 8, QueuePair.ADMIN_QUEUE_DEPTH);      // ASQSZ
+                AdminCommands.ascii(m, 32, 32, Integer.toString(l.address().getPort()));
+                AdminCommands.ascii0(m, 256, 256, s.nqn());
+                AdminCommands.ascii(m, 512, 256, l.address().getAddress().getHostAddress());
+                u8(m, 768, 0);                               // TSAS: no security
+                entries.add(e);
+            }
+        }
+        byte[] page = new byte[DISCOVERY_ENTRY * (1 + entries.size())];
+        MemorySegment m = MemorySegment.ofArray(page);
+        m.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 0, discoveryGeneration.get());
+        m.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 8, entries.size());
+        for (int i = 0; i < entries.size(); i++) {
+            System.arraycopy(entries.get(i), 0, page, DISCOVERY_ENTRY * (i + 1), DISCOVERY_ENTRY);
+        }
+        return page;
+    }
+
+    // ---------------------------------------------------------------- listing and shutdown
+
+    public List<ConnectionInfo> connections() {
+        List<ConnectionInfo> out = new ArrayList<>();
+        for (QueuePair q : connections) {
+            Controller c = q.controller;
+            out.add(new ConnectionInfo(q.peer(), q.reactor.id(), q.qid, c == null ? -1 : c.cntlid(),
+                    c == null ? null : c.subsystem().nqn(), c == null ? null : c.hostNqn(), q.state()));
+        }
+        return out;
+    }
+
+    public List<ControllerInfo> controllers() {
+        List<ControllerInfo> out = new ArrayList<>();
+        for (Subsystem s : subsystems.values()) {
+            for (Controller c : s.controllers()) {
+                out.add(new ControllerInfo(s.nqn(), c.cntlid(), c.hostNqn(), c.ioQueues().size(),
+                        c.keepAliveTimeoutMillis()));
+            }
+        }
+        return out;
+    }
+
+    /** Stops listening, closes every connection and waits (up to 10 s) until they are gone. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        List<CompletableFuture<Void>> closing = new ArrayList<>();
+        for (Listener l : listeners) {
+            closing.add(l.close());
+        }
+        listeners.clear();
+        CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).orTimeout(10, TimeUnit.SECONDS).join();
+        for (QueuePair q : connections) {
+            try {
+                q.closeAsync("target shutting down");
+            } catch (RejectedExecutionException e) {
+                connections.remove(q);
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!connections.isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (!connections.isEmpty()) {
+            LOG.log(System.Logger.Level.WARNING, "{0} connections still open at shutdown", connections.size());
+        }
+    }
+}

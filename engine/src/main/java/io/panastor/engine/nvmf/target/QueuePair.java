@@ -1,0 +1,739 @@
+package io.panastor.engine.nvmf.target;
+
+import static io.panastor.engine.nvmf.proto.TcpPdu.*;
+
+import io.panastor.engine.nvmf.proto.NvmeCommand;
+import io.panastor.engine.nvmf.proto.NvmeCompletion;
+import io.panastor.engine.nvmf.proto.NvmeOpcodes;
+import io.panastor.engine.nvmf.proto.NvmeStatus;
+import io.panastor.natives.BufferPool;
+import io.panastor.natives.CompletionHandler;
+import io.panastor.natives.IoUring;
+import io.panastor.natives.Sockets;
+import io.panastor.reactor.Reactor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.zip.CRC32C;
+
+/**
+ * One NVMe/TCP connection: one queue (admin or IO) of one controller, owned by one reactor.
+ * Receives into one buffer and parses PDUs in place; sends from two buffers that alternate,
+ * so that every response, R2T and C2HData queued while a send is in flight leaves in the
+ * next single send (few syscalls under load). No allocation per PDU.
+ *
+ * <p>Connection states ({@link State}): AWAIT_ICREQ → READY (commands flow; the first must be
+ * a fabrics Connect) → TERMINATING (a fatal protocol error: C2HTermReq queued, input ignored)
+ * → CLOSING (socket shut down, waiting for in-flight IO) → CLOSED.
+ *
+ * <p>Thread-safety: reactor-confined; others reach it through {@link #closeAsync}.
+ */
+public final class QueuePair implements CompletionHandler {
+    private static final System.Logger LOG = System.getLogger(QueuePair.class.getName());
+
+    /** Connection states, written out as SPDK's tcp.c does. */
+    public enum State {
+        AWAIT_ICREQ,
+        READY,
+        TERMINATING,
+        CLOSING,
+        CLOSED
+    }
+
+    /** Largest data transfer of one command (Identify Controller MDTS = 5 with 4 KiB pages). */
+    static final int MAX_TRANSFER = 128 * 1024;
+    /** Largest H2CData payload the host may send (ICResp MAXH2CDATA). */
+    static final int MAX_H2C_DATA = 128 * 1024;
+    /** In-capsule data a command may carry on an IO queue (IOCCSZ = 8 KiB + the SQE); the admin queue takes as much. */
+    static final int IN_CAPSULE_DATA = 8192;
+    /** Queue entries of any queue (CAP.MQES + 1). */
+    static final int MAX_QUEUE_DEPTH = 128;
+    static final int ADMIN_QUEUE_DEPTH = 32;
+    static final int RECV_BUFFER = 512 * 1024;
+    static final int SEND_BUFFER = 512 * 1024;
+    /** The longest PDU we accept: an H2CData of MAXH2CDATA with both digests. */
+    static final int MAX_PDU = DATA_HLEN + 2 * DIGEST_LENGTH + MAX_H2C_DATA;
+    private static final int TOKEN_RECV = 0;
+    private static final int TOKEN_SEND = 1;
+
+    final NvmfTarget target;
+    final Reactor reactor;
+    private final IoUring ring;
+    final int fd;
+    private final String peer;
+    private final int handlerId;
+    private final Arena arena = Arena.ofShared();
+    private final BufferPool dataBuffers;
+    private final NvmfRequest[] requests;
+    private final int[] freeRequests;
+    private int freeCount;
+    private final CRC32C crc = new CRC32C();
+
+    private final MemorySegment recv;
+    private final ByteBuffer recvView;
+    private int recvStart;
+    private int recvEnd;
+    private boolean recvInFlight;
+
+    private final MemorySegment[] send = new MemorySegment[2];
+    private final ByteBuffer[] sendView = new ByteBuffer[2];
+    private int fill;
+    private int fillLength;
+    private int sendingLength;
+    private int sendingOffset;
+    private boolean sendInFlight;
+    private NvmfRequest waitHead;
+    private NvmfRequest waitTail;
+
+    private State state = State.AWAIT_ICREQ;
+    private final long[] stateEntries = new long[State.values().length];
+    private boolean headerDigest;
+    private boolean dataDigest;
+    private int executing;
+
+    Controller controller;
+    int qid = -1;
+    int depth;
+    private int sqHead;
+    private boolean sqFlowControlDisabled;
+    long commands;
+    long bytesRead;
+    long bytesWritten;
+    long readCommands;
+    long writeCommands;
+
+    QueuePair(NvmfTarget target, Reactor reactor, int fd, String peer) {
+        this.target = target;
+        this.reactor = reactor;
+        this.ring = reactor.ring();
+        this.fd = fd;
+        this.peer = peer;
+        this.dataBuffers = new BufferPool(MAX_QUEUE_DEPTH, MAX_TRANSFER);
+        this.requests = new NvmfRequest[MAX_QUEUE_DEPTH];
+        this.freeRequests = new int[MAX_QUEUE_DEPTH];
+        MemorySegment sqes = arena.allocate((long) NvmeCommand.SIZE * MAX_QUEUE_DEPTH, 64);
+        for (int i = 0; i < MAX_QUEUE_DEPTH; i++) {
+            requests[i] = new NvmfRequest(this, i, sqes.asSlice((long) i * NvmeCommand.SIZE, NvmeCommand.SIZE),
+                    dataBuffers.acquire());
+            freeRequests[i] = MAX_QUEUE_DEPTH - 1 - i;
+        }
+        freeCount = MAX_QUEUE_DEPTH;
+        this.recv = arena.allocate(RECV_BUFFER, 4096);
+        this.recvView = recv.asByteBuffer();
+        for (int i = 0; i < 2; i++) {
+            send[i] = arena.allocate(SEND_BUFFER, 4096);
+            sendView[i] = send[i].asByteBuffer();
+        }
+        this.handlerId = reactor.registerCompletionHandler(this);
+        stateEntries[State.AWAIT_ICREQ.ordinal()]++;
+        postRecv();
+    }
+
+    public State state() {
+        return state;
+    }
+
+    public String peer() {
+        return peer;
+    }
+
+    public int qid() {
+        return qid;
+    }
+
+    public Controller controller() {
+        return controller;
+    }
+
+    /** How many times the connection entered each {@link State}, by ordinal. */
+    long[] stateEntries() {
+        return stateEntries.clone();
+    }
+
+    private void setState(State next) {
+        state = next;
+        stateEntries[next.ordinal()]++;
+    }
+
+    // ---------------------------------------------------------------- socket completions
+
+    @Override
+    public void onCompletion(long token, int res, int flags) {
+        if (token == TOKEN_RECV) {
+            onRecv(res);
+        } else {
+            onSend(res);
+        }
+    }
+
+    private void postRecv() {
+        if (recvInFlight || state == State.CLOSING || state == State.CLOSED || state == State.TERMINATING) {
+            return;
+        }
+        if (RECV_BUFFER - recvEnd < MAX_PDU && recvStart > 0) {
+            int live = recvEnd - recvStart;
+            MemorySegment.copy(recv, recvStart, recv, 0, live);
+            recvStart = 0;
+            recvEnd = live;
+        }
+        recvInFlight = ring.prepRecv(fd, recv.address() + recvEnd, RECV_BUFFER - recvEnd,
+                Reactor.userData(handlerId, TOKEN_RECV));
+    }
+
+    private void onRecv(int res) {
+        recvInFlight = false;
+        if (res <= 0) {
+            close(res == 0 ? "host closed the connection" : "receive failed: " + io.panastor.natives.Errno.name(-res));
+            maybeFinishClose();
+            return;
+        }
+        recvEnd += res;
+        process();
+        postRecv();
+        flush();
+        maybeFinishClose();
+    }
+
+    private void onSend(int res) {
+        if (res < 0) {
+            sendInFlight = false;
+            close("send failed: " + io.panastor.natives.Errno.name(-res));
+            maybeFinishClose();
+            return;
+        }
+        sendingOffset += res;
+        if (sendingOffset < sendingLength) {
+            int sending = fill ^ 1;
+            ring.prepSend(fd, send[sending].address() + sendingOffset, sendingLength - sendingOffset,
+                    Reactor.userData(handlerId, TOKEN_SEND));
+            return;
+        }
+        sendInFlight = false;
+        drainWaiting();
+        flush();
+        if (state == State.TERMINATING && !sendInFlight) {
+            close("protocol error");
+        }
+        maybeFinishClose();
+    }
+
+    /** Starts a send of everything queued, unless one is in flight (then it goes next). */
+    void flush() {
+        if (sendInFlight || fillLength == 0 || state == State.CLOSING || state == State.CLOSED) {
+            return;
+        }
+        int sending = fill;
+        fill ^= 1;
+        sendingLength = fillLength;
+        sendingOffset = 0;
+        fillLength = 0;
+        sendInFlight = ring.prepSend(fd, send[sending].address(), sendingLength, Reactor.userData(handlerId, TOKEN_SEND));
+        if (!sendInFlight) {
+            close("no submission slot for a send");
+        }
+    }
+
+    /** Offset of {@code bytes} reserved in the filling send buffer, or -1 when they do not fit now. */
+    private int reserve(int bytes) {
+        if (fillLength + bytes > SEND_BUFFER) {
+            return -1;
+        }
+        int at = fillLength;
+        fillLength += bytes;
+        return at;
+    }
+
+    // ---------------------------------------------------------------- PDU parsing
+
+    /** Parses every complete PDU in the receive buffer. */
+    private void process() {
+        while (state == State.READY || state == State.AWAIT_ICREQ) {
+            int available = recvEnd - recvStart;
+            if (available < COMMON_HEADER_LENGTH) {
+                return;
+            }
+            long base = recvStart;
+            int type = type(recv, base);
+            int flags = flags(recv, base);
+            int hlen = hlen(recv, base);
+            int pdo = pdo(recv, base);
+            long plen = plen(recv, base);
+            int expected = expectedHlen(type);
+            boolean hostType = type == ICREQ || type == CAPSULE_CMD || type == H2C_DATA || type == H2C_TERM_REQ;
+            if (expected < 0 || !hostType) {
+                fatal(FES_INVALID_PDU_HEADER_FIELD, (int) TYPE_OFFSET, base);
+                return;
+            }
+            if (hlen != expected) {
+                fatal(FES_INVALID_PDU_HEADER_FIELD, (int) HLEN_OFFSET, base);
+                return;
+            }
+            if ((state == State.AWAIT_ICREQ) != (type == ICREQ)) {
+                fatal(FES_PDU_SEQUENCE_ERROR, 0, base);
+                return;
+            }
+            boolean hd = type != ICREQ && type != H2C_TERM_REQ && headerDigest;
+            boolean dd = (type == CAPSULE_CMD || type == H2C_DATA) && dataDigest;
+            if (type != ICREQ && type != H2C_TERM_REQ
+                    && (((flags & FLAG_HDGSTF) != 0) != hd || ((flags & FLAG_DDGSTF) != 0 && !dataDigest))) {
+                fatal(FES_INVALID_PDU_HEADER_FIELD, (int) FLAGS_OFFSET, base);
+                return;
+            }
+            int headerBytes = hlen + (hd ? DIGEST_LENGTH : 0);
+            long maxPlen = type == H2C_DATA ? headerBytes + MAX_H2C_DATA + (dd ? DIGEST_LENGTH : 0)
+                    : type == CAPSULE_CMD ? headerBytes + IN_CAPSULE_DATA + (dd ? DIGEST_LENGTH : 0)
+                    : type == H2C_TERM_REQ ? hlen + TERM_REQ_MAX_DATA : hlen;
+            if (plen < headerBytes || plen > maxPlen) {
+                fatal(type == H2C_DATA && plen > maxPlen ? FES_DATA_TRANSFER_LIMIT_EXCEEDED
+                        : FES_INVALID_PDU_HEADER_FIELD, (int) PLEN_OFFSET, base);
+                return;
+            }
+            boolean hasData = plen > headerBytes && type != H2C_TERM_REQ;
+            if (hasData && pdo != headerBytes) {
+                // CPDA is 0: data starts right after the header and its digest (§3.6.2.1).
+                fatal(FES_INVALID_PDU_HEADER_FIELD, (int) PDO_OFFSET, base);
+                return;
+            }
+            if (hasData && (flags & FLAG_DDGSTF) != 0 && plen < headerBytes + DIGEST_LENGTH) {
+                fatal(FES_INVALID_PDU_HEADER_FIELD, (int) PLEN_OFFSET, base);
+                return;
+            }
+            if (available < plen) {
+                return;
+            }
+            if (hd && digest(recvView, (int) base, hlen) != (int) u32(recv, base + hlen)) {
+                fatal(FES_HEADER_DIGEST_ERROR, 0, base);
+                return;
+            }
+            int dataOffset = (int) base + headerBytes;
+            int dataLength = hasData ? (int) plen - headerBytes - ((flags & FLAG_DDGSTF) != 0 ? DIGEST_LENGTH : 0) : 0;
+            boolean dataIntact = !hasData || (flags & FLAG_DDGSTF) == 0
+                    || digest(recvView, dataOffset, dataLength) == (int) u32(recv, dataOffset + dataLength);
+            recvStart += (int) plen;
+            switch (type) {
+                case ICREQ -> onIcReq(base);
+                case CAPSULE_CMD -> onCapsuleCmd(base, dataOffset, dataLength, dataIntact);
+                case H2C_DATA -> onH2CData(base, dataOffset, dataLength, dataIntact, flags);
+                case H2C_TERM_REQ -> close("host terminated the connection (FES " + u16(recv, base + FES_OFFSET) + ")");
+                default -> throw new IllegalStateException();
+            }
+        }
+    }
+
+    private int digest(ByteBuffer view, int offset, int length) {
+        crc.reset();
+        view.limit(offset + length).position(offset);
+        crc.update(view);
+        view.clear();
+        return (int) crc.getValue();
+    }
+
+    private void onIcReq(long base) {
+        int pfv = u16(recv, base + PFV_OFFSET);
+        int hpda = u8(recv, base + HPDA_OFFSET);
+        int dgst = u8(recv, base + DGST_OFFSET);
+        if (pfv != 0) {
+            fatal(FES_INVALID_PDU_HEADER_FIELD, (int) PFV_OFFSET, base);
+            return;
+        }
+        if (hpda > 31) {
+            fatal(FES_INVALID_PDU_HEADER_FIELD, (int) HPDA_OFFSET, base);
+            return;
+        }
+        int at = reserve(IC_LENGTH);
+        MemorySegment s = send[fill];
+        s.asSlice(at, IC_LENGTH).fill((byte) 0);
+        header(s, at, ICRESP, 0, IC_LENGTH, 0, IC_LENGTH);
+        u16(s, at + PFV_OFFSET, 0);
+        u8(s, at + CPDA_OFFSET, 0);
+        u8(s, at + DGST_OFFSET, dgst & (DGST_HDGST | DGST_DDGST));
+        u32(s, at + MAXH2CDATA_OFFSET, MAX_H2C_DATA);
+        // Digests apply to the PDUs after the exchange (§3.6.2.2).
+        headerDigest = (dgst & DGST_HDGST) != 0;
+        dataDigest = (dgst & DGST_DDGST) != 0;
+        setState(State.READY);
+    }
+
+    private void onCapsuleCmd(long base, int dataOffset, int dataLength, boolean dataIntact) {
+        if (freeCount == 0) {
+            // The host sent more commands than its queue holds.
+            fatal(FES_PDU_SEQUENCE_ERROR, 0, base);
+            return;
+        }
+        NvmfRequest req = requests[freeRequests[--freeCount]];
+        MemorySegment.copy(recv, base + SQE_OFFSET, req.sqe, 0, NvmeCommand.SIZE);
+        req.cid = NvmeCommand.cid(req.sqe, 0);
+        req.status = NvmeStatus.SUCCESS;
+        req.dw0 = 0;
+        req.dw1 = 0;
+        req.received = 0;
+        req.transfer = 0;
+        req.pendingIos = 0;
+        req.nextWaiting = null;
+        req.state = NvmfRequest.State.EXECUTING;
+        commands++;
+        sqHead = depth > 0 ? (sqHead + 1) % depth : sqHead + 1;
+        int opcode = req.opcode();
+        req.direction = (opcode == NvmeOpcodes.FABRICS ? NvmeCommand.fctype(req.sqe, 0) : opcode) & 0x3;
+        if (!dataIntact) {
+            // A data digest error fails the command, not the connection (§3.6.2.5): "transient transport error".
+            finish(req, NvmeStatus.of(NvmeStatus.SCT_GENERIC, 0x22));
+            return;
+        }
+        int sglId = NvmeCommand.sglId(req.sqe, 0);
+        long sglLength = NvmeCommand.sglLength(req.sqe, 0);
+        if (req.direction == NvmfRequest.DIR_NONE || (sglLength == 0 && dataLength == 0)) {
+            // No data moves (Set Features without data, say): the command's own checks decide.
+            req.length = 0;
+            execute(req);
+            return;
+        }
+        if (NvmeCommand.psdt(req.sqe, 0) == 0 && opcode != NvmeOpcodes.FABRICS) {
+            finish(req, NvmeStatus.INVALID_FIELD);
+            return;
+        }
+        if (sglLength > MAX_TRANSFER) {
+            finish(req, NvmeStatus.DATA_SGL_LENGTH_INVALID);
+            return;
+        }
+        req.length = (int) sglLength;
+        if (sglId == NvmeCommand.SGL_IN_CAPSULE) {
+            long offset = NvmeCommand.sglAddress(req.sqe, 0);
+            if (req.direction != NvmfRequest.DIR_HOST_TO_CONTROLLER || offset < 0 || offset + sglLength > dataLength) {
+                finish(req, offset + sglLength > dataLength ? NvmeStatus.DATA_SGL_LENGTH_INVALID
+                        : NvmeStatus.SGL_OFFSET_INVALID);
+                return;
+            }
+            MemorySegment.copy(recv, dataOffset + offset, req.buffer, 0, sglLength);
+            req.received = req.length;
+            execute(req);
+        } else if (sglId == NvmeCommand.SGL_TRANSPORT) {
+            if (dataLength > 0) {
+                finish(req, NvmeStatus.SGL_DESCRIPTOR_TYPE_INVALID);
+                return;
+            }
+            if (req.direction == NvmfRequest.DIR_HOST_TO_CONTROLLER && req.length > 0) {
+                req.state = NvmfRequest.State.NEED_R2T;
+                sendR2T(req);
+            } else {
+                execute(req);
+            }
+        } else {
+            finish(req, NvmeStatus.SGL_DESCRIPTOR_TYPE_INVALID);
+        }
+    }
+
+    private void onH2CData(long base, int dataOffset, int dataLength, boolean dataIntact, int flags) {
+        int ttag = u16(recv, base + TTAG_OFFSET);
+        int cccid = u16(recv, base + CCCID_OFFSET);
+        long datao = u32(recv, base + DATAO_OFFSET);
+        long datal = u32(recv, base + DATAL_OFFSET);
+        NvmfRequest req = ttag < requests.length ? requests[ttag] : null;
+        if (req == null || req.state != NvmfRequest.State.AWAIT_H2C_DATA || req.cid != cccid) {
+            fatal(FES_INVALID_PDU_HEADER_FIELD, (int) TTAG_OFFSET, base);
+            return;
+        }
+        if (datal != dataLength || datal == 0 || datal > MAX_H2C_DATA) {
+            fatal(FES_INVALID_PDU_HEADER_FIELD, (int) DATAL_OFFSET, base);
+            return;
+        }
+        if (datao != req.received || datao + datal > req.length) {
+            fatal(FES_DATA_TRANSFER_OUT_OF_RANGE, (int) DATAO_OFFSET, base);
+            return;
+        }
+        MemorySegment.copy(recv, dataOffset, req.buffer, datao, datal);
+        req.received += (int) datal;
+        if (!dataIntact) {
+            req.status = NvmeStatus.of(NvmeStatus.SCT_GENERIC, 0x22);
+        }
+        if (req.received == req.length) {
+            req.state = NvmfRequest.State.EXECUTING;
+            if (req.status != NvmeStatus.SUCCESS) {
+                finish(req, req.status);
+            } else {
+                execute(req);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    private void execute(NvmfRequest req) {
+        int opcode = req.opcode();
+        if (opcode == NvmeOpcodes.FABRICS) {
+            onFabrics(req);
+        } else if (controller == null) {
+            finish(req, NvmeStatus.COMMAND_SEQUENCE_ERROR);
+        } else if (qid == 0) {
+            if (AdminCommands.execute(controller, this, req)) {
+                finish(req, req.status);
+            }
+        } else {
+            IoCommands.execute(this, req);
+        }
+    }
+
+    private void onFabrics(NvmfRequest req) {
+        int fctype = NvmeCommand.fctype(req.sqe, 0);
+        if (fctype == NvmeOpcodes.FCTYPE_CONNECT) {
+            if (controller != null) {
+                finish(req, NvmeStatus.COMMAND_SEQUENCE_ERROR);
+                return;
+            }
+            target.connect(this, req);
+            finish(req, req.status);
+            return;
+        }
+        if (controller == null) {
+            finish(req, NvmeStatus.COMMAND_SEQUENCE_ERROR);
+            return;
+        }
+        switch (fctype) {
+            case NvmeOpcodes.FCTYPE_PROPERTY_GET, NvmeOpcodes.FCTYPE_PROPERTY_SET -> {
+                if (qid != 0) {
+                    finish(req, NvmeStatus.INVALID_FIELD);
+                } else {
+                    controller.onProperty(req, fctype == NvmeOpcodes.FCTYPE_PROPERTY_SET);
+                    finish(req, req.status);
+                }
+            }
+            case NvmeOpcodes.FCTYPE_DISCONNECT -> {
+                finish(req, NvmeStatus.SUCCESS);
+                flush();
+                setState(State.TERMINATING);
+                if (!sendInFlight) {
+                    close("host disconnected");
+                }
+            }
+            default -> finish(req, NvmeStatus.INVALID_OPCODE);
+        }
+    }
+
+    /** Called by {@link NvmfTarget#connect} once the Connect is accepted. */
+    void connected(Controller c, int queueId, int queueDepth, boolean disableSqFlowControl) {
+        this.controller = c;
+        this.qid = queueId;
+        this.depth = queueDepth;
+        this.sqFlowControlDisabled = disableSqFlowControl;
+    }
+
+    /** Counts a bdev IO started for a request. */
+    void ioStarted(NvmfRequest req) {
+        req.pendingIos++;
+        executing++;
+    }
+
+    /** A bdev IO of {@code req} ended; when it was the last, the request ends with its status. */
+    void ioFinished(NvmfRequest req, int status) {
+        executing--;
+        if (status != NvmeStatus.SUCCESS && req.status == NvmeStatus.SUCCESS) {
+            req.status = status;
+        }
+        if (--req.pendingIos == 0) {
+            if (state == State.CLOSING || state == State.CLOSED) {
+                release(req);
+                maybeFinishClose();
+                return;
+            }
+            finish(req, req.status);
+            flush();
+        }
+    }
+
+    /** Ends a request: queues its C2H data and response, or waits for send room. */
+    void finish(NvmfRequest req, int status) {
+        req.status = status;
+        req.state = NvmfRequest.State.NEED_RESPONSE;
+        if (state == State.CLOSING || state == State.CLOSED) {
+            release(req);
+            return;
+        }
+        if (waitHead != null || !tryRespond(req)) {
+            enqueueWaiting(req);
+        }
+    }
+
+    private void sendR2T(NvmfRequest req) {
+        if (waitHead != null || !tryR2T(req)) {
+            enqueueWaiting(req);
+        }
+    }
+
+    private boolean tryR2T(NvmfRequest req) {
+        int hd = headerDigest ? DIGEST_LENGTH : 0;
+        int at = reserve(R2T_HLEN + hd);
+        if (at < 0) {
+            return false;
+        }
+        MemorySegment s = send[fill];
+        header(s, at, R2T, headerDigest ? FLAG_HDGSTF : 0, R2T_HLEN, 0, R2T_HLEN + hd);
+        u16(s, at + CCCID_OFFSET, req.cid);
+        u16(s, at + TTAG_OFFSET, req.index);
+        u32(s, at + R2TO_OFFSET, 0);
+        u32(s, at + R2TL_OFFSET, req.length);
+        u32(s, at + 20, 0);
+        if (headerDigest) {
+            u32(s, at + R2T_HLEN, Integer.toUnsignedLong(digest(sendView[fill], at, R2T_HLEN)));
+        }
+        req.state = NvmfRequest.State.AWAIT_H2C_DATA;
+        return true;
+    }
+
+    private boolean tryRespond(NvmfRequest req) {
+        int hd = headerDigest ? DIGEST_LENGTH : 0;
+        int dd = dataDigest ? DIGEST_LENGTH : 0;
+        boolean withData = req.status == NvmeStatus.SUCCESS && req.direction == NvmfRequest.DIR_CONTROLLER_TO_HOST
+                && req.transfer > 0;
+        // The SUCCESS flag replaces the response only when the host turned SQ flow control off (§3.6.2.9).
+        boolean successFlag = withData && sqFlowControlDisabled;
+        int dataPdu = withData ? DATA_HLEN + hd + req.transfer + dd : 0;
+        int respPdu = successFlag ? 0 : CAPSULE_RESP_HLEN + hd;
+        int at = reserve(dataPdu + respPdu);
+        if (at < 0) {
+            return false;
+        }
+        MemorySegment s = send[fill];
+        if (withData) {
+            int pflags = FLAG_LAST_PDU | (successFlag ? FLAG_SUCCESS : 0) | (headerDigest ? FLAG_HDGSTF : 0)
+                    | (dataDigest ? FLAG_DDGSTF : 0);
+            header(s, at, C2H_DATA, pflags, DATA_HLEN, DATA_HLEN + hd, dataPdu);
+            u16(s, at + CCCID_OFFSET, req.cid);
+            u16(s, at + TTAG_OFFSET, 0);
+            u32(s, at + DATAO_OFFSET, 0);
+            u32(s, at + DATAL_OFFSET, req.transfer);
+            u32(s, at + 20, 0);
+            if (headerDigest) {
+                u32(s, at + DATA_HLEN, Integer.toUnsignedLong(digest(sendView[fill], at, DATA_HLEN)));
+            }
+            int data = at + DATA_HLEN + hd;
+            MemorySegment.copy(req.buffer, 0, s, data, req.transfer);
+            if (dataDigest) {
+                u32(s, data + req.transfer, Integer.toUnsignedLong(digest(sendView[fill], data, req.transfer)));
+            }
+            at += dataPdu;
+        }
+        if (!successFlag) {
+            header(s, at, CAPSULE_RESP, headerDigest ? FLAG_HDGSTF : 0, CAPSULE_RESP_HLEN, 0, respPdu);
+            NvmeCompletion.write(s, at + CQE_OFFSET, req.dw0, req.dw1, sqHead, Math.max(qid, 0), req.cid, req.status);
+            if (headerDigest) {
+                u32(s, at + CAPSULE_RESP_HLEN, Integer.toUnsignedLong(digest(sendView[fill], at, CAPSULE_RESP_HLEN)));
+            }
+        }
+        release(req);
+        return true;
+    }
+
+    private void enqueueWaiting(NvmfRequest req) {
+        req.nextWaiting = null;
+        if (waitTail == null) {
+            waitHead = req;
+        } else {
+            waitTail.nextWaiting = req;
+        }
+        waitTail = req;
+    }
+
+    private void drainWaiting() {
+        while (waitHead != null) {
+            NvmfRequest req = waitHead;
+            boolean done = req.state == NvmfRequest.State.NEED_R2T ? tryR2T(req) : tryRespond(req);
+            if (!done) {
+                return;
+            }
+            waitHead = req.nextWaiting;
+            if (waitHead == null) {
+                waitTail = null;
+            }
+            req.nextWaiting = null;
+        }
+    }
+
+    private void release(NvmfRequest req) {
+        if (req.state == NvmfRequest.State.FREE) {
+            return;
+        }
+        req.state = NvmfRequest.State.FREE;
+        freeRequests[freeCount++] = req.index;
+    }
+
+    /** Requests this queue can hold at once (the host's SQSIZE + 1, bounded by our pool). */
+    int capacity() {
+        return requests.length;
+    }
+
+    // ---------------------------------------------------------------- errors and teardown
+
+    /**
+     * A fatal transport error (§3.6.2.3): queue a C2HTermReq that names the field and carries
+     * the offending header, stop reading, and close once it is sent.
+     */
+    private void fatal(int fes, int fieldOffset, long pduBase) {
+        int copy = Math.min(recvEnd - (int) pduBase, Math.min(hlen(recv, pduBase) == 0 ? COMMON_HEADER_LENGTH
+                : hlen(recv, pduBase), TERM_REQ_MAX_DATA));
+        copy = Math.max(0, Math.min(copy, recvEnd - (int) pduBase));
+        LOG.log(System.Logger.Level.WARNING, "nvmf {0} qid {1}: fatal transport error {2} at byte {3}; terminating",
+                peer, qid, fes, fieldOffset);
+        int plen = TERM_REQ_HLEN + copy;
+        int at = reserve(plen);
+        if (at >= 0) {
+            MemorySegment s = send[fill];
+            s.asSlice(at, TERM_REQ_HLEN).fill((byte) 0);
+            header(s, at, C2H_TERM_REQ, 0, TERM_REQ_HLEN, 0, plen);
+            u16(s, at + FES_OFFSET, fes);
+            u32(s, at + FEI_OFFSET, fieldOffset);
+            MemorySegment.copy(recv, pduBase, s, at + TERM_REQ_HLEN, copy);
+        }
+        setState(State.TERMINATING);
+        flush();
+        if (!sendInFlight) {
+            close("protocol error");
+        }
+    }
+
+    /** Closes from any thread. */
+    public void closeAsync(String reason) {
+        reactor.execute(() -> close(reason));
+    }
+
+    /** Shuts the socket down and frees everything once nothing is in flight. Reactor-confined. */
+    void close(String reason) {
+        if (state == State.CLOSING || state == State.CLOSED) {
+            return;
+        }
+        LOG.log(System.Logger.Level.DEBUG, "nvmf {0} qid {1}: closing: {2}", peer, qid, reason);
+        setState(State.CLOSING);
+        Sockets.shutdown(fd);
+        waitHead = null;
+        waitTail = null;
+        for (NvmfRequest r : requests) {
+            if (r.state != NvmfRequest.State.FREE && r.state != NvmfRequest.State.EXECUTING) {
+                release(r);
+            } else if (r.state == NvmfRequest.State.EXECUTING && r.pendingIos == 0) {
+                release(r);
+            }
+        }
+        Controller c = controller;
+        if (c != null) {
+            c.onQueueClosed(this);
+        }
+        maybeFinishClose();
+    }
+
+    private void maybeFinishClose() {
+        if (state != State.CLOSING || recvInFlight || sendInFlight || executing > 0) {
+            return;
+        }
+        setState(State.CLOSED);
+        Sockets.close(fd);
+        reactor.unregisterCompletionHandler(handlerId);
+        dataBuffers.close();
+        arena.close();
+        target.onQueuePairClosed(this);
+    }
+
+    @Override
+    public String toString() {
+        return "queue pair " + peer + " qid " + qid + (controller != null ? " cntlid " + controller.cntlid() : "")
+                + " (" + state + ")";
+    }
+}
