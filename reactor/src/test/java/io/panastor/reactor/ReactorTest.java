@@ -193,6 +193,7 @@ class ReactorTest {
             reactors.get(0).submit(() -> 1).join();
         }
         long fdsBefore = openFds();
+        long mappingsBefore = ringMappings();
         for (int i = 0; i < 40; i++) {
             try (Reactors reactors = Reactors.start(2)) {
                 for (Reactor r : reactors.all()) {
@@ -201,6 +202,7 @@ class ReactorTest {
             }
         }
         assertThat(openFds()).isEqualTo(fdsBefore);
+        assertThat(ringMappings()).as("io_uring mappings left").isEqualTo(mappingsBefore);
         assertThat(Thread.getAllStackTraces().keySet())
                 .noneMatch(t -> t.getName().startsWith("reactor-") && t.isAlive());
     }
@@ -211,11 +213,16 @@ class ReactorTest {
         }
     }
 
+    /** Memory mappings of io_uring rings in this process (each reactor maps its SQ/CQ and SQEs). */
+    static long ringMappings() throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/maps")).stream().filter(l -> l.contains("io_uring")).count();
+    }
+
     static void awaitParked(Reactor r) throws InterruptedException {
         long parks = r.parks();
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (r.parks() == parks && System.nanoTime() < until) {
-            Thread.sleep(1);
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
         }
         assertThat(r.parks()).as("reactor parked").isGreaterThan(parks);
     }

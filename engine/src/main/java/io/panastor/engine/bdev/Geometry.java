@@ -2,6 +2,9 @@ package io.panastor.engine.bdev;
 
 /** Size of a memory-backed bdev from {@code size_mb} or {@code num_blocks} and {@code blk_size}. */
 public record Geometry(int blockSize, long blockCount) {
+    /** The parameters a memory-backed bdev's URI takes. */
+    public static final java.util.Set<String> PARAMS = java.util.Set.of("size_mb", "num_blocks", "blk_size", "uuid");
+
     public static Geometry of(BdevUri uri, int defaultBlockSize) {
         int blockSize = uri.blockSize("blk_size", defaultBlockSize);
         boolean bySize = uri.param("size_mb") != null;

@@ -10,8 +10,9 @@ import io.panastor.reactor.Reactors;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import io.panastor.engine.Await;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -122,10 +123,7 @@ class MalformedPduTest {
         java.util.Arrays.fill(data, (byte) c.name.length());
         assertThat(bystander.write(1, 5, data, 4096, true).ok()).isTrue();
         assertThat(bystander.read(1, 5, 1, 4096).data()).isEqualTo(data);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (target.connections().size() > 2 && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        Await.until("the bad connection to be gone", Duration.ofSeconds(5), () -> target.connections().size() == 2);
         assertThat(target.connections()).as("only the two good connections remain").hasSize(2);
     }
 }

@@ -17,6 +17,8 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import io.panastor.engine.Await;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -232,18 +234,17 @@ class NvmfTargetTest {
         try (TestHost admin = new TestHost(address)) {
             admin.openAdmin(NQN, 300);
             assertThat(target.controllers()).hasSize(1);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (!target.controllers().isEmpty() && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            assertThat(target.controllers()).isEmpty();
+            Await.until("the silent host's controller to end", Duration.ofSeconds(5),
+                    () -> target.controllers().isEmpty());
             assertThat(admin.closedByTarget()).isTrue();
         }
         // A host that keeps the controller alive keeps it.
         try (TestHost admin = new TestHost(address)) {
             admin.openAdmin(NQN, 300);
-            for (int i = 0; i < 10; i++) {
-                Thread.sleep(100);
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+            while (System.nanoTime() < until) {
+                // Three keep-alives per timeout, as hosts send them (at most half the timeout apart).
+                java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
                 assertThat(admin.admin(NvmeOpcodes.ADMIN_KEEP_ALIVE, 0, 0, 0, 0).ok()).isTrue();
             }
             assertThat(target.controllers()).hasSize(1);
@@ -263,11 +264,7 @@ class NvmfTargetTest {
                 q2.close();
             }
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!target.connections().isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
-        assertThat(target.connections()).isEmpty();
+        Await.until("every connection to close", Duration.ofSeconds(5), () -> target.connections().isEmpty());
         assertThat(target.controllers()).isEmpty();
     }
 

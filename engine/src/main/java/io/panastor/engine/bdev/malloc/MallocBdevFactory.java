@@ -6,11 +6,9 @@ import io.panastor.engine.bdev.BdevFactory;
 import io.panastor.engine.bdev.BdevUri;
 import io.panastor.engine.bdev.Geometry;
 import java.util.List;
-import java.util.Set;
 
 /** {@code malloc:///NAME?size_mb=N|num_blocks=N[&blk_size=B][&uuid=U]} */
 public final class MallocBdevFactory implements BdevFactory {
-    static final Set<String> PARAMS = Set.of("size_mb", "num_blocks", "blk_size", "uuid");
     static final int DEFAULT_BLOCK_SIZE = 512;
 
     @Override
@@ -25,7 +23,7 @@ public final class MallocBdevFactory implements BdevFactory {
 
     @Override
     public Bdev create(BdevUri uri) {
-        uri.requireOnly(PARAMS);
+        uri.requireOnly(Geometry.PARAMS);
         Geometry g = Geometry.of(uri, DEFAULT_BLOCK_SIZE);
         try {
             return new MallocBdev(uri.simpleName(), uri.uuidOrRandom(), uri.canonical(), g.blockSize(), g.blockCount());

@@ -57,6 +57,8 @@ public final class NvmfTarget implements AutoCloseable {
     private final AtomicInteger nextPortId = new AtomicInteger(1);
     private final AtomicLong discoveryGeneration = new AtomicLong(1);
     private volatile boolean closed;
+    /** Completes once the target is closed and its last connection is gone. */
+    private final CompletableFuture<Void> drained = new CompletableFuture<>();
 
     public NvmfTarget(Reactors reactors, Bdevs bdevs) {
         this.reactors = reactors;
@@ -212,6 +214,9 @@ public final class NvmfTarget implements AutoCloseable {
 
     void onQueuePairClosed(QueuePair q) {
         connections.remove(q);
+        if (closed && connections.isEmpty()) {
+            drained.complete(null);
+        }
     }
 
     // ---------------------------------------------------------------- connect (on the queue's reactor)
@@ -384,14 +389,15 @@ public final class NvmfTarget implements AutoCloseable {
                 connections.remove(q);
             }
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!connections.isEmpty() && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
+        if (connections.isEmpty()) {
+            drained.complete(null);
+        }
+        try {
+            drained.get(10, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            // reported below
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         if (!connections.isEmpty()) {
             LOG.log(System.Logger.Level.WARNING, "{0} connections still open at shutdown", connections.size());
