@@ -53,7 +53,7 @@ run_case() { # name port uri [capture] env...
     if [ "$pdus" -eq 0 ] || [ "$bad" -ne 0 ]; then rc=1; head -20 "$OUT/$name-malformed.txt"; fi
   fi
   if [ "$rc" -eq 0 ] && [ "$trc" -eq 0 ]; then
-    echo "e2e $name: passed ($(grep -c 'fio verify .*: ok' "$OUT/$name/script-output.txt" 2>/dev/null) fio verify runs)"
+    echo "e2e $name: passed ($(grep -c "fio verify .*: ok" "$OUT/$name/script-output.txt" 2>/dev/null) fio verify runs)"
     grep -h "nvme nvme.*new ctrl" "$OUT/$name/dmesg.txt" 2>/dev/null | sed 's/^/    guest kernel: /' | tail -1
     passed=$((passed + 1))
   else
