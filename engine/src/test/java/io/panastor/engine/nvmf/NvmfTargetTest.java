@@ -269,6 +269,25 @@ class NvmfTargetTest {
     }
 
     @Test
+    void listenersComeAndGoWhileTheTargetServes() throws Exception {
+        try (TestHost before = new TestHost(address)) {
+            before.openAdmin(NQN, 0);
+            target.removeListener(address);
+            assertThat(target.listeners()).isEmpty();
+            assertThatThrownBy(() -> new TestHost(address)).isInstanceOf(java.net.ConnectException.class);
+            // The connection made before the listener went keeps working.
+            assertThat(before.admin(NvmeOpcodes.ADMIN_KEEP_ALIVE, 0, 0, 0, 0).ok()).isTrue();
+            InetSocketAddress again = target.addListener("127.0.0.1", 0);
+            for (int i = 0; i < 5; i++) {
+                try (TestHost h = new TestHost(again)) {
+                    h.openAdmin(NQN, 0);
+                    assertThat(h.admin(NvmeOpcodes.ADMIN_IDENTIFY, 0, NvmeOpcodes.CNS_CONTROLLER, 0, 4096).ok()).isTrue();
+                }
+            }
+        }
+    }
+
+    @Test
     void badArgumentsToTheEngineApiAreRefused() {
         assertThatThrownBy(() -> target.createSubsystem("bad", "S", "M", true, List.of()))
                 .hasMessageContaining("must start with 'nqn.'");

@@ -16,6 +16,8 @@ final class Listener implements CompletionHandler {
     private static final System.Logger LOG = System.getLogger(Listener.class.getName());
     private static final int TOKEN_ACCEPT = 0;
     private static final int TOKEN_CANCEL = 1;
+    /** Pause before accepting again after accept(2) failed. */
+    static final long ACCEPT_RETRY_NANOS = 10_000_000L;
 
     private final NvmfTarget target;
     private final Reactor reactor;
@@ -24,6 +26,7 @@ final class Listener implements CompletionHandler {
     private final int portId;
     private int handlerId;
     private boolean acceptInFlight;
+    private boolean cancelInFlight;
     private boolean closing;
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
@@ -56,6 +59,8 @@ final class Listener implements CompletionHandler {
     @Override
     public void onCompletion(long token, int res, int flags) {
         if (token == TOKEN_CANCEL) {
+            cancelInFlight = false;
+            finishClose();
             return;
         }
         acceptInFlight = false;
@@ -70,6 +75,13 @@ final class Listener implements CompletionHandler {
         }
         if (closing) {
             finishClose();
+        } else if (res < 0) {
+            // Out of fds, say: try again shortly rather than spin on the error.
+            reactor.scheduleTimer(ACCEPT_RETRY_NANOS, () -> {
+                if (!closing) {
+                    arm();
+                }
+            });
         } else {
             arm();
         }
@@ -83,7 +95,7 @@ final class Listener implements CompletionHandler {
             }
             closing = true;
             if (acceptInFlight) {
-                reactor.ring().prepCancelFd(fd, Reactor.userData(handlerId, TOKEN_CANCEL));
+                cancelInFlight = reactor.ring().prepCancelFd(fd, Reactor.userData(handlerId, TOKEN_CANCEL));
             } else {
                 finishClose();
             }
@@ -91,8 +103,9 @@ final class Listener implements CompletionHandler {
         return closed;
     }
 
+    /** Frees the socket and the handler id once neither the accept nor its cancellation can still complete. */
     private void finishClose() {
-        if (closed.isDone()) {
+        if (closed.isDone() || acceptInFlight || cancelInFlight) {
             return;
         }
         Sockets.close(fd);

@@ -170,7 +170,10 @@ public final class QueuePair implements CompletionHandler {
         if (recvInFlight || state == State.CLOSING || state == State.CLOSED || state == State.TERMINATING) {
             return;
         }
-        if (RECV_BUFFER - recvEnd < MAX_PDU && recvStart > 0) {
+        if (recvStart == recvEnd) {
+            recvStart = 0;
+            recvEnd = 0;
+        } else if (RECV_BUFFER - recvEnd < MAX_PDU && recvStart > 0) {
             int live = recvEnd - recvStart;
             MemorySegment.copy(recv, recvStart, recv, 0, live);
             recvStart = 0;
