@@ -22,6 +22,7 @@ public final class io_uring_h {
     public static final byte IORING_OP_TIMEOUT = 11;
     public static final byte IORING_OP_ACCEPT = 13;
     public static final byte IORING_OP_ASYNC_CANCEL = 14;
+    public static final byte IORING_OP_CONNECT = 16;
     public static final byte IORING_OP_FALLOCATE = 17;
     public static final byte IORING_OP_READ = 22;
     public static final byte IORING_OP_WRITE = 23;

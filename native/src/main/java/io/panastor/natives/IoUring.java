@@ -324,6 +324,11 @@ public final class IoUring implements AutoCloseable {
                 (short) 0, userData);
     }
 
+    /** connect(2) to the {@code struct sockaddr} at native address {@code sockaddr} of {@code length} bytes. */
+    public boolean prepConnect(int fd, long sockaddr, int length, long userData) {
+        return prep(IORING_OP_CONNECT, (byte) 0, fd, length, sockaddr, 0, 0, (short) 0, userData);
+    }
+
     /** recv(2) of up to {@code len} bytes; 0 in the completion means the peer closed. */
     public boolean prepRecv(int fd, long addr, int len, long userData) {
         return prep(IORING_OP_RECV, (byte) 0, fd, 0, addr, len, 0, (short) 0, userData);

@@ -50,6 +50,23 @@ public final class Sockets {
         }
     }
 
+    /** An unconnected TCP socket, to be connected through an {@link IoUring}. */
+    public static int socket() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment cs = Errno.newCallState(a);
+            int fd = sys_socket_h.socket(cs, sys_socket_h.AF_INET, sys_socket_h.SOCK_STREAM | sys_socket_h.SOCK_CLOEXEC, 0);
+            if (fd < 0) {
+                throw Errno.failure("socket(AF_INET)", cs);
+            }
+            return fd;
+        }
+    }
+
+    /** A {@code struct sockaddr_in} for {@code host:port}, allocated in {@code arena}. */
+    public static MemorySegment socketAddress(Arena arena, String host, int port) {
+        return sockaddr(arena, host, port);
+    }
+
     /** The address a socket is bound to (listeners) or {@code peer}'s address. */
     public static InetSocketAddress address(int fd, boolean peer) {
         try (Arena a = Arena.ofConfined()) {

@@ -6,18 +6,18 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /** Test driver: runs IO on a reactor, one at a time or many at a queue depth, and reports how each ended. */
-final class IoRunner {
+public final class IoRunner {
     private IoRunner() {
     }
 
     /** Fills a descriptor for one IO. */
     @FunctionalInterface
-    interface Op {
+    public interface Op {
         BdevIo prepare(BdevIo io, IoCompletion done);
     }
 
-    record Result(int status, int errno) {
-        boolean ok() {
+    public record Result(int status, int errno) {
+        public boolean ok() {
             return status == IoStatus.SUCCESS;
         }
 
@@ -27,12 +27,12 @@ final class IoRunner {
         }
     }
 
-    static Result one(Reactor r, Bdev b, Op op) {
+    public static Result one(Reactor r, Bdev b, Op op) {
         return many(r, b, List.of(op), 1).join().getFirst();
     }
 
     /** Runs {@code ops} in order with up to {@code depth} in flight; results in op order. */
-    static CompletableFuture<List<Result>> many(Reactor r, Bdev b, List<Op> ops, int depth) {
+    public static CompletableFuture<List<Result>> many(Reactor r, Bdev b, List<Op> ops, int depth) {
         CompletableFuture<List<Result>> done = new CompletableFuture<>();
         r.execute(() -> {
             try {

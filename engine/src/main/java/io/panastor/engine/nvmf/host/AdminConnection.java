@@ -1,0 +1,338 @@
+package io.panastor.engine.nvmf.host;
+
+import static io.panastor.engine.nvmf.proto.TcpPdu.*;
+
+import io.panastor.engine.nvmf.proto.NvmeOpcodes;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32C;
+
+/**
+ * The admin queue of a remote controller, on the control path: a blocking socket, one
+ * command at a time. It connects, enables the controller, learns its limits and the
+ * namespace's geometry, asks for IO queues, and sends Keep Alive at half the timeout from
+ * its own thread; when that fails it reconnects with backoff, so IO queues can reconnect to
+ * the new controller.
+ *
+ * <p>Thread-safety: any thread; commands are serialised.
+ */
+final class AdminConnection implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(AdminConnection.class.getName());
+    static final int ADMIN_QUEUE_SIZE = 32;
+    static final int IO_QUEUES_WANTED = 64;
+    static final long MAX_BACKOFF_MILLIS = 5_000;
+
+    /** What the controller and namespace are like. */
+    record Geometry(int cntlid, int maxTransfer, int inCapsuleBytes, int maxH2CData, int ioQueues, long blocks,
+                    int blockSize) {
+    }
+
+    private final NvmfUri uri;
+    private final ScheduledExecutorService keepAlive;
+    private SocketChannel channel;
+    private boolean headerDigest;
+    private boolean dataDigest;
+    private int nextCid;
+    private volatile Geometry geometry;
+    private volatile boolean closed;
+    private long backoffMillis = 100;
+
+    private AdminConnection(NvmfUri uri) {
+        this.uri = uri;
+        this.keepAlive = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon(true)
+                .name("nvmf-admin " + uri.nqn()).unstarted(r));
+    }
+
+    /** Connects and sets up the controller; throws with the reason when the target refuses. */
+    static AdminConnection open(NvmfUri uri) throws IOException {
+        AdminConnection a = new AdminConnection(uri);
+        try {
+            a.connect();
+        } catch (IOException | RuntimeException e) {
+            a.close();
+            throw e;
+        }
+        long period = Math.max(100, uri.keepAliveMillis() / 2);
+        a.keepAlive.scheduleWithFixedDelay(a::keepAlive, period, period, TimeUnit.MILLISECONDS);
+        return a;
+    }
+
+    Geometry geometry() {
+        return geometry;
+    }
+
+    NvmfUri uri() {
+        return uri;
+    }
+
+    private synchronized void connect() throws IOException {
+        SocketChannel ch = SocketChannel.open();
+        try {
+            ch.socket().connect(new InetSocketAddress(uri.host(), uri.port()), uri.ioTimeoutMillis());
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            ch.socket().setSoTimeout(uri.ioTimeoutMillis());
+        } catch (IOException e) {
+            ch.close();
+            throw new IOException("cannot reach " + uri.host() + ":" + uri.port() + ": " + e.getMessage(), e);
+        }
+        channel = ch;
+        headerDigest = false;
+        dataDigest = false;
+        ByteBuffer ic = le(IC_LENGTH);
+        ic.put(0, (byte) ICREQ).put(2, (byte) IC_LENGTH).putInt(4, IC_LENGTH);
+        ic.put(11, (byte) ((uri.headerDigest() ? DGST_HDGST : 0) | (uri.dataDigest() ? DGST_DDGST : 0)));
+        send(ic.array());
+        ByteBuffer resp = readPdu();
+        if (resp.get(0) != ICRESP) {
+            throw new IOException("expected ICResp from " + uri.host() + ", got PDU type " + resp.get(0));
+        }
+        headerDigest = (resp.get(11) & DGST_HDGST) != 0;
+        dataDigest = (resp.get(11) & DGST_DDGST) != 0;
+        int maxH2C = resp.getInt(12);
+
+        byte[] data = new byte[1024];
+        ByteBuffer d = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
+        d.putShort(16, (short) 0xFFFF);
+        byte[] sub = uri.nqn().getBytes(StandardCharsets.US_ASCII);
+        byte[] host = uri.hostNqn().getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(sub, 0, data, 256, Math.min(255, sub.length));
+        System.arraycopy(host, 0, data, 512, Math.min(255, host.length));
+        ByteBuffer connect = sqe(NvmeOpcodes.FABRICS, 0);
+        connect.put(4, (byte) NvmeOpcodes.FCTYPE_CONNECT).putShort(44, (short) (ADMIN_QUEUE_SIZE - 1))
+                .putInt(48, uri.keepAliveMillis());
+        Reply r = command(connect, data, 0);
+        if (r.status != 0) {
+            throw new IOException("the target refused the admin connect to " + uri.nqn() + ": " + describe(r));
+        }
+        int cntlid = r.dw0 & 0xFFFF;
+        ByteBuffer cc = sqe(NvmeOpcodes.FABRICS, 0);
+        cc.put(4, (byte) NvmeOpcodes.FCTYPE_PROPERTY_SET).putInt(44, NvmeOpcodes.PROP_CC)
+                .putLong(48, 1 | (6 << 16) | (4 << 20));
+        check(command(cc, null, 0), "enable the controller");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            ByteBuffer csts = sqe(NvmeOpcodes.FABRICS, 0);
+            csts.put(4, (byte) NvmeOpcodes.FCTYPE_PROPERTY_GET).putInt(44, NvmeOpcodes.PROP_CSTS);
+            Reply s = check(command(csts, null, 0), "read CSTS");
+            if ((s.dw0 & 1) == 1) {
+                break;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("controller " + cntlid + " of " + uri.nqn() + " did not become ready");
+            }
+            Thread.onSpinWait();
+        }
+        ByteBuffer idc = sqe(NvmeOpcodes.ADMIN_IDENTIFY, 0);
+        idc.putInt(40, NvmeOpcodes.CNS_CONTROLLER);
+        ByteBuffer ctrl = ByteBuffer.wrap(check(command(idc, null, 4096), "identify the controller").data)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        int mdts = ctrl.get(77) & 0xFF;
+        int maxTransfer = mdts == 0 ? 1 << 20 : Math.min(1 << 20, 4096 << mdts);
+        int inCapsule = Math.max(0, ctrl.getInt(1792) * 16 - 64);
+        ByteBuffer idn = sqe(NvmeOpcodes.ADMIN_IDENTIFY, uri.nsid());
+        idn.putInt(40, NvmeOpcodes.CNS_NAMESPACE);
+        ByteBuffer ns = ByteBuffer.wrap(check(command(idn, null, 4096), "identify namespace " + uri.nsid()).data)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        long blocks = ns.getLong(0);
+        if (blocks == 0) {
+            throw new IOException(uri.nqn() + " has no namespace " + uri.nsid());
+        }
+        int lbads = (ns.getInt(128 + 4 * (ns.get(26) & 0xF)) >>> 16) & 0xFF;
+        ByteBuffer queues = sqe(NvmeOpcodes.ADMIN_SET_FEATURES, 0);
+        queues.putInt(40, NvmeOpcodes.FEAT_NUMBER_OF_QUEUES)
+                .putInt(44, ((IO_QUEUES_WANTED - 1) << 16) | (IO_QUEUES_WANTED - 1));
+        Reply q = check(command(queues, null, 0), "set the number of queues");
+        int granted = Math.min(q.dw0 & 0xFFFF, q.dw0 >>> 16) + 1;
+        geometry = new Geometry(cntlid, maxTransfer, inCapsule, maxH2C, granted, blocks, 1 << lbads);
+        backoffMillis = 100;
+    }
+
+    private void keepAlive() {
+        if (closed) {
+            return;
+        }
+        try {
+            synchronized (this) {
+                if (channel == null) {
+                    connect();
+                    LOG.log(System.Logger.Level.INFO, "reconnected to {0} as controller {1}", uri.nqn(),
+                            geometry.cntlid());
+                    return;
+                }
+                check(command(sqe(NvmeOpcodes.ADMIN_KEEP_ALIVE, 0), null, 0), "keep alive");
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "admin queue to {0} failed ({1}); reconnecting in {2} ms", uri.nqn(),
+                    e.getMessage(), backoffMillis);
+            synchronized (this) {
+                closeChannel();
+                try {
+                    wait(backoffMillis);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                }
+                backoffMillis = Math.min(MAX_BACKOFF_MILLIS, backoffMillis * 2);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- PDUs
+
+    record Reply(int status, int dw0, byte[] data) {
+    }
+
+    private static String describe(Reply r) {
+        return String.format("status 0x%x (SCT %d, SC 0x%02x)", r.status, (r.status >>> 8) & 7, r.status & 0xFF);
+    }
+
+    private Reply check(Reply r, String what) throws IOException {
+        if (r.status != 0) {
+            throw new IOException("could not " + what + " on " + uri.nqn() + ": " + describe(r));
+        }
+        return r;
+    }
+
+    private static ByteBuffer le(int n) {
+        return ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private static ByteBuffer sqe(int opcode, long nsid) {
+        ByteBuffer s = le(64);
+        s.put(0, (byte) opcode).put(1, (byte) 0x40).putInt(4, (int) nsid);
+        return s;
+    }
+
+    private static int crc(byte[] a, int off, int len) {
+        CRC32C c = new CRC32C();
+        c.update(a, off, len);
+        return (int) c.getValue();
+    }
+
+    private synchronized Reply command(ByteBuffer sqe, byte[] inCapsule, int c2hLength) throws IOException {
+        if (channel == null) {
+            throw new IOException("not connected");
+        }
+        int cid = nextCid++ & 0x7FFF;
+        sqe.putShort(2, (short) cid);
+        int dataLen = inCapsule == null ? 0 : inCapsule.length;
+        int length = dataLen > 0 ? dataLen : c2hLength;
+        if (length > 0) {
+            sqe.putInt(32, length).put(39, (byte) (dataLen > 0 ? 0x01 : 0x5A));
+        }
+        int hd = headerDigest ? DIGEST_LENGTH : 0;
+        int dd = dataLen > 0 && dataDigest ? DIGEST_LENGTH : 0;
+        int plen = CAPSULE_CMD_HLEN + hd + dataLen + dd;
+        ByteBuffer p = le(plen);
+        p.put(0, (byte) CAPSULE_CMD).put(1, (byte) ((hd > 0 ? FLAG_HDGSTF : 0) | (dd > 0 ? FLAG_DDGSTF : 0)))
+                .put(2, (byte) CAPSULE_CMD_HLEN).put(3, (byte) (dataLen > 0 ? CAPSULE_CMD_HLEN + hd : 0)).putInt(4, plen);
+        p.put(8, sqe.array(), 0, 64);
+        if (hd > 0) {
+            p.putInt(CAPSULE_CMD_HLEN, crc(p.array(), 0, CAPSULE_CMD_HLEN));
+        }
+        if (dataLen > 0) {
+            p.put(CAPSULE_CMD_HLEN + hd, inCapsule);
+            if (dd > 0) {
+                p.putInt(CAPSULE_CMD_HLEN + hd + dataLen, crc(inCapsule, 0, dataLen));
+            }
+        }
+        send(p.array());
+        byte[] in = c2hLength > 0 ? new byte[c2hLength] : null;
+        while (true) {
+            ByteBuffer r = readPdu();
+            switch (r.get(0)) {
+                case CAPSULE_RESP -> {
+                    return new Reply((r.getShort(8 + 14) & 0xFFFF) >>> 1, r.getInt(8), in);
+                }
+                case C2H_DATA -> {
+                    int pdo = r.get(3) & 0xFF;
+                    int datao = r.getInt(12);
+                    int datal = r.getInt(16);
+                    if (in == null || datao < 0 || datal < 0 || datao + datal > in.length) {
+                        throw new IOException("the target sent data outside the transfer");
+                    }
+                    if ((r.get(1) & FLAG_DDGSTF) != 0 && crc(r.array(), pdo, datal) != r.getInt(pdo + datal)) {
+                        throw new IOException("data digest error on the admin queue");
+                    }
+                    System.arraycopy(r.array(), pdo, in, datao, datal);
+                    if ((r.get(1) & FLAG_SUCCESS) != 0) {
+                        return new Reply(0, 0, in);
+                    }
+                }
+                case C2H_TERM_REQ -> throw new IOException("the target terminated the admin queue (FES "
+                        + r.getShort(8) + ")");
+                default -> throw new IOException("unexpected PDU type " + r.get(0) + " on the admin queue");
+            }
+        }
+    }
+
+    private void send(byte[] bytes) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        while (b.hasRemaining()) {
+            channel.write(b);
+        }
+    }
+
+    private ByteBuffer readPdu() throws IOException {
+        var in = channel.socket().getInputStream();
+        byte[] h = in.readNBytes(COMMON_HEADER_LENGTH);
+        if (h.length < COMMON_HEADER_LENGTH) {
+            throw new EOFException("the target closed the admin queue");
+        }
+        int plen = ByteBuffer.wrap(h).order(ByteOrder.LITTLE_ENDIAN).getInt(4);
+        if (plen < COMMON_HEADER_LENGTH || plen > (1 << 20)) {
+            throw new IOException("bad PDU length " + plen + " from the target");
+        }
+        ByteBuffer p = le(plen);
+        p.put(h);
+        byte[] rest = in.readNBytes(plen - COMMON_HEADER_LENGTH);
+        if (rest.length < plen - COMMON_HEADER_LENGTH) {
+            throw new EOFException("the target closed the admin queue");
+        }
+        p.put(rest);
+        int hlen = p.get(2) & 0xFF;
+        if ((p.get(1) & FLAG_HDGSTF) != 0 && (hlen + DIGEST_LENGTH > plen || crc(p.array(), 0, hlen) != p.getInt(hlen))) {
+            throw new IOException("header digest error on the admin queue");
+        }
+        return p;
+    }
+
+    private void closeChannel() {
+        SocketChannel ch = channel;
+        channel = null;
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                // closing anyway
+            }
+        }
+    }
+
+    /** Disconnects the admin queue (ending the controller) and stops keep-alive. */
+    @Override
+    public void close() {
+        closed = true;
+        keepAlive.shutdownNow();
+        synchronized (this) {
+            if (channel != null) {
+                try {
+                    ByteBuffer d = sqe(NvmeOpcodes.FABRICS, 0);
+                    d.put(4, (byte) NvmeOpcodes.FCTYPE_DISCONNECT);
+                    command(d, null, 0);
+                } catch (IOException e) {
+                    // the controller goes with the connection anyway
+                }
+            }
+            closeChannel();
+        }
+    }
+}

@@ -1,0 +1,724 @@
+package io.panastor.engine.nvmf.host;
+
+import static io.panastor.engine.nvmf.proto.TcpPdu.*;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+
+import io.panastor.engine.bdev.BdevIo;
+import io.panastor.engine.bdev.IoChannel;
+import io.panastor.engine.bdev.IoStatus;
+import io.panastor.engine.bdev.IoType;
+import io.panastor.engine.nvmf.proto.NvmeCommand;
+import io.panastor.engine.nvmf.proto.NvmeCompletion;
+import io.panastor.engine.nvmf.proto.NvmeOpcodes;
+import io.panastor.engine.nvmf.proto.NvmeStatus;
+import io.panastor.natives.CompletionHandler;
+import io.panastor.natives.Errno;
+import io.panastor.natives.IoUring;
+import io.panastor.natives.Sockets;
+import io.panastor.reactor.Reactor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32C;
+
+/**
+ * One IO queue to a remote controller, owned by one reactor: the initiator's side of a
+ * {@code QueuePair}. It connects through the reactor's ring (connect, ICReq, fabrics
+ * Connect), then turns bdev IO into NVMe commands: small writes travel in the capsule,
+ * larger ones answer the target's R2T with H2CData; reads gather C2HData into the IO's
+ * buffers. IO older than the URI's {@code io_timeout_ms} fails and the connection is
+ * dropped; the queue reconnects with backoff, holding new IO until it is back.
+ *
+ * <p>Connection states: CONNECTING → AWAIT_ICRESP → AWAIT_CONNECT → READY; FAILED (waiting
+ * to reconnect); CLOSED. Reactor-confined.
+ */
+final class HostQueue extends IoChannel implements CompletionHandler {
+    private static final System.Logger LOG = System.getLogger(HostQueue.class.getName());
+
+    enum State {
+        CONNECTING,
+        AWAIT_ICRESP,
+        AWAIT_CONNECT,
+        READY,
+        FAILED,
+        CLOSED
+    }
+
+    static final int QUEUE_DEPTH = 128;
+    static final int RECV_BUFFER = 512 * 1024;
+    static final int SEND_BUFFER = 512 * 1024;
+    /** How often in-flight IO is checked against its deadline. */
+    static final long TIMEOUT_SCAN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    static final long MIN_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /** Most blocks one Write Zeroes command covers (NLB is 16 bits, 0's based). */
+    static final long MAX_WRITE_ZEROES_BLOCKS = 65536;
+    private static final int CONNECT_CID = 0xFFFF;
+    /** Dataset Management CDW11: deallocate (NVM command set 1.0 §3.2.3). */
+    private static final int DSM_DEALLOCATE = 1 << 2;
+    private static final int TOKEN_CONNECT = 0;
+    private static final int TOKEN_RECV = 1;
+    private static final int TOKEN_SEND = 2;
+
+    private final NvmfBdev remote;
+    private final IoUring ring;
+    private final int qid;
+    private final int handlerId;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment sockaddr;
+    private final CRC32C crc = new CRC32C();
+    private final long timeoutNanos;
+    private final int blockSize;
+
+    private final MemorySegment recv;
+    private final ByteBuffer recvView;
+    private int recvStart;
+    private int recvEnd;
+    private boolean recvInFlight;
+    private final MemorySegment[] send = new MemorySegment[2];
+    private final ByteBuffer[] sendView = new ByteBuffer[2];
+    private int fill;
+    private int fillLength;
+    private int sendingLength;
+    private int sendingOffset;
+    private boolean sendInFlight;
+    private boolean connectInFlight;
+
+    private final BdevIo[] slots = new BdevIo[QUEUE_DEPTH];
+    private final long[] deadlines = new long[QUEUE_DEPTH];
+    /** Deadline of each submitted IO, by descriptor index (the descriptor's own fields are the submitter's). */
+    private final long[] ioDeadlines = new long[DEFAULT_IO_POOL_SIZE];
+    /** The TTAG of the R2T a write answers, by CID. */
+    private final int[] ttags = new int[QUEUE_DEPTH];
+    private final int[] freeCids = new int[QUEUE_DEPTH];
+    private int freeCount;
+    private final ArrayDeque<BdevIo> waiting = new ArrayDeque<>(IoChannel.DEFAULT_IO_POOL_SIZE);
+    /** Writes whose R2T arrived while the send buffer was full: cid, offset, length. */
+    private final ArrayDeque<long[]> pendingR2T = new ArrayDeque<>();
+
+    private int fd = -1;
+    private State state = State.CLOSED;
+    private boolean headerDigest;
+    private boolean dataDigest;
+    private int maxH2CData;
+    private long backoffNanos = MIN_BACKOFF_NANOS;
+    private long timeoutTimer = -1;
+    private boolean closing;
+    /**
+     * Sends what the cycle queued: commands submitted by other code during a duty cycle leave
+     * together in one send at the next poll, rather than one send each.
+     */
+    private final io.panastor.reactor.Poller flusher = () -> {
+        if (fillLength > 0 && !sendInFlight) {
+            flush();
+            return 1;
+        }
+        return 0;
+    };
+
+    HostQueue(NvmfBdev remote, Reactor reactor, int qid) {
+        super(remote, reactor, DEFAULT_IO_POOL_SIZE);
+        this.remote = remote;
+        this.ring = reactor.ring();
+        this.qid = qid;
+        this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(remote.remoteUri().ioTimeoutMillis());
+        this.blockSize = remote.blockSize();
+        this.sockaddr = Sockets.socketAddress(arena, remote.remoteUri().host(), remote.remoteUri().port());
+        this.recv = arena.allocate(RECV_BUFFER, 4096);
+        this.recvView = recv.asByteBuffer();
+        for (int i = 0; i < 2; i++) {
+            send[i] = arena.allocate(SEND_BUFFER, 4096);
+            sendView[i] = send[i].asByteBuffer();
+        }
+        for (int i = 0; i < QUEUE_DEPTH; i++) {
+            freeCids[i] = QUEUE_DEPTH - 1 - i;
+        }
+        freeCount = QUEUE_DEPTH;
+        this.handlerId = reactor.registerCompletionHandler(this);
+        reactor.addPoller(flusher);
+        connect();
+        scheduleTimeoutScan();
+    }
+
+    State state() {
+        return state;
+    }
+
+    // ---------------------------------------------------------------- connection
+
+    private void connect() {
+        fd = Sockets.socket();
+        recvStart = 0;
+        recvEnd = 0;
+        fillLength = 0;
+        state = State.CONNECTING;
+        connectInFlight = ring.prepConnect(fd, sockaddr.address(), (int) sockaddr.byteSize(),
+                Reactor.userData(handlerId, TOKEN_CONNECT));
+    }
+
+    private void onConnected(int res) {
+        connectInFlight = false;
+        if (res < 0) {
+            fail("connect to " + remote.remoteUri().host() + ":" + remote.remoteUri().port() + " failed: " + Errno.name(-res),
+                    -res);
+            return;
+        }
+        Sockets.tune(fd, 0);
+        int at = reserve(IC_LENGTH);
+        MemorySegment s = send[fill];
+        s.asSlice(at, IC_LENGTH).fill((byte) 0);
+        header(s, at, ICREQ, 0, IC_LENGTH, 0, IC_LENGTH);
+        u8(s, at + DGST_OFFSET, (remote.remoteUri().headerDigest() ? DGST_HDGST : 0)
+                | (remote.remoteUri().dataDigest() ? DGST_DDGST : 0));
+        headerDigest = false;
+        dataDigest = false;
+        state = State.AWAIT_ICRESP;
+        postRecv();
+        flush();
+    }
+
+    private void onIcResp(long base) {
+        int dgst = u8(recv, base + DGST_OFFSET);
+        maxH2CData = (int) Math.min(u32(recv, base + MAXH2CDATA_OFFSET), 1 << 20);
+        if (maxH2CData < 4096 || u8(recv, base + CPDA_OFFSET) != 0) {
+            fail("the target's ICResp asks for what we do not do (MAXH2CDATA " + maxH2CData + ", CPDA "
+                    + u8(recv, base + CPDA_OFFSET) + ")", Errno.EOPNOTSUPP);
+            return;
+        }
+        headerDigest = (dgst & DGST_HDGST) != 0;
+        dataDigest = (dgst & DGST_DDGST) != 0;
+        // Fabrics Connect for this IO queue, its 1 KiB of data in the capsule.
+        int hd = headerDigest ? DIGEST_LENGTH : 0;
+        int dd = dataDigest ? DIGEST_LENGTH : 0;
+        int plen = CAPSULE_CMD_HLEN + hd + 1024 + dd;
+        int at = reserve(plen);
+        MemorySegment s = send[fill];
+        s.asSlice(at, plen).fill((byte) 0);
+        header(s, at, CAPSULE_CMD, (hd > 0 ? FLAG_HDGSTF : 0) | (dd > 0 ? FLAG_DDGSTF : 0), CAPSULE_CMD_HLEN,
+                CAPSULE_CMD_HLEN + hd, plen);
+        long sqe = at + SQE_OFFSET;
+        u8(s, sqe, NvmeOpcodes.FABRICS);
+        u8(s, sqe + 1, 0x40);
+        u16(s, sqe + 2, CONNECT_CID);
+        u8(s, sqe + NvmeCommand.FCTYPE_OFFSET, NvmeOpcodes.FCTYPE_CONNECT);
+        u32(s, sqe + NvmeCommand.SGL_LENGTH_OFFSET, 1024);
+        u8(s, sqe + NvmeCommand.SGL_ID_OFFSET, NvmeCommand.SGL_IN_CAPSULE);
+        u16(s, sqe + 42, qid);
+        u16(s, sqe + 44, QUEUE_DEPTH - 1);
+        long data = at + CAPSULE_CMD_HLEN + hd;
+        u16(s, data + 16, remote.cntlid());
+        ascii(s, data + 256, remote.remoteUri().nqn());
+        ascii(s, data + 512, remote.remoteUri().hostNqn());
+        if (hd > 0) {
+            u32(s, at + CAPSULE_CMD_HLEN, Integer.toUnsignedLong(digest(sendView[fill], at, CAPSULE_CMD_HLEN)));
+        }
+        if (dd > 0) {
+            u32(s, data + 1024, Integer.toUnsignedLong(digest(sendView[fill], (int) data, 1024)));
+        }
+        state = State.AWAIT_CONNECT;
+    }
+
+    private static void ascii(MemorySegment s, long at, String text) {
+        byte[] b = text.getBytes(StandardCharsets.US_ASCII);
+        MemorySegment.copy(b, 0, s, java.lang.foreign.ValueLayout.JAVA_BYTE, at, Math.min(255, b.length));
+    }
+
+    private void onConnectResponse(int status) {
+        if (status != NvmeStatus.SUCCESS) {
+            fail(String.format("the target refused IO queue %d (status 0x%x)", qid, status), Errno.EIO);
+            return;
+        }
+        state = State.READY;
+        backoffNanos = MIN_BACKOFF_NANOS;
+        startWaiting();
+    }
+
+    /** Drops the connection: in-flight IO fails with {@code errno}; new IO waits for the reconnect. */
+    private void fail(String why, int errno) {
+        if (state == State.FAILED || state == State.CLOSED) {
+            return;
+        }
+        LOG.log(System.Logger.Level.WARNING, "nvmf {0} qid {1}: {2}", remote.remoteUri().nqn(), qid, why);
+        state = State.FAILED;
+        if (fd >= 0) {
+            Sockets.shutdown(fd);
+        }
+        pendingR2T.clear();
+        for (int cid = 0; cid < QUEUE_DEPTH; cid++) {
+            BdevIo io = slots[cid];
+            if (io != null) {
+                slots[cid] = null;
+                freeCids[freeCount++] = cid;
+                complete(io, IoStatus.IO_ERROR, errno);
+            }
+        }
+        maybeReconnect();
+    }
+
+    /** Once nothing of the old socket is in flight: close it and, unless closing, reconnect after a backoff. */
+    private void maybeReconnect() {
+        if (recvInFlight || sendInFlight || connectInFlight) {
+            return;
+        }
+        if (fd >= 0) {
+            Sockets.close(fd);
+            fd = -1;
+        }
+        if (closing) {
+            finishRelease();
+            return;
+        }
+        if (state == State.FAILED) {
+            long delay = backoffNanos;
+            backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
+            state = State.CLOSED;
+            reactor.scheduleTimer(delay, () -> {
+                if (!closing && state == State.CLOSED) {
+                    connect();
+                }
+            });
+        }
+    }
+
+    // ---------------------------------------------------------------- IO
+
+    @Override
+    protected void doSubmit(BdevIo io) {
+        ioDeadlines[io.index()] = System.nanoTime() + timeoutNanos;
+        long bytes = io.numBlocks() * blockSize;
+        if ((io.type() == IoType.READ || io.type() == IoType.WRITE) && bytes > remote.maxTransfer()) {
+            completeLater(io, IoStatus.BAD_BUFFER, 0);
+            return;
+        }
+        if (io.type() == IoType.WRITE_ZEROES && io.numBlocks() > MAX_WRITE_ZEROES_BLOCKS) {
+            completeLater(io, IoStatus.UNSUPPORTED, 0);
+            return;
+        }
+        if (io.type() == IoType.RESET) {
+            completeLater(io, IoStatus.SUCCESS, 0);
+            return;
+        }
+        if (state != State.READY || !waiting.isEmpty() || !start(io)) {
+            waiting.add(io);
+        }
+    }
+
+    private void startWaiting() {
+        while (state == State.READY && !waiting.isEmpty()) {
+            if (!start(waiting.peek())) {
+                break;
+            }
+            waiting.poll();
+        }
+        flush();
+    }
+
+    /** Queues the command for {@code io}; false when no CID or send room is free now. */
+    private boolean start(BdevIo io) {
+        if (freeCount == 0) {
+            return false;
+        }
+        int hd = headerDigest ? DIGEST_LENGTH : 0;
+        int dd = dataDigest ? DIGEST_LENGTH : 0;
+        long bytes = io.numBlocks() * blockSize;
+        IoType type = io.type();
+        int inCapsule = type == IoType.UNMAP ? 16
+                : type == IoType.WRITE && bytes <= remote.inCapsuleBytes() ? (int) bytes : 0;
+        int plen = CAPSULE_CMD_HLEN + hd + inCapsule + (inCapsule > 0 ? dd : 0);
+        int at = reserve(plen);
+        if (at < 0) {
+            return false;
+        }
+        int cid = freeCids[--freeCount];
+        slots[cid] = io;
+        deadlines[cid] = ioDeadlines[io.index()];
+        ttags[cid] = 0;
+        MemorySegment s = send[fill];
+        header(s, at, CAPSULE_CMD, (hd > 0 ? FLAG_HDGSTF : 0) | (inCapsule > 0 && dd > 0 ? FLAG_DDGSTF : 0),
+                CAPSULE_CMD_HLEN, inCapsule > 0 ? CAPSULE_CMD_HLEN + hd : 0, plen);
+        long sqe = at + SQE_OFFSET;
+        for (long i = 0; i < NvmeCommand.SIZE; i += 8) {
+            s.set(JAVA_LONG_UNALIGNED, sqe + i, 0L);
+        }
+        int opcode = switch (type) {
+            case READ -> NvmeOpcodes.NVM_READ;
+            case WRITE -> NvmeOpcodes.NVM_WRITE;
+            case FLUSH -> NvmeOpcodes.NVM_FLUSH;
+            case WRITE_ZEROES -> NvmeOpcodes.NVM_WRITE_ZEROES;
+            case UNMAP -> NvmeOpcodes.NVM_DATASET_MANAGEMENT;
+            case RESET -> throw new IllegalStateException();
+        };
+        u8(s, sqe, opcode);
+        u8(s, sqe + 1, 0x40);
+        u16(s, sqe + 2, cid);
+        u32(s, sqe + NvmeCommand.NSID_OFFSET, remote.remoteUri().nsid());
+        if (type == IoType.READ || type == IoType.WRITE || type == IoType.WRITE_ZEROES) {
+            s.set(JAVA_LONG_UNALIGNED, sqe + NvmeCommand.CDW10_OFFSET, io.offsetBlocks());
+            u32(s, sqe + NvmeCommand.CDW12_OFFSET, io.numBlocks() - 1);
+        }
+        if (type == IoType.READ || type == IoType.WRITE || type == IoType.UNMAP) {
+            u32(s, sqe + NvmeCommand.SGL_LENGTH_OFFSET, inCapsule > 0 ? inCapsule : bytes);
+            u8(s, sqe + NvmeCommand.SGL_ID_OFFSET, inCapsule > 0 ? NvmeCommand.SGL_IN_CAPSULE : NvmeCommand.SGL_TRANSPORT);
+        }
+        if (type == IoType.UNMAP) {
+            u32(s, sqe + NvmeCommand.CDW11_OFFSET, DSM_DEALLOCATE);    // one range (NR = 0)
+        }
+        // The header digest covers the finished SQE.
+        if (hd > 0) {
+            u32(s, at + CAPSULE_CMD_HLEN, Integer.toUnsignedLong(digest(sendView[fill], at, CAPSULE_CMD_HLEN)));
+        }
+        long data = at + CAPSULE_CMD_HLEN + hd;
+        if (type == IoType.UNMAP) {
+            u32(s, data, 0);
+            u32(s, data + 4, io.numBlocks());
+            s.set(JAVA_LONG_UNALIGNED, data + 8, io.offsetBlocks());
+        } else if (inCapsule > 0) {
+            gather(io, 0, s, data, inCapsule);
+        }
+        if (inCapsule > 0 && dd > 0) {
+            u32(s, data + inCapsule, Integer.toUnsignedLong(digest(sendView[fill], (int) data, inCapsule)));
+        }
+        return true;
+    }
+
+    /** Copies {@code length} bytes of the IO's buffers, from byte {@code from}, to {@code dst+at}. */
+    private static void gather(BdevIo io, long from, MemorySegment dst, long at, long length) {
+        long skip = from;
+        for (int i = 0; i < io.bufferCount() && length > 0; i++) {
+            MemorySegment b = io.buffer(i);
+            if (skip >= b.byteSize()) {
+                skip -= b.byteSize();
+                continue;
+            }
+            long n = Math.min(b.byteSize() - skip, length);
+            MemorySegment.copy(b, skip, dst, at, n);
+            at += n;
+            length -= n;
+            skip = 0;
+        }
+    }
+
+    /** Copies {@code length} bytes from {@code src+at} into the IO's buffers at byte {@code to}. */
+    private static void scatter(MemorySegment src, long at, BdevIo io, long to, long length) {
+        long skip = to;
+        for (int i = 0; i < io.bufferCount() && length > 0; i++) {
+            MemorySegment b = io.buffer(i);
+            if (skip >= b.byteSize()) {
+                skip -= b.byteSize();
+                continue;
+            }
+            long n = Math.min(b.byteSize() - skip, length);
+            MemorySegment.copy(src, at, b, skip, n);
+            at += n;
+            length -= n;
+            skip = 0;
+        }
+    }
+
+    private boolean sendH2C(int cid, long offset, long length) {
+        BdevIo io = slots[cid];
+        int hd = headerDigest ? DIGEST_LENGTH : 0;
+        int dd = dataDigest ? DIGEST_LENGTH : 0;
+        int pdus = (int) ((length + maxH2CData - 1) / maxH2CData);
+        if (fillLength + length + (long) pdus * (DATA_HLEN + hd + dd) > SEND_BUFFER) {
+            return false;
+        }
+        for (long off = offset; off < offset + length; off += maxH2CData) {
+            int n = (int) Math.min(maxH2CData, offset + length - off);
+            boolean last = off + n == offset + length;
+            int plen = DATA_HLEN + hd + n + dd;
+            int at = reserve(plen);
+            MemorySegment s = send[fill];
+            header(s, at, H2C_DATA, (last ? FLAG_LAST_PDU : 0) | (hd > 0 ? FLAG_HDGSTF : 0) | (dd > 0 ? FLAG_DDGSTF : 0),
+                    DATA_HLEN, DATA_HLEN + hd, plen);
+            u16(s, at + CCCID_OFFSET, cid);
+            u16(s, at + TTAG_OFFSET, ttags[cid]);
+            u32(s, at + DATAO_OFFSET, off);
+            u32(s, at + DATAL_OFFSET, n);
+            u32(s, at + 20, 0);
+            if (hd > 0) {
+                u32(s, at + DATA_HLEN, Integer.toUnsignedLong(digest(sendView[fill], at, DATA_HLEN)));
+            }
+            long data = at + DATA_HLEN + hd;
+            gather(io, off, s, data, n);
+            if (dd > 0) {
+                u32(s, data + n, Integer.toUnsignedLong(digest(sendView[fill], (int) data, n)));
+            }
+        }
+        return true;
+    }
+
+    // ---------------------------------------------------------------- ring completions
+
+    @Override
+    public void onCompletion(long token, int res, int flags) {
+        switch ((int) token) {
+            case TOKEN_CONNECT -> onConnected(res);
+            case TOKEN_RECV -> onRecv(res);
+            default -> onSend(res);
+        }
+        if (state == State.FAILED || closing) {
+            maybeReconnect();
+        }
+    }
+
+    private void postRecv() {
+        if (recvInFlight || state == State.FAILED || state == State.CLOSED || fd < 0) {
+            return;
+        }
+        if (recvStart == recvEnd) {
+            recvStart = 0;
+            recvEnd = 0;
+        } else if (RECV_BUFFER - recvEnd < RECV_BUFFER / 2 && recvStart > 0) {
+            int live = recvEnd - recvStart;
+            MemorySegment.copy(recv, recvStart, recv, 0, live);
+            recvStart = 0;
+            recvEnd = live;
+        }
+        recvInFlight = ring.prepRecv(fd, recv.address() + recvEnd, RECV_BUFFER - recvEnd,
+                Reactor.userData(handlerId, TOKEN_RECV));
+    }
+
+    private void onRecv(int res) {
+        recvInFlight = false;
+        if (state == State.FAILED || state == State.CLOSED) {
+            return;
+        }
+        if (res <= 0) {
+            fail(res == 0 ? "the target closed the connection" : "receive failed: " + Errno.name(-res), Errno.EIO);
+            return;
+        }
+        recvEnd += res;
+        process();
+        if (state != State.FAILED) {
+            postRecv();
+            flush();
+        }
+    }
+
+    private void onSend(int res) {
+        if (res < 0) {
+            sendInFlight = false;
+            fail("send failed: " + Errno.name(-res), -res);
+            return;
+        }
+        sendingOffset += res;
+        if (sendingOffset < sendingLength) {
+            sendInFlight = ring.prepSend(fd, send[fill ^ 1].address() + sendingOffset, sendingLength - sendingOffset,
+                    Reactor.userData(handlerId, TOKEN_SEND));
+            return;
+        }
+        sendInFlight = false;
+        if (state == State.FAILED || state == State.CLOSED) {
+            return;
+        }
+        while (!pendingR2T.isEmpty()) {
+            long[] r = pendingR2T.peek();
+            if (!sendH2C((int) r[0], r[1], r[2])) {
+                break;
+            }
+            pendingR2T.poll();
+        }
+        startWaiting();
+    }
+
+    private void flush() {
+        if (sendInFlight || fillLength == 0 || fd < 0 || state == State.FAILED || state == State.CLOSED) {
+            return;
+        }
+        int sending = fill;
+        fill ^= 1;
+        sendingLength = fillLength;
+        sendingOffset = 0;
+        fillLength = 0;
+        sendInFlight = ring.prepSend(fd, send[sending].address(), sendingLength, Reactor.userData(handlerId, TOKEN_SEND));
+    }
+
+    private int reserve(int bytes) {
+        if (fillLength + bytes > SEND_BUFFER) {
+            return -1;
+        }
+        int at = fillLength;
+        fillLength += bytes;
+        return at;
+    }
+
+    private int digest(ByteBuffer view, int offset, int length) {
+        crc.reset();
+        view.limit(offset + length).position(offset);
+        crc.update(view);
+        view.clear();
+        return (int) crc.getValue();
+    }
+
+    /** Parses every complete PDU from the target. */
+    private void process() {
+        while (state != State.FAILED && state != State.CLOSED) {
+            int available = recvEnd - recvStart;
+            if (available < COMMON_HEADER_LENGTH) {
+                return;
+            }
+            long base = recvStart;
+            int type = type(recv, base);
+            int flags = flags(recv, base);
+            int hlen = hlen(recv, base);
+            long plen = plen(recv, base);
+            int expected = expectedHlen(type);
+            boolean fromController = type == ICRESP || type == C2H_TERM_REQ || type == CAPSULE_RESP
+                    || type == C2H_DATA || type == R2T;
+            int hd = (flags & FLAG_HDGSTF) != 0 ? DIGEST_LENGTH : 0;
+            if (!fromController || hlen != expected || plen < hlen + hd || plen > RECV_BUFFER / 2
+                    || (state == State.AWAIT_ICRESP) != (type == ICRESP)) {
+                fail("malformed PDU from the target (type " + type + ", hlen " + hlen + ", plen " + plen + ")",
+                        Errno.EIO);
+                return;
+            }
+            if (available < plen) {
+                return;
+            }
+            if (hd > 0 && digest(recvView, (int) base, hlen) != (int) u32(recv, base + hlen)) {
+                fail("header digest error from the target", Errno.EIO);
+                return;
+            }
+            recvStart += (int) plen;
+            switch (type) {
+                case ICRESP -> onIcResp(base);
+                case CAPSULE_RESP -> onCapsuleResp(base);
+                case C2H_DATA -> onC2HData(base, flags, plen);
+                case R2T -> onR2T(base);
+                case C2H_TERM_REQ -> fail("the target terminated the connection (FES " + u16(recv, base + FES_OFFSET)
+                        + ")", Errno.EIO);
+                default -> throw new IllegalStateException();
+            }
+        }
+    }
+
+    private void onCapsuleResp(long base) {
+        long cqe = base + CQE_OFFSET;
+        int cid = NvmeCompletion.cid(recv, cqe);
+        int status = NvmeCompletion.status(recv, cqe);
+        if (state == State.AWAIT_CONNECT) {
+            if (cid == CONNECT_CID) {
+                onConnectResponse(status);
+            } else {
+                fail("response to an unknown command " + cid + " while connecting", Errno.EIO);
+            }
+            return;
+        }
+        if (cid >= QUEUE_DEPTH || slots[cid] == null) {
+            fail("response to an unknown command " + cid, Errno.EIO);
+            return;
+        }
+        finish(cid, status);
+    }
+
+    private void finish(int cid, int status) {
+        BdevIo io = slots[cid];
+        slots[cid] = null;
+        freeCids[freeCount++] = cid;
+        int ioStatus;
+        int errno = 0;
+        if (status == NvmeStatus.SUCCESS) {
+            ioStatus = IoStatus.SUCCESS;
+        } else if (status == NvmeStatus.LBA_OUT_OF_RANGE) {
+            ioStatus = IoStatus.OUT_OF_RANGE;
+        } else if (status == NvmeStatus.INVALID_OPCODE) {
+            ioStatus = IoStatus.UNSUPPORTED;
+        } else {
+            ioStatus = IoStatus.IO_ERROR;
+            errno = Errno.EIO;
+        }
+        complete(io, ioStatus, errno);
+        startWaiting();
+    }
+
+    private void onC2HData(long base, int flags, long plen) {
+        int cid = u16(recv, base + CCCID_OFFSET);
+        long datao = u32(recv, base + DATAO_OFFSET);
+        long datal = u32(recv, base + DATAL_OFFSET);
+        int pdo = pdo(recv, base);
+        BdevIo io = cid < QUEUE_DEPTH ? slots[cid] : null;
+        if (io == null || io.type() != IoType.READ || datao + datal > io.numBlocks() * blockSize
+                || pdo + datal > plen) {
+            fail("C2HData outside any read (cid " + cid + ")", Errno.EIO);
+            return;
+        }
+        long data = base + pdo;
+        if ((flags & FLAG_DDGSTF) != 0 && digest(recvView, (int) data, (int) datal) != (int) u32(recv, data + datal)) {
+            fail("data digest error from the target", Errno.EIO);
+            return;
+        }
+        scatter(recv, data, io, datao, datal);
+        if ((flags & FLAG_SUCCESS) != 0) {
+            finish(cid, NvmeStatus.SUCCESS);
+        }
+    }
+
+    private void onR2T(long base) {
+        int cid = u16(recv, base + CCCID_OFFSET);
+        BdevIo io = cid < QUEUE_DEPTH ? slots[cid] : null;
+        long offset = u32(recv, base + R2TO_OFFSET);
+        long length = u32(recv, base + R2TL_OFFSET);
+        if (io == null || io.type() != IoType.WRITE || length == 0 || offset + length > io.numBlocks() * blockSize) {
+            fail("R2T outside any write (cid " + cid + ")", Errno.EIO);
+            return;
+        }
+        ttags[cid] = u16(recv, base + TTAG_OFFSET);
+        if (!pendingR2T.isEmpty() || !sendH2C(cid, offset, length)) {
+            pendingR2T.add(new long[] {cid, offset, length});
+        }
+    }
+
+    // ---------------------------------------------------------------- timeouts and teardown
+
+    private void scheduleTimeoutScan() {
+        timeoutTimer = reactor.scheduleTimer(TIMEOUT_SCAN_NANOS, this::scanTimeouts);
+    }
+
+    private void scanTimeouts() {
+        timeoutTimer = -1;
+        if (closing) {
+            return;
+        }
+        long now = System.nanoTime();
+        for (int cid = 0; cid < QUEUE_DEPTH; cid++) {
+            if (slots[cid] != null && now - deadlines[cid] > 0) {
+                fail("command " + cid + " timed out after " + remote.remoteUri().ioTimeoutMillis() + " ms", Errno.ETIMEDOUT);
+                break;
+            }
+        }
+        while (!waiting.isEmpty() && now - ioDeadlines[waiting.peek().index()] > 0) {
+            complete(waiting.poll(), IoStatus.IO_ERROR, Errno.ETIMEDOUT);
+        }
+        scheduleTimeoutScan();
+    }
+
+    @Override
+    protected void onClose() {
+        closing = true;
+        if (timeoutTimer >= 0) {
+            reactor.cancelTimer(timeoutTimer);
+            timeoutTimer = -1;
+        }
+        if (fd >= 0) {
+            Sockets.shutdown(fd);
+        }
+        state = State.CLOSED;
+        maybeReconnect();
+    }
+
+    private boolean released;
+
+    private void finishRelease() {
+        if (released) {
+            return;
+        }
+        released = true;
+        reactor.removePoller(flusher);
+        reactor.unregisterCompletionHandler(handlerId);
+        arena.close();
+    }
+}
