@@ -66,8 +66,10 @@ class BdevsTest {
     @CsvSource(delimiter = '|', value = {
         "''                                         | a bdev URI is required",
         "m0                                         | not a URI",
-        "ftp:///x                                   | unsupported scheme 'ftp' (supported: aio, malloc, null, uring, bdev, or an absolute path)",
-        "nvmf://127.0.0.1:4420/nqn.x                | unsupported scheme 'nvmf'",
+        "ftp:///x                                   | unsupported scheme 'ftp' (supported: aio, malloc, null, nvmf, nvmf+tcp, uring, bdev, or an absolute path)",
+        "nvmf://127.0.0.1:4420/not-an-nqn           | the path must be the subsystem NQN",
+        "nvmf:///nqn.2026-11.io.x:y                 | an nvmf bdev needs a host",
+        "nvmf://127.0.0.1:4420/nqn.x?hdgst=yes      | parameter hdgst must be 0 or 1",
         "malloc:///m0                               | give exactly one of size_mb and num_blocks",
         "malloc:///m0?size_mb=4&num_blocks=8        | give exactly one of size_mb and num_blocks",
         "malloc:///m0?size_mb=abc                   | parameter size_mb must be a positive integer, got 'abc'",
