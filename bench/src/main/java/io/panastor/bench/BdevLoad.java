@@ -2,8 +2,10 @@ package io.panastor.bench;
 
 import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.BdevIo;
+import io.panastor.engine.bdev.BlockPattern;
 import io.panastor.engine.bdev.IoChannel;
 import io.panastor.engine.bdev.IoCompletion;
+import io.panastor.engine.bdev.IoType;
 import io.panastor.natives.BufferPool;
 import io.panastor.reactor.Reactor;
 import java.lang.foreign.MemorySegment;
@@ -12,18 +14,25 @@ import org.HdrHistogram.Histogram;
 
 /**
  * A closed-loop load on one bdev from one reactor: {@code depth} IOs always in flight, each
- * completion recording its latency and submitting the next IO at a random block-aligned
- * offset, until the deadline. Buffers, descriptors and the histogram are made before the
- * first IO; the loop itself allocates nothing.
+ * completion recording its latency and submitting the next IO (sequential or random, read or
+ * write by the mix), until the deadline. Buffers, descriptors and the histogram are made
+ * before the first IO; without verification the loop allocates nothing.
  *
- * Thread-safety: reactor-confined once started; {@link #run} from any thread.
+ * <p>With verification every write carries {@link BlockPattern} blocks stamped with a
+ * per-extent generation, no two IOs touch one extent at once, and every read of an extent
+ * written in this run is checked block by block: a torn, misplaced or stale block is a
+ * verify failure.
+ *
+ * Thread-safety: reactor-confined once started; {@link #run} from any thread; {@link #ios()}
+ * may be read from other threads for progress (approximately).
  */
 final class BdevLoad implements IoCompletion {
     /** Longest latency the histogram tracks (10 s); longer ones are clamped. */
     static final long MAX_TRACKED_NANOS = 10_000_000_000L;
 
     /** What a run measured. */
-    record Result(long ios, long errors, long elapsedNanos, Histogram latencyNanos) {
+    record Result(long ios, long reads, long writes, long errors, long verifyFailures, long elapsedNanos,
+                  Histogram latencyNanos, String firstFailure) {
         double iops() {
             return ios * 1e9 / elapsedNanos;
         }
@@ -31,61 +40,91 @@ final class BdevLoad implements IoCompletion {
 
     private final Bdev bdev;
     private final Reactor reactor;
-    private final boolean write;
-    private final int depth;
+    private final Workload workload;
+    private final int readPercent;
     private final long blocksPerIo;
-    private final long slots;
+    private final long extents;
     private final long durationNanos;
     private final Histogram histogram = new Histogram(MAX_TRACKED_NANOS, 3);
     private final CompletableFuture<Result> done = new CompletableFuture<>();
+    private final BlockPattern pattern = new BlockPattern();
+    /** Verification: the generation last written to each extent (0 = not written in this run). */
+    private final long[] generations;
+    /** Verification: extents with an IO in flight. */
+    private final boolean[] busy;
     private IoChannel channel;
     private BufferPool buffers;
     private long random = 0x9E3779B97F4A7C15L;
+    private long nextSequential;
     private long deadline;
     private long started;
-    private long ios;
+    private volatile long ios;
+    private long reads;
+    private long writes;
     private long errors;
+    private long verifyFailures;
+    private String firstFailure;
     private int outstanding;
 
-    private BdevLoad(Bdev bdev, Reactor reactor, boolean write, int depth, int ioSize, long durationNanos) {
-        if (ioSize % bdev.blockSize() != 0) {
-            throw new IllegalArgumentException("IO size " + ioSize + " is not a multiple of the block size "
+    private BdevLoad(Bdev bdev, Reactor reactor, Workload workload, long durationNanos) {
+        if (workload.ioSize() % bdev.blockSize() != 0) {
+            throw new IllegalArgumentException("IO size " + workload.ioSize() + " is not a multiple of the block size "
                     + bdev.blockSize() + " of " + bdev.name());
         }
         this.bdev = bdev;
         this.reactor = reactor;
-        this.write = write;
-        this.depth = depth;
-        this.blocksPerIo = ioSize / bdev.blockSize();
-        this.slots = bdev.blockCount() / blocksPerIo;
+        this.workload = workload;
+        this.readPercent = workload.effectiveReadPercent();
+        this.blocksPerIo = workload.ioSize() / bdev.blockSize();
+        this.extents = bdev.blockCount() / blocksPerIo;
+        if (extents < workload.depth()) {
+            throw new IllegalArgumentException(bdev.name() + " holds " + extents + " IOs of " + workload.ioSize()
+                    + " bytes, fewer than the queue depth " + workload.depth());
+        }
         this.durationNanos = durationNanos;
+        this.generations = workload.verify() ? new long[(int) Math.min(extents, Integer.MAX_VALUE)] : null;
+        this.busy = workload.verify() ? new boolean[generations.length] : null;
     }
 
-    /** Runs the load on {@code reactor} for {@code durationNanos}; the future completes with what it measured. */
+    /** Random 4 KiB-style load, as the local benchmark runs it. */
     static CompletableFuture<Result> run(Bdev bdev, Reactor reactor, boolean write, int depth, int ioSize,
                                          long durationNanos) {
-        BdevLoad load = new BdevLoad(bdev, reactor, write, depth, ioSize, durationNanos);
-        reactor.execute(load::start);
-        return load.done;
+        return start(bdev, reactor, new Workload(write ? Workload.Mode.RANDWRITE : Workload.Mode.RANDREAD, ioSize,
+                depth, 0, false), durationNanos).done;
     }
 
-    private void start() {
+    /** Starts {@code workload} on {@code reactor}; see {@link #result()}. */
+    static BdevLoad start(Bdev bdev, Reactor reactor, Workload workload, long durationNanos) {
+        BdevLoad load = new BdevLoad(bdev, reactor, workload, durationNanos);
+        reactor.execute(load::begin);
+        return load;
+    }
+
+    CompletableFuture<Result> result() {
+        return done;
+    }
+
+    long ios() {
+        return ios;
+    }
+
+    private void begin() {
         try {
             channel = bdev.channel(reactor);
-            long bufferBytes = Math.max(BufferPool.ALIGNMENT,
-                    (blocksPerIo * bdev.blockSize() + BufferPool.ALIGNMENT - 1) / BufferPool.ALIGNMENT * BufferPool.ALIGNMENT);
-            buffers = new BufferPool(depth, bufferBytes);
-            BdevIo[] ios = new BdevIo[depth];
-            for (int i = 0; i < depth; i++) {
-                ios[i] = channel.allocIo();
+            long bufferBytes = (blocksPerIo * bdev.blockSize() + BufferPool.ALIGNMENT - 1) / BufferPool.ALIGNMENT
+                    * BufferPool.ALIGNMENT;
+            buffers = new BufferPool(workload.depth(), bufferBytes);
+            BdevIo[] all = new BdevIo[workload.depth()];
+            for (int i = 0; i < all.length; i++) {
+                all[i] = channel.allocIo();
                 MemorySegment b = buffers.acquire().asSlice(0, blocksPerIo * bdev.blockSize());
                 b.fill((byte) (0x5a + i));
-                ios[i].context = b;
+                all[i].context = b;
             }
             started = System.nanoTime();
             deadline = started + durationNanos;
-            outstanding = depth;
-            for (BdevIo io : ios) {
+            outstanding = all.length;
+            for (BdevIo io : all) {
                 submit(io, started);
             }
         } catch (Throwable t) {
@@ -93,19 +132,48 @@ final class BdevLoad implements IoCompletion {
         }
     }
 
-    private void submit(BdevIo io, long now) {
+    private long nextRandom() {
         long x = random;
         x ^= x << 13;
         x ^= x >>> 7;
         x ^= x << 17;
         random = x;
-        long lba = Long.remainderUnsigned(x, slots) * blocksPerIo;
+        return x;
+    }
+
+    private void submit(BdevIo io, long now) {
+        long extent;
+        if (workload.mode().random) {
+            extent = Long.remainderUnsigned(nextRandom(), extents);
+            if (busy != null) {
+                while (busy[(int) extent]) {
+                    extent = Long.remainderUnsigned(nextRandom(), extents);
+                }
+            }
+        } else {
+            extent = nextSequential;
+            nextSequential = (nextSequential + 1) % extents;
+            if (busy != null) {
+                while (busy[(int) extent]) {
+                    extent = nextSequential;
+                    nextSequential = (nextSequential + 1) % extents;
+                }
+            }
+        }
+        boolean read = readPercent == 100 || (readPercent > 0 && Long.remainderUnsigned(nextRandom(), 100) < readPercent);
+        long lba = extent * blocksPerIo;
         MemorySegment buf = (MemorySegment) io.context;
         io.tag = now;
-        if (write) {
-            io.prepareWrite(lba, blocksPerIo, buf, this);
-        } else {
+        if (busy != null) {
+            busy[(int) extent] = true;
+        }
+        if (read) {
             io.prepareRead(lba, blocksPerIo, buf, this);
+        } else {
+            if (generations != null) {
+                pattern.fill(buf, 0, bdev.blockSize(), lba, (int) blocksPerIo, generations[(int) extent] + 1);
+            }
+            io.prepareWrite(lba, blocksPerIo, buf, this);
         }
         channel.submit(io);
     }
@@ -113,11 +181,28 @@ final class BdevLoad implements IoCompletion {
     @Override
     public void onIoComplete(BdevIo io) {
         long now = System.nanoTime();
+        boolean read = io.type() == IoType.READ;
         if (io.succeeded()) {
             ios++;
+            if (read) {
+                reads++;
+            } else {
+                writes++;
+            }
             histogram.recordValue(Math.min(now - io.tag, MAX_TRACKED_NANOS));
         } else {
             errors++;
+        }
+        if (generations != null) {
+            int extent = (int) (io.offsetBlocks() / blocksPerIo);
+            if (io.succeeded()) {
+                if (read) {
+                    check(io, extent);
+                } else {
+                    generations[extent]++;
+                }
+            }
+            busy[extent] = false;
         }
         if (now < deadline) {
             submit(io, now);
@@ -127,7 +212,25 @@ final class BdevLoad implements IoCompletion {
         if (--outstanding == 0) {
             long elapsed = now - started;
             buffers.close();
-            done.complete(new Result(ios, errors, elapsed, histogram));
+            done.complete(new Result(ios, reads, writes, errors, verifyFailures, elapsed, histogram, firstFailure));
+        }
+    }
+
+    private void check(BdevIo io, int extent) {
+        long expected = generations[extent];
+        if (expected == 0) {
+            return;
+        }
+        MemorySegment buf = (MemorySegment) io.context;
+        for (int b = 0; b < blocksPerIo; b++) {
+            long lba = io.offsetBlocks() + b;
+            BlockPattern.Verdict v = pattern.verify(buf, (long) b * bdev.blockSize(), bdev.blockSize(), lba, expected);
+            if (v != BlockPattern.Verdict.OK) {
+                verifyFailures++;
+                if (firstFailure == null) {
+                    firstFailure = "block " + lba + ": " + v + " (expected generation " + expected + ")";
+                }
+            }
         }
     }
 }

@@ -6,16 +6,72 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code panastor bench ...}: the benchmark suite. */
-@Command(name = "bench", description = "Measure Panastor's data path against a baseline run in the same invocation.",
-        subcommands = BenchCommand.Local.class, mixinStandardHelpOptions = true)
-final class BenchCommand implements Runnable {
+/** {@code panastor bench ...}: the load generator, and the benchmark suite's subcommands. */
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = BenchCommand.Local.class,
+        description = {"Run one workload against each TARGET in turn and print their figures side by side, with",
+                "each target's ratio to the first. A TARGET is nvmf://host:port/nqn (through Panastor's",
+                "initiator), uring:///path or a plain file or device path (io_uring, O_DIRECT)."})
+final class BenchCommand implements java.util.concurrent.Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    @picocli.CommandLine.Parameters(paramLabel = "TARGET", arity = "0..*")
+    List<String> targets = new java.util.ArrayList<>();
+
+    @Option(names = "--rw", description = "read, write, randread, randwrite, randrw, rw. Default: ${DEFAULT-VALUE}")
+    String rw = "randread";
+
+    @Option(names = "--bs", description = "IO size, e.g. 4k, 128k. Default: ${DEFAULT-VALUE}")
+    String bs = "4k";
+
+    @Option(names = "--qd", description = "IOs in flight per job. Default: ${DEFAULT-VALUE}")
+    int qd = 32;
+
+    @Option(names = "--jobs", description = "Reactors, each running the workload. Default: ${DEFAULT-VALUE}")
+    int jobs = 1;
+
+    @Option(names = "--runtime", description = "Seconds per target. Default: ${DEFAULT-VALUE}")
+    int runtime = 10;
+
+    @Option(names = "--ramp", description = "Seconds of warm-up per target, not measured. Default: ${DEFAULT-VALUE}")
+    int ramp = 2;
+
+    @Option(names = "--rwmix-read", description = "Percent reads for randrw and rw. Default: ${DEFAULT-VALUE}")
+    int rwmixRead = 50;
+
+    @Option(names = "--verify", description = "Write checksummed, generation-stamped blocks and check every read.")
+    boolean verify;
+
+    @Option(names = {"-o", "--output"}, description = "table or json. Default: ${DEFAULT-VALUE}")
+    String output = "table";
+
     @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+    public Integer call() throws Exception {
+        if (targets.isEmpty()) {
+            spec.commandLine().usage(spec.commandLine().getOut());
+            return 0;
+        }
+        Workload.Mode mode = Workload.Mode.parse(rw);
+        long size = Sizes.parse(bs);
+        if (size > (1 << 20) || qd < 1 || qd > 1024 || jobs < 1 || runtime < 1 || ramp < 0 || rwmixRead < 0
+                || rwmixRead > 100 || !(output.equals("table") || output.equals("json"))) {
+            throw new IllegalArgumentException("--bs up to 1M, --qd 1..1024, --jobs >= 1, --runtime >= 1, --ramp >= 0, "
+                    + "--rwmix-read 0..100, -o table|json");
+        }
+        if (jobs > io.panastor.natives.Cpu.allowedCpus().size()) {
+            throw new IllegalArgumentException("--jobs " + jobs + " is more than the " + io.panastor.natives.Cpu
+                    .allowedCpus().size() + " cores available");
+        }
+        boolean json = output.equals("json");
+        TargetBench bench = new TargetBench(targets, new Workload(mode, (int) size, qd, rwmixRead, verify), jobs,
+                runtime, ramp, System.out, !json && System.console() != null);
+        var outcomes = bench.run();
+        if (json) {
+            System.out.println(bench.json(outcomes));
+        } else {
+            bench.printTable(outcomes);
+        }
+        return outcomes.stream().anyMatch(o -> o.verifyFailures() > 0) ? 3 : 0;
     }
 
     /** Options shared by {@code bench local} and {@code demo}. */
