@@ -1,0 +1,104 @@
+package io.panastor.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.panastor.engine.bdev.Bdevs;
+import io.panastor.engine.nvmf.target.NvmfTarget;
+import io.panastor.reactor.Reactors;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.util.List;
+import org.assertj.core.data.Percentage;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class TargetBenchTest {
+    static final String NQN = "nqn.2026-11.io.panastor:bench-test";
+    Reactors targetReactors;
+    Bdevs targetBdevs;
+    NvmfTarget target;
+    InetSocketAddress address;
+
+    @BeforeEach
+    void start() {
+        targetReactors = Reactors.start(List.of(io.panastor.natives.Cpu.allowedCpus().getLast()), true, 256);
+        targetBdevs = new Bdevs();
+        targetBdevs.create("malloc:///served?size_mb=64&blk_size=4096");
+        target = new NvmfTarget(targetReactors, targetBdevs);
+        target.createSubsystem(NQN, "SN", "M", true, List.of());
+        target.addNamespace(NQN, "served", 1);
+        address = target.addListener("127.0.0.1", 0);
+    }
+
+    @AfterEach
+    void stop() {
+        target.close();
+        targetBdevs.destroyAll().join();
+        targetReactors.close();
+    }
+
+    private JsonNode runJson(List<String> targets, Workload w) throws Exception {
+        ByteArrayOutputStream sink = new ByteArrayOutputStream();
+        TargetBench b = new TargetBench(targets, w, 1, 1, 0, new PrintStream(sink), false);
+        return new ObjectMapper().readTree(b.json(b.run()));
+    }
+
+    @Test
+    void jsonFiguresAreConsistentForEveryTargetSideBySide() throws Exception {
+        String nvmf = "nvmf://127.0.0.1:" + address.getPort() + "/" + NQN;
+        JsonNode r = runJson(List.of("malloc:///local?size_mb=64&blk_size=4096", nvmf),
+                new Workload(Workload.Mode.RANDRW, 16384, 8, 70, true));
+        assertThat(r.path("workload").path("rw").asText()).isEqualTo("randrw");
+        assertThat(r.path("targets")).hasSize(2);
+        for (JsonNode t : r.path("targets")) {
+            long ios = t.path("ios").asLong();
+            assertThat(ios).isPositive();
+            assertThat(t.path("reads").asLong() + t.path("writes").asLong()).isEqualTo(ios);
+            assertThat(t.path("iops").asDouble() * t.path("seconds").asDouble())
+                    .isCloseTo(ios, Percentage.withPercentage(0.5));
+            assertThat(t.path("mib_per_s").asDouble() * (1 << 20) / 16384)
+                    .isCloseTo(t.path("iops").asDouble(), Percentage.withPercentage(0.5));
+            assertThat((double) t.path("reads").asLong() / ios).isBetween(0.6, 0.8);
+            assertThat(t.path("errors").asLong()).isZero();
+            assertThat(t.path("verify_failures").asLong()).isZero();
+            JsonNode lat = t.path("latency_us");
+            assertThat(lat.path("p50").asDouble()).isLessThanOrEqualTo(lat.path("p99").asDouble());
+            assertThat(lat.path("p99").asDouble()).isLessThanOrEqualTo(lat.path("max").asDouble());
+        }
+        assertThat(r.path("targets").get(0).path("ratio_to_first").asDouble()).isEqualTo(1.0);
+        assertThat(r.path("targets").get(1).path("target").asText()).isEqualTo(nvmf);
+    }
+
+    @Test
+    void corruptedReadsAreReportedAsVerifyFailures() throws Exception {
+        JsonNode r = runJson(List.of("corrupt:///bad?size_mb=16&every=50"),
+                new Workload(Workload.Mode.RANDRW, 4096, 4, 50, true));
+        JsonNode t = r.path("targets").get(0);
+        assertThat(t.path("verify_failures").asLong()).isPositive();
+        assertThat(t.path("first_verify_failure").asText()).contains("CORRUPT");
+    }
+
+    @Test
+    void sequentialWriteThenReadBackVerifiesAcrossTheWire() throws Exception {
+        String nvmf = "nvmf://127.0.0.1:" + address.getPort() + "/" + NQN + "?hdgst=1&ddgst=1";
+        JsonNode r = runJson(List.of(nvmf), new Workload(Workload.Mode.RW, 131072, 4, 50, true));
+        JsonNode t = r.path("targets").get(0);
+        assertThat(t.path("writes").asLong()).isPositive();
+        assertThat(t.path("reads").asLong()).isPositive();
+        assertThat(t.path("verify_failures").asLong()).isZero();
+        assertThat(t.path("errors").asLong()).isZero();
+    }
+
+    @Test
+    void workloadsThatDoNotFitAreRefused() {
+        assertThatThrownBy(() -> Workload.Mode.parse("sideways")).hasMessageContaining("unknown --rw 'sideways'");
+        assertThatThrownBy(() -> new TargetBench(List.of("malloc:///tiny?num_blocks=4&blk_size=4096"),
+                new Workload(Workload.Mode.RANDREAD, 4096, 32, 0, false), 1, 1, 0, System.out, false).run())
+                .hasMessageContaining("fewer than the queue depth 32");
+    }
+}
