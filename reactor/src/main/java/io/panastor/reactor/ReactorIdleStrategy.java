@@ -50,7 +50,9 @@ final class ReactorIdleStrategy implements IdleStrategy {
             }
             Thread.onSpinWait();
         } else if (reactor.ioInFlight() && System.nanoTime() - idleSince < IO_POLL_NANOS) {
-            Thread.onSpinWait();
+            // Keep polling, but give the core to anything else runnable on it (another reactor,
+            // the kernel thread completing our IO) between polls.
+            Thread.yield();
         } else if (yields < MAX_YIELDS) {
             yields++;
             Thread.yield();
