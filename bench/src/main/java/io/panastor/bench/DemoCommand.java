@@ -1,12 +1,22 @@
 package io.panastor.bench;
 
+import io.panastor.engine.bdev.Bdevs;
+import io.panastor.engine.nvmf.target.NvmfTarget;
+import io.panastor.natives.Cpu;
+import io.panastor.reactor.Reactors;
+import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 
 /** {@code panastor demo}: what exists so far, shown on one machine. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Run the local benchmark briefly: Panastor's uring data path next to fio on the same file.")
+        description = {"The seed experiment on one machine: a file read and written through Panastor's io_uring",
+                "data path next to fio, then the same file served over NVMe/TCP on 127.0.0.1 and measured",
+                "through Panastor's initiator, side by side."})
 final class DemoCommand extends BenchCommand.LocalOptions implements Callable<Integer> {
+    static final String NQN = "nqn.2026-11.io.panastor:demo";
+
     DemoCommand() {
         size = "256M";
         runtime = 3;
@@ -18,10 +28,39 @@ final class DemoCommand extends BenchCommand.LocalOptions implements Callable<In
 
     @Override
     public Integer call() throws Exception {
-        System.out.println("Panastor demo: the data plane's floor (reactors, io_uring, bdevs), measured against fio.");
-        System.out.println("Longer and steadier: ./panastor bench local");
+        System.out.println("Panastor demo 1/2: the data plane's floor (reactors, io_uring, bdevs), measured against fio.");
         System.out.println();
-        new LocalBench(config(), System.out).run();
+        LocalBench.Config config = config();
+        new LocalBench(config, System.out).run();
+
+        System.out.println();
+        System.out.println("Panastor demo 2/2: the same file over NVMe/TCP (target and initiator in this process, "
+                + "127.0.0.1), next to the local file.");
+        List<Integer> cores = Cpu.allowedCpus();
+        try (Reactors targetReactors = Reactors.start(List.of(cores.getLast()))) {
+            Bdevs bdevs = new Bdevs();
+            try (NvmfTarget target = new NvmfTarget(targetReactors, bdevs)) {
+                bdevs.create("uring://" + config.file());
+                target.createSubsystem(NQN, "PANASTOR-DEMO", "Panastor demo", true, List.of());
+                target.addNamespace(NQN, config.file().toString(), 1);
+                InetSocketAddress at = target.addListener("127.0.0.1", 0);
+                String remote = "nvmf://127.0.0.1:" + at.getPort() + "/" + NQN;
+                for (Workload.Mode mode : List.of(Workload.Mode.RANDREAD, Workload.Mode.RANDWRITE)) {
+                    for (int qd : List.of(1, 32)) {
+                        System.out.println();
+                        TargetBench b = new TargetBench(List.of(config.file().toString(), remote),
+                                new Workload(mode, 4096, qd, 0, false), 1, config.runtimeSeconds(),
+                                config.rampSeconds(), System.out, false);
+                        b.printTable(b.run());
+                    }
+                }
+            } finally {
+                bdevs.destroyAll().join();
+            }
+        }
+        System.out.println();
+        System.out.println("Serve a file yourself: ./panastor serve FILE --listen 127.0.0.1:4420; measure it: "
+                + "./panastor bench FILE nvmf://127.0.0.1:4420/nqn.2026-11.io.panastor:serve");
         return 0;
     }
 }
