@@ -45,6 +45,9 @@ final class BdevLoad implements IoCompletion {
     private final long blocksPerIo;
     private final long extents;
     private final long durationNanos;
+    /** IOs to issue at most (a size limit), or Long.MAX_VALUE. */
+    private final long ioBudget;
+    private long issued;
     private final Histogram histogram = new Histogram(MAX_TRACKED_NANOS, 3);
     private final CompletableFuture<Result> done = new CompletableFuture<>();
     private final BlockPattern pattern = new BlockPattern();
@@ -66,7 +69,7 @@ final class BdevLoad implements IoCompletion {
     private String firstFailure;
     private int outstanding;
 
-    private BdevLoad(Bdev bdev, Reactor reactor, Workload workload, long durationNanos) {
+    private BdevLoad(Bdev bdev, Reactor reactor, Workload workload, long durationNanos, long sizeBytes) {
         if (workload.ioSize() % bdev.blockSize() != 0) {
             throw new IllegalArgumentException("IO size " + workload.ioSize() + " is not a multiple of the block size "
                     + bdev.blockSize() + " of " + bdev.name());
@@ -82,6 +85,7 @@ final class BdevLoad implements IoCompletion {
                     + " bytes, fewer than the queue depth " + workload.depth());
         }
         this.durationNanos = durationNanos;
+        this.ioBudget = sizeBytes > 0 ? Math.max(1, sizeBytes / workload.ioSize()) : Long.MAX_VALUE;
         this.generations = workload.verify() ? new long[(int) Math.min(extents, Integer.MAX_VALUE)] : null;
         this.busy = workload.verify() ? new boolean[generations.length] : null;
     }
@@ -95,7 +99,12 @@ final class BdevLoad implements IoCompletion {
 
     /** Starts {@code workload} on {@code reactor}; see {@link #result()}. */
     static BdevLoad start(Bdev bdev, Reactor reactor, Workload workload, long durationNanos) {
-        BdevLoad load = new BdevLoad(bdev, reactor, workload, durationNanos);
+        return start(bdev, reactor, workload, durationNanos, 0);
+    }
+
+    /** Like {@link #start(Bdev, Reactor, Workload, long)}, also stopping after {@code sizeBytes} (0 = no limit). */
+    static BdevLoad start(Bdev bdev, Reactor reactor, Workload workload, long durationNanos, long sizeBytes) {
+        BdevLoad load = new BdevLoad(bdev, reactor, workload, durationNanos, sizeBytes);
         reactor.execute(load::begin);
         return load;
     }
@@ -125,7 +134,12 @@ final class BdevLoad implements IoCompletion {
             deadline = started + durationNanos;
             outstanding = all.length;
             for (BdevIo io : all) {
-                submit(io, started);
+                if (issued < ioBudget) {
+                    submit(io, started);
+                } else {
+                    io.release();
+                    outstanding--;
+                }
             }
         } catch (Throwable t) {
             done.completeExceptionally(t);
@@ -164,6 +178,7 @@ final class BdevLoad implements IoCompletion {
         long lba = extent * blocksPerIo;
         MemorySegment buf = (MemorySegment) io.context;
         io.tag = now;
+        issued++;
         if (busy != null) {
             busy[(int) extent] = true;
         }
@@ -204,7 +219,7 @@ final class BdevLoad implements IoCompletion {
             }
             busy[extent] = false;
         }
-        if (now < deadline) {
+        if (now < deadline && issued < ioBudget) {
             submit(io, now);
             return;
         }

@@ -36,6 +36,9 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--ramp", description = "Seconds of warm-up per target, not measured. Default: ${DEFAULT-VALUE}")
     int ramp = 2;
 
+    @Option(names = "--size", description = "Also stop each job after this many bytes, e.g. 1G (default: runtime only)")
+    String sizeLimit;
+
     @Option(names = "--rwmix-read", description = "Percent reads for randrw and rw. Default: ${DEFAULT-VALUE}")
     int rwmixRead = 50;
 
@@ -65,6 +68,9 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         boolean json = output.equals("json");
         TargetBench bench = new TargetBench(targets, new Workload(mode, (int) size, qd, rwmixRead, verify), jobs,
                 runtime, ramp, System.out, !json && System.console() != null);
+        if (sizeLimit != null) {
+            bench.size(Sizes.parse(sizeLimit));
+        }
         var outcomes = bench.run();
         if (json) {
             System.out.println(bench.json(outcomes));

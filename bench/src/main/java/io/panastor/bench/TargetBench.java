@@ -32,6 +32,13 @@ final class TargetBench {
     private final int rampSeconds;
     private final PrintStream out;
     private final boolean progress;
+    private long sizeBytes;
+
+    /** Stops each job after this many bytes as well (0 = runtime only). */
+    TargetBench size(long bytes) {
+        this.sizeBytes = bytes;
+        return this;
+    }
 
     TargetBench(List<String> targets, Workload workload, int jobs, int runtimeSeconds, int rampSeconds,
                 PrintStream out, boolean progress) {
@@ -68,7 +75,8 @@ final class TargetBench {
             throws InterruptedException {
         List<BdevLoad> loads = new ArrayList<>();
         for (int j = 0; j < jobs; j++) {
-            loads.add(BdevLoad.start(bdev, reactors.get(j), w, TimeUnit.SECONDS.toNanos(seconds)));
+            loads.add(BdevLoad.start(bdev, reactors.get(j), w, TimeUnit.SECONDS.toNanos(seconds),
+                    label == null ? 0 : sizeBytes));
         }
         long start = System.nanoTime();
         long lastIos = 0;
@@ -142,7 +150,8 @@ final class TargetBench {
         ObjectNode w = root.putObject("workload");
         w.put("rw", workload.mode().fioName()).put("bs", workload.ioSize()).put("qd", workload.depth())
                 .put("jobs", jobs).put("runtime_s", runtimeSeconds).put("ramp_s", rampSeconds)
-                .put("rwmix_read", workload.effectiveReadPercent()).put("verify", workload.verify());
+                .put("rwmix_read", workload.effectiveReadPercent()).put("verify", workload.verify())
+                .put("size_bytes", sizeBytes);
         ArrayNode arr = root.putArray("targets");
         double base = outcomes.isEmpty() ? 0 : outcomes.getFirst().iops();
         for (Outcome o : outcomes) {

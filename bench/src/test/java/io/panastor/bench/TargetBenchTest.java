@@ -95,6 +95,17 @@ class TargetBenchTest {
     }
 
     @Test
+    void sizeLimitStopsEachJobAfterThatManyBytes() throws Exception {
+        ByteArrayOutputStream sink = new ByteArrayOutputStream();
+        TargetBench b = new TargetBench(List.of("malloc:///sized?size_mb=16&blk_size=4096"),
+                new Workload(Workload.Mode.WRITE, 65536, 4, 0, false), 1, 60, 0, new PrintStream(sink), false)
+                .size(8L << 20);
+        JsonNode t = new ObjectMapper().readTree(b.json(b.run())).path("targets").get(0);
+        assertThat(t.path("ios").asLong()).isEqualTo((8L << 20) / 65536);
+        assertThat(t.path("seconds").asDouble()).isLessThan(30);
+    }
+
+    @Test
     void workloadsThatDoNotFitAreRefused() {
         assertThatThrownBy(() -> Workload.Mode.parse("sideways")).hasMessageContaining("unknown --rw 'sideways'");
         assertThatThrownBy(() -> new TargetBench(List.of("malloc:///tiny?num_blocks=4&blk_size=4096"),
