@@ -11,6 +11,8 @@ import io.panastor.engine.nvmf.proto.NvmeCommand;
 import io.panastor.engine.nvmf.proto.NvmeCompletion;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import io.panastor.engine.nvmf.proto.NvmeStatus;
+import io.panastor.engine.nvmf.tcp.Crc32cDigest;
+import io.panastor.engine.nvmf.tcp.SendBuffers;
 import io.panastor.natives.CompletionHandler;
 import io.panastor.natives.Errno;
 import io.panastor.natives.IoUring;
@@ -22,7 +24,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
-import java.util.zip.CRC32C;
 
 /**
  * One IO queue to a remote controller, owned by one reactor: the initiator's side of a
@@ -69,7 +70,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
     private final int handlerId;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment sockaddr;
-    private final CRC32C crc = new CRC32C();
+    private final Crc32cDigest crc = new Crc32cDigest();
     private final long timeoutNanos;
     private final int blockSize;
 
@@ -78,13 +79,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
     private int recvStart;
     private int recvEnd;
     private boolean recvInFlight;
-    private final MemorySegment[] send = new MemorySegment[2];
-    private final ByteBuffer[] sendView = new ByteBuffer[2];
-    private int fill;
-    private int fillLength;
-    private int sendingLength;
-    private int sendingOffset;
-    private boolean sendInFlight;
+    private final SendBuffers out;
     private boolean connectInFlight;
 
     private final BdevIo[] slots = new BdevIo[QUEUE_DEPTH];
@@ -111,13 +106,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
      * Sends what the cycle queued: commands submitted by other code during a duty cycle leave
      * together in one send at the next poll, rather than one send each.
      */
-    private final io.panastor.reactor.Poller flusher = () -> {
-        if (fillLength > 0 && !sendInFlight) {
-            flush();
-            return 1;
-        }
-        return 0;
-    };
+    private final io.panastor.reactor.Poller flusher = this::flushQueued;
 
     HostQueue(NvmfBdev remote, Reactor reactor, int qid) {
         super(remote, reactor, DEFAULT_IO_POOL_SIZE);
@@ -129,10 +118,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         this.sockaddr = Sockets.socketAddress(arena, remote.remoteUri().host(), remote.remoteUri().port());
         this.recv = arena.allocate(RECV_BUFFER, 4096);
         this.recvView = recv.asByteBuffer();
-        for (int i = 0; i < 2; i++) {
-            send[i] = arena.allocate(SEND_BUFFER, 4096);
-            sendView[i] = send[i].asByteBuffer();
-        }
+        this.out = new SendBuffers(arena, SEND_BUFFER);
         for (int i = 0; i < QUEUE_DEPTH; i++) {
             freeCids[i] = QUEUE_DEPTH - 1 - i;
         }
@@ -153,7 +139,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         fd = Sockets.socket();
         recvStart = 0;
         recvEnd = 0;
-        fillLength = 0;
+        out.clearQueued();
         state = State.CONNECTING;
         connectInFlight = ring.prepConnect(fd, sockaddr.address(), (int) sockaddr.byteSize(),
                 Reactor.userData(handlerId, TOKEN_CONNECT));
@@ -168,7 +154,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         }
         Sockets.tune(fd, 0);
         int at = reserve(IC_LENGTH);
-        MemorySegment s = send[fill];
+        MemorySegment s = out.filling();
         s.asSlice(at, IC_LENGTH).fill((byte) 0);
         header(s, at, ICREQ, 0, IC_LENGTH, 0, IC_LENGTH);
         u8(s, at + DGST_OFFSET, (remote.remoteUri().headerDigest() ? DGST_HDGST : 0)
@@ -195,7 +181,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         int dd = dataDigest ? DIGEST_LENGTH : 0;
         int plen = CAPSULE_CMD_HLEN + hd + 1024 + dd;
         int at = reserve(plen);
-        MemorySegment s = send[fill];
+        MemorySegment s = out.filling();
         s.asSlice(at, plen).fill((byte) 0);
         header(s, at, CAPSULE_CMD, (hd > 0 ? FLAG_HDGSTF : 0) | (dd > 0 ? FLAG_DDGSTF : 0), CAPSULE_CMD_HLEN,
                 CAPSULE_CMD_HLEN + hd, plen);
@@ -213,10 +199,10 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         ascii(s, data + 256, remote.remoteUri().nqn());
         ascii(s, data + 512, remote.remoteUri().hostNqn());
         if (hd > 0) {
-            u32(s, at + CAPSULE_CMD_HLEN, Integer.toUnsignedLong(digest(sendView[fill], at, CAPSULE_CMD_HLEN)));
+            u32(s, at + CAPSULE_CMD_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, CAPSULE_CMD_HLEN)));
         }
         if (dd > 0) {
-            u32(s, data + 1024, Integer.toUnsignedLong(digest(sendView[fill], (int) data, 1024)));
+            u32(s, data + 1024, Integer.toUnsignedLong(digest(out.fillingView(), (int) data, 1024)));
         }
         state = State.AWAIT_CONNECT;
     }
@@ -260,7 +246,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
 
     /** Once nothing of the old socket is in flight: close it and, unless closing, reconnect after a backoff. */
     private void maybeReconnect() {
-        if (recvInFlight || sendInFlight || connectInFlight) {
+        if (recvInFlight || out.inFlight() || connectInFlight) {
             return;
         }
         if (fd >= 0) {
@@ -336,7 +322,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         slots[cid] = io;
         deadlines[cid] = ioDeadlines[io.index()];
         ttags[cid] = 0;
-        MemorySegment s = send[fill];
+        MemorySegment s = out.filling();
         header(s, at, CAPSULE_CMD, (hd > 0 ? FLAG_HDGSTF : 0) | (inCapsule > 0 && dd > 0 ? FLAG_DDGSTF : 0),
                 CAPSULE_CMD_HLEN, inCapsule > 0 ? CAPSULE_CMD_HLEN + hd : 0, plen);
         long sqe = at + SQE_OFFSET;
@@ -368,7 +354,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         }
         // The header digest covers the finished SQE.
         if (hd > 0) {
-            u32(s, at + CAPSULE_CMD_HLEN, Integer.toUnsignedLong(digest(sendView[fill], at, CAPSULE_CMD_HLEN)));
+            u32(s, at + CAPSULE_CMD_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, CAPSULE_CMD_HLEN)));
         }
         long data = at + CAPSULE_CMD_HLEN + hd;
         if (type == IoType.UNMAP) {
@@ -379,7 +365,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             gather(io, 0, s, data, inCapsule);
         }
         if (inCapsule > 0 && dd > 0) {
-            u32(s, data + inCapsule, Integer.toUnsignedLong(digest(sendView[fill], (int) data, inCapsule)));
+            u32(s, data + inCapsule, Integer.toUnsignedLong(digest(out.fillingView(), (int) data, inCapsule)));
         }
         return true;
     }
@@ -423,7 +409,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         int hd = headerDigest ? DIGEST_LENGTH : 0;
         int dd = dataDigest ? DIGEST_LENGTH : 0;
         int pdus = (int) ((length + maxH2CData - 1) / maxH2CData);
-        if (fillLength + length + (long) pdus * (DATA_HLEN + hd + dd) > SEND_BUFFER) {
+        if (length + (long) pdus * (DATA_HLEN + hd + dd) > out.room()) {
             return false;
         }
         for (long off = offset; off < offset + length; off += maxH2CData) {
@@ -431,7 +417,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             boolean last = off + n == offset + length;
             int plen = DATA_HLEN + hd + n + dd;
             int at = reserve(plen);
-            MemorySegment s = send[fill];
+            MemorySegment s = out.filling();
             header(s, at, H2C_DATA, (last ? FLAG_LAST_PDU : 0) | (hd > 0 ? FLAG_HDGSTF : 0) | (dd > 0 ? FLAG_DDGSTF : 0),
                     DATA_HLEN, DATA_HLEN + hd, plen);
             u16(s, at + CCCID_OFFSET, cid);
@@ -440,12 +426,12 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             u32(s, at + DATAL_OFFSET, n);
             u32(s, at + 20, 0);
             if (hd > 0) {
-                u32(s, at + DATA_HLEN, Integer.toUnsignedLong(digest(sendView[fill], at, DATA_HLEN)));
+                u32(s, at + DATA_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, DATA_HLEN)));
             }
             long data = at + DATA_HLEN + hd;
             gather(io, off, s, data, n);
             if (dd > 0) {
-                u32(s, data + n, Integer.toUnsignedLong(digest(sendView[fill], (int) data, n)));
+                u32(s, data + n, Integer.toUnsignedLong(digest(out.fillingView(), (int) data, n)));
             }
         }
         return true;
@@ -501,17 +487,13 @@ final class HostQueue extends IoChannel implements CompletionHandler {
 
     private void onSend(int res) {
         if (res < 0) {
-            sendInFlight = false;
+            out.onFailed();
             fail("send failed: " + Errno.name(-res), -res);
             return;
         }
-        sendingOffset += res;
-        if (sendingOffset < sendingLength) {
-            sendInFlight = ring.prepSend(fd, send[fill ^ 1].address() + sendingOffset, sendingLength - sendingOffset,
-                    Reactor.userData(handlerId, TOKEN_SEND));
+        if (!out.onSent(res, ring, fd, Reactor.userData(handlerId, TOKEN_SEND))) {
             return;
         }
-        sendInFlight = false;
         if (state == State.FAILED || state == State.CLOSED) {
             return;
         }
@@ -525,33 +507,29 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         startWaiting();
     }
 
+    private int flushQueued() {
+        if (out.hasQueued() && !out.inFlight()) {
+            flush();
+            return 1;
+        }
+        return 0;
+    }
+
     private void flush() {
-        if (sendInFlight || fillLength == 0 || fd < 0 || state == State.FAILED || state == State.CLOSED) {
+        if (fd < 0 || state == State.FAILED || state == State.CLOSED) {
             return;
         }
-        int sending = fill;
-        fill ^= 1;
-        sendingLength = fillLength;
-        sendingOffset = 0;
-        fillLength = 0;
-        sendInFlight = ring.prepSend(fd, send[sending].address(), sendingLength, Reactor.userData(handlerId, TOKEN_SEND));
+        if (!out.flush(ring, fd, Reactor.userData(handlerId, TOKEN_SEND))) {
+            fail("no submission slot for a send", Errno.EAGAIN);
+        }
     }
 
     private int reserve(int bytes) {
-        if (fillLength + bytes > SEND_BUFFER) {
-            return -1;
-        }
-        int at = fillLength;
-        fillLength += bytes;
-        return at;
+        return out.reserve(bytes);
     }
 
     private int digest(ByteBuffer view, int offset, int length) {
-        crc.reset();
-        view.limit(offset + length).position(offset);
-        crc.update(view);
-        view.clear();
-        return (int) crc.getValue();
+        return crc.of(view, offset, length);
     }
 
     /** Parses every complete PDU from the target. */

@@ -6,6 +6,8 @@ import io.panastor.engine.nvmf.proto.NvmeCommand;
 import io.panastor.engine.nvmf.proto.NvmeCompletion;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import io.panastor.engine.nvmf.proto.NvmeStatus;
+import io.panastor.engine.nvmf.tcp.Crc32cDigest;
+import io.panastor.engine.nvmf.tcp.SendBuffers;
 import io.panastor.natives.BufferPool;
 import io.panastor.natives.CompletionHandler;
 import io.panastor.natives.IoUring;
@@ -14,7 +16,6 @@ import io.panastor.reactor.Reactor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.util.zip.CRC32C;
 
 /**
  * One NVMe/TCP connection: one queue (admin or IO) of one controller, owned by one reactor.
@@ -67,7 +68,7 @@ public final class QueuePair implements CompletionHandler {
     private final NvmfRequest[] requests;
     private final int[] freeRequests;
     private int freeCount;
-    private final CRC32C crc = new CRC32C();
+    private final Crc32cDigest crc = new Crc32cDigest();
 
     private final MemorySegment recv;
     private final ByteBuffer recvView;
@@ -75,13 +76,7 @@ public final class QueuePair implements CompletionHandler {
     private int recvEnd;
     private boolean recvInFlight;
 
-    private final MemorySegment[] send = new MemorySegment[2];
-    private final ByteBuffer[] sendView = new ByteBuffer[2];
-    private int fill;
-    private int fillLength;
-    private int sendingLength;
-    private int sendingOffset;
-    private boolean sendInFlight;
+    private final SendBuffers out;
     private NvmfRequest waitHead;
     private NvmfRequest waitTail;
 
@@ -120,10 +115,7 @@ public final class QueuePair implements CompletionHandler {
         freeCount = MAX_QUEUE_DEPTH;
         this.recv = arena.allocate(RECV_BUFFER, 4096);
         this.recvView = recv.asByteBuffer();
-        for (int i = 0; i < 2; i++) {
-            send[i] = arena.allocate(SEND_BUFFER, 4096);
-            sendView[i] = send[i].asByteBuffer();
-        }
+        this.out = new SendBuffers(arena, SEND_BUFFER);
         this.handlerId = reactor.registerCompletionHandler(this);
         stateEntries[State.AWAIT_ICREQ.ordinal()]++;
         postRecv();
@@ -199,22 +191,17 @@ public final class QueuePair implements CompletionHandler {
 
     private void onSend(int res) {
         if (res < 0) {
-            sendInFlight = false;
+            out.onFailed();
             close("send failed: " + io.panastor.natives.Errno.name(-res));
             maybeFinishClose();
             return;
         }
-        sendingOffset += res;
-        if (sendingOffset < sendingLength) {
-            int sending = fill ^ 1;
-            ring.prepSend(fd, send[sending].address() + sendingOffset, sendingLength - sendingOffset,
-                    Reactor.userData(handlerId, TOKEN_SEND));
+        if (!out.onSent(res, ring, fd, Reactor.userData(handlerId, TOKEN_SEND))) {
             return;
         }
-        sendInFlight = false;
         drainWaiting();
         flush();
-        if (state == State.TERMINATING && !sendInFlight) {
+        if (state == State.TERMINATING && !out.inFlight()) {
             close("protocol error");
         }
         maybeFinishClose();
@@ -222,28 +209,17 @@ public final class QueuePair implements CompletionHandler {
 
     /** Starts a send of everything queued, unless one is in flight (then it goes next). */
     void flush() {
-        if (sendInFlight || fillLength == 0 || state == State.CLOSING || state == State.CLOSED) {
+        if (state == State.CLOSING || state == State.CLOSED) {
             return;
         }
-        int sending = fill;
-        fill ^= 1;
-        sendingLength = fillLength;
-        sendingOffset = 0;
-        fillLength = 0;
-        sendInFlight = ring.prepSend(fd, send[sending].address(), sendingLength, Reactor.userData(handlerId, TOKEN_SEND));
-        if (!sendInFlight) {
+        if (!out.flush(ring, fd, Reactor.userData(handlerId, TOKEN_SEND))) {
             close("no submission slot for a send");
         }
     }
 
     /** Offset of {@code bytes} reserved in the filling send buffer, or -1 when they do not fit now. */
     private int reserve(int bytes) {
-        if (fillLength + bytes > SEND_BUFFER) {
-            return -1;
-        }
-        int at = fillLength;
-        fillLength += bytes;
-        return at;
+        return out.reserve(bytes);
     }
 
     // ---------------------------------------------------------------- PDU parsing
@@ -324,11 +300,7 @@ public final class QueuePair implements CompletionHandler {
     }
 
     private int digest(ByteBuffer view, int offset, int length) {
-        crc.reset();
-        view.limit(offset + length).position(offset);
-        crc.update(view);
-        view.clear();
-        return (int) crc.getValue();
+        return crc.of(view, offset, length);
     }
 
     private void onIcReq(long base) {
@@ -344,7 +316,7 @@ public final class QueuePair implements CompletionHandler {
             return;
         }
         int at = reserve(IC_LENGTH);
-        MemorySegment s = send[fill];
+        MemorySegment s = out.filling();
         s.asSlice(at, IC_LENGTH).fill((byte) 0);
         header(s, at, ICRESP, 0, IC_LENGTH, 0, IC_LENGTH);
         u16(s, at + PFV_OFFSET, 0);
@@ -504,7 +476,7 @@ public final class QueuePair implements CompletionHandler {
                 finish(req, NvmeStatus.SUCCESS);
                 flush();
                 setState(State.TERMINATING);
-                if (!sendInFlight) {
+                if (!out.inFlight()) {
                     close("host disconnected");
                 }
             }
@@ -568,7 +540,7 @@ public final class QueuePair implements CompletionHandler {
         if (at < 0) {
             return false;
         }
-        MemorySegment s = send[fill];
+        MemorySegment s = out.filling();
         header(s, at, R2T, headerDigest ? FLAG_HDGSTF : 0, R2T_HLEN, 0, R2T_HLEN + hd);
         u16(s, at + CCCID_OFFSET, req.cid);
         u16(s, at + TTAG_OFFSET, req.index);
@@ -576,7 +548,7 @@ public final class QueuePair implements CompletionHandler {
         u32(s, at + R2TL_OFFSET, req.length);
         u32(s, at + 20, 0);
         if (headerDigest) {
-            u32(s, at + R2T_HLEN, Integer.toUnsignedLong(digest(sendView[fill], at, R2T_HLEN)));
+            u32(s, at + R2T_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, R2T_HLEN)));
         }
         req.state = NvmfRequest.State.AWAIT_H2C_DATA;
         return true;
@@ -595,7 +567,7 @@ public final class QueuePair implements CompletionHandler {
         if (at < 0) {
             return false;
         }
-        MemorySegment s = send[fill];
+        MemorySegment s = out.filling();
         if (withData) {
             int pflags = FLAG_LAST_PDU | (successFlag ? FLAG_SUCCESS : 0) | (headerDigest ? FLAG_HDGSTF : 0)
                     | (dataDigest ? FLAG_DDGSTF : 0);
@@ -606,12 +578,12 @@ public final class QueuePair implements CompletionHandler {
             u32(s, at + DATAL_OFFSET, req.transfer);
             u32(s, at + 20, 0);
             if (headerDigest) {
-                u32(s, at + DATA_HLEN, Integer.toUnsignedLong(digest(sendView[fill], at, DATA_HLEN)));
+                u32(s, at + DATA_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, DATA_HLEN)));
             }
             int data = at + DATA_HLEN + hd;
             MemorySegment.copy(req.buffer, 0, s, data, req.transfer);
             if (dataDigest) {
-                u32(s, data + req.transfer, Integer.toUnsignedLong(digest(sendView[fill], data, req.transfer)));
+                u32(s, data + req.transfer, Integer.toUnsignedLong(digest(out.fillingView(), data, req.transfer)));
             }
             at += dataPdu;
         }
@@ -619,7 +591,7 @@ public final class QueuePair implements CompletionHandler {
             header(s, at, CAPSULE_RESP, headerDigest ? FLAG_HDGSTF : 0, CAPSULE_RESP_HLEN, 0, respPdu);
             NvmeCompletion.write(s, at + CQE_OFFSET, req.dw0, req.dw1, sqHead, Math.max(qid, 0), req.cid, req.status);
             if (headerDigest) {
-                u32(s, at + CAPSULE_RESP_HLEN, Integer.toUnsignedLong(digest(sendView[fill], at, CAPSULE_RESP_HLEN)));
+                u32(s, at + CAPSULE_RESP_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, CAPSULE_RESP_HLEN)));
             }
         }
         release(req);
@@ -679,7 +651,7 @@ public final class QueuePair implements CompletionHandler {
         int plen = TERM_REQ_HLEN + copy;
         int at = reserve(plen);
         if (at >= 0) {
-            MemorySegment s = send[fill];
+            MemorySegment s = out.filling();
             s.asSlice(at, TERM_REQ_HLEN).fill((byte) 0);
             header(s, at, C2H_TERM_REQ, 0, TERM_REQ_HLEN, 0, plen);
             u16(s, at + FES_OFFSET, fes);
@@ -688,7 +660,7 @@ public final class QueuePair implements CompletionHandler {
         }
         setState(State.TERMINATING);
         flush();
-        if (!sendInFlight) {
+        if (!out.inFlight()) {
             close("protocol error");
         }
     }
@@ -723,7 +695,7 @@ public final class QueuePair implements CompletionHandler {
     }
 
     private void maybeFinishClose() {
-        if (state != State.CLOSING || recvInFlight || sendInFlight || executing > 0) {
+        if (state != State.CLOSING || recvInFlight || out.inFlight() || executing > 0) {
             return;
         }
         setState(State.CLOSED);
