@@ -156,6 +156,33 @@ final class AdminConnection implements AutoCloseable {
         backoffMillis = 100;
     }
 
+    /**
+     * Asks the controller, from the admin thread, to abort command {@code cid} of queue
+     * {@code qid} (NVMe base 2.0 §5.1). Fire and forget: the IO queue decides what happens
+     * if the command still does not complete. Any thread.
+     */
+    void abortAsync(int qid, int cid) {
+        if (closed) {
+            return;
+        }
+        keepAlive.execute(() -> {
+            try {
+                ByteBuffer abort = sqe(NvmeOpcodes.ADMIN_ABORT, 0);
+                abort.putInt(40, (cid << 16) | qid);
+                Reply r = command(abort, null, 0);
+                LOG.log(System.Logger.Level.INFO, "abort of command {0} on queue {1} of {2}: {3}", cid, qid,
+                        uri.nqn(), r.status == 0 && (r.dw0 & 1) == 0 ? "aborted" : "not aborted");
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "abort of command {0} on queue {1} failed: {2}", cid, qid,
+                        e.getMessage());
+                // A late reply would be read as the next command's: start the admin queue over.
+                synchronized (this) {
+                    closeChannel();
+                }
+            }
+        });
+    }
+
     private void keepAlive() {
         if (closed) {
             return;

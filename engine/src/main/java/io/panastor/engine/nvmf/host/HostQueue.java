@@ -30,8 +30,10 @@ import java.util.concurrent.TimeUnit;
  * {@code QueuePair}. It connects through the reactor's ring (connect, ICReq, fabrics
  * Connect), then turns bdev IO into NVMe commands: small writes travel in the capsule,
  * larger ones answer the target's R2T with H2CData; reads gather C2HData into the IO's
- * buffers. IO older than the URI's {@code io_timeout_ms} fails and the connection is
- * dropped; the queue reconnects with backoff, holding new IO until it is back.
+ * buffers. A command older than the URI's {@code io_timeout_ms} is first aborted through the
+ * admin queue; one still outstanding a timeout later resets the queue: the connection is
+ * dropped, its commands fail with ETIMEDOUT, and the queue reconnects with backoff, holding
+ * new IO until it is back.
  *
  * <p>Connection states: CONNECTING → AWAIT_ICRESP → AWAIT_CONNECT → READY; FAILED (waiting
  * to reconnect); CLOSED. Reactor-confined.
@@ -86,6 +88,8 @@ final class HostQueue extends IoChannel implements CompletionHandler {
     private final long[] deadlines = new long[QUEUE_DEPTH];
     /** Deadline of each submitted IO, by descriptor index (the descriptor's own fields are the submitter's). */
     private final long[] ioDeadlines = new long[DEFAULT_IO_POOL_SIZE];
+    /** Whether an Abort was already sent for the command in each CID. */
+    private final boolean[] abortSent = new boolean[QUEUE_DEPTH];
     /** The TTAG of the R2T a write answers, by CID. */
     private final int[] ttags = new int[QUEUE_DEPTH];
     private final int[] freeCids = new int[QUEUE_DEPTH];
@@ -322,6 +326,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         slots[cid] = io;
         deadlines[cid] = ioDeadlines[io.index()];
         ttags[cid] = 0;
+        abortSent[cid] = false;
         MemorySegment s = out.filling();
         header(s, at, CAPSULE_CMD, (hd > 0 ? FLAG_HDGSTF : 0) | (inCapsule > 0 && dd > 0 ? FLAG_DDGSTF : 0),
                 CAPSULE_CMD_HLEN, inCapsule > 0 ? CAPSULE_CMD_HLEN + hd : 0, plen);
@@ -663,10 +668,19 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         }
         long now = System.nanoTime();
         for (int cid = 0; cid < QUEUE_DEPTH; cid++) {
-            if (slots[cid] != null && now - deadlines[cid] > 0) {
-                fail("command " + cid + " timed out after " + remote.remoteUri().ioTimeoutMillis() + " ms", Errno.ETIMEDOUT);
-                break;
+            if (slots[cid] == null || now - deadlines[cid] <= 0) {
+                continue;
             }
+            if (!abortSent[cid] && state == State.READY) {
+                // First, ask the controller to abort it, and give it one more timeout.
+                abortSent[cid] = true;
+                deadlines[cid] = now + timeoutNanos;
+                remote.abort(qid, cid);
+                continue;
+            }
+            fail("command " + cid + " timed out after " + remote.remoteUri().ioTimeoutMillis()
+                    + " ms and an abort; resetting the queue", Errno.ETIMEDOUT);
+            break;
         }
         while (!waiting.isEmpty() && now - ioDeadlines[waiting.peek().index()] > 0) {
             complete(waiting.poll(), IoStatus.IO_ERROR, Errno.ETIMEDOUT);

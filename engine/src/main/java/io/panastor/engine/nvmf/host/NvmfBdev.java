@@ -42,6 +42,10 @@ public final class NvmfBdev extends AbstractBdev {
         return admin.geometry().cntlid();
     }
 
+    void abort(int qid, int cid) {
+        admin.abortAsync(qid, cid);
+    }
+
     int maxTransfer() {
         return admin.geometry().maxTransfer();
     }
