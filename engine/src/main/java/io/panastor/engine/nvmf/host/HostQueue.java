@@ -12,6 +12,7 @@ import io.panastor.engine.nvmf.proto.NvmeCompletion;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import io.panastor.engine.nvmf.proto.NvmeStatus;
 import io.panastor.engine.nvmf.tcp.Crc32cDigest;
+import io.panastor.engine.nvmf.tcp.RecvBuffer;
 import io.panastor.engine.nvmf.tcp.SendBuffers;
 import io.panastor.natives.CompletionHandler;
 import io.panastor.natives.Errno;
@@ -76,11 +77,10 @@ final class HostQueue extends IoChannel implements CompletionHandler {
     private final long timeoutNanos;
     private final int blockSize;
 
+    private final RecvBuffer in;
+    /** {@link #in}'s memory and view, named for the parsing code. */
     private final MemorySegment recv;
     private final ByteBuffer recvView;
-    private int recvStart;
-    private int recvEnd;
-    private boolean recvInFlight;
     private final SendBuffers out;
     private boolean connectInFlight;
 
@@ -120,8 +120,9 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(remote.remoteUri().ioTimeoutMillis());
         this.blockSize = remote.blockSize();
         this.sockaddr = Sockets.socketAddress(arena, remote.remoteUri().host(), remote.remoteUri().port());
-        this.recv = arena.allocate(RECV_BUFFER, 4096);
-        this.recvView = recv.asByteBuffer();
+        this.in = new RecvBuffer(arena, RECV_BUFFER, RECV_BUFFER / 2);
+        this.recv = in.segment();
+        this.recvView = in.view();
         this.out = new SendBuffers(arena, SEND_BUFFER);
         for (int i = 0; i < QUEUE_DEPTH; i++) {
             freeCids[i] = QUEUE_DEPTH - 1 - i;
@@ -141,8 +142,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
 
     private void connect() {
         fd = Sockets.socket();
-        recvStart = 0;
-        recvEnd = 0;
+        in.reset();
         out.clearQueued();
         state = State.CONNECTING;
         connectInFlight = ring.prepConnect(fd, sockaddr.address(), (int) sockaddr.byteSize(),
@@ -250,7 +250,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
 
     /** Once nothing of the old socket is in flight: close it and, unless closing, reconnect after a backoff. */
     private void maybeReconnect() {
-        if (recvInFlight || out.inFlight() || connectInFlight) {
+        if (in.inFlight() || out.inFlight() || connectInFlight) {
             return;
         }
         if (fd >= 0) {
@@ -457,24 +457,16 @@ final class HostQueue extends IoChannel implements CompletionHandler {
     }
 
     private void postRecv() {
-        if (recvInFlight || state == State.FAILED || state == State.CLOSED || fd < 0) {
+        if (in.inFlight() || state == State.FAILED || state == State.CLOSED || fd < 0) {
             return;
         }
-        if (recvStart == recvEnd) {
-            recvStart = 0;
-            recvEnd = 0;
-        } else if (RECV_BUFFER - recvEnd < RECV_BUFFER / 2 && recvStart > 0) {
-            int live = recvEnd - recvStart;
-            MemorySegment.copy(recv, recvStart, recv, 0, live);
-            recvStart = 0;
-            recvEnd = live;
+        if (!in.post(ring, fd, Reactor.userData(handlerId, TOKEN_RECV))) {
+            fail("no submission slot for a receive", Errno.EAGAIN);
         }
-        recvInFlight = ring.prepRecv(fd, recv.address() + recvEnd, RECV_BUFFER - recvEnd,
-                Reactor.userData(handlerId, TOKEN_RECV));
     }
 
     private void onRecv(int res) {
-        recvInFlight = false;
+        in.onReceived(res);
         if (state == State.FAILED || state == State.CLOSED) {
             return;
         }
@@ -482,7 +474,6 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             fail(res == 0 ? "the target closed the connection" : "receive failed: " + Errno.name(-res), Errno.EIO);
             return;
         }
-        recvEnd += res;
         process();
         if (state != State.FAILED) {
             postRecv();
@@ -540,11 +531,11 @@ final class HostQueue extends IoChannel implements CompletionHandler {
     /** Parses every complete PDU from the target. */
     private void process() {
         while (state != State.FAILED && state != State.CLOSED) {
-            int available = recvEnd - recvStart;
+            int available = in.available();
             if (available < COMMON_HEADER_LENGTH) {
                 return;
             }
-            long base = recvStart;
+            long base = in.start();
             int type = type(recv, base);
             int flags = flags(recv, base);
             int hlen = hlen(recv, base);
@@ -566,7 +557,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
                 fail("header digest error from the target", Errno.EIO);
                 return;
             }
-            recvStart += (int) plen;
+            in.consume((int) plen);
             switch (type) {
                 case ICRESP -> onIcResp(base);
                 case CAPSULE_RESP -> onCapsuleResp(base);

@@ -7,6 +7,7 @@ import io.panastor.engine.nvmf.proto.NvmeCompletion;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import io.panastor.engine.nvmf.proto.NvmeStatus;
 import io.panastor.engine.nvmf.tcp.Crc32cDigest;
+import io.panastor.engine.nvmf.tcp.RecvBuffer;
 import io.panastor.engine.nvmf.tcp.SendBuffers;
 import io.panastor.natives.BufferPool;
 import io.panastor.natives.CompletionHandler;
@@ -70,11 +71,10 @@ public final class QueuePair implements CompletionHandler {
     private int freeCount;
     private final Crc32cDigest crc = new Crc32cDigest();
 
+    private final RecvBuffer in;
+    /** {@link #in}'s memory and view, named for the parsing code. */
     private final MemorySegment recv;
     private final ByteBuffer recvView;
-    private int recvStart;
-    private int recvEnd;
-    private boolean recvInFlight;
 
     private final SendBuffers out;
     private NvmfRequest waitHead;
@@ -113,8 +113,9 @@ public final class QueuePair implements CompletionHandler {
             freeRequests[i] = MAX_QUEUE_DEPTH - 1 - i;
         }
         freeCount = MAX_QUEUE_DEPTH;
-        this.recv = arena.allocate(RECV_BUFFER, 4096);
-        this.recvView = recv.asByteBuffer();
+        this.in = new RecvBuffer(arena, RECV_BUFFER, MAX_PDU);
+        this.recv = in.segment();
+        this.recvView = in.view();
         this.out = new SendBuffers(arena, SEND_BUFFER);
         this.handlerId = reactor.registerCompletionHandler(this);
         stateEntries[State.AWAIT_ICREQ.ordinal()]++;
@@ -159,30 +160,21 @@ public final class QueuePair implements CompletionHandler {
     }
 
     private void postRecv() {
-        if (recvInFlight || state == State.CLOSING || state == State.CLOSED || state == State.TERMINATING) {
+        if (in.inFlight() || state == State.CLOSING || state == State.CLOSED || state == State.TERMINATING) {
             return;
         }
-        if (recvStart == recvEnd) {
-            recvStart = 0;
-            recvEnd = 0;
-        } else if (RECV_BUFFER - recvEnd < MAX_PDU && recvStart > 0) {
-            int live = recvEnd - recvStart;
-            MemorySegment.copy(recv, recvStart, recv, 0, live);
-            recvStart = 0;
-            recvEnd = live;
+        if (!in.post(ring, fd, Reactor.userData(handlerId, TOKEN_RECV))) {
+            close("no submission slot for a receive");
         }
-        recvInFlight = ring.prepRecv(fd, recv.address() + recvEnd, RECV_BUFFER - recvEnd,
-                Reactor.userData(handlerId, TOKEN_RECV));
     }
 
     private void onRecv(int res) {
-        recvInFlight = false;
+        in.onReceived(res);
         if (res <= 0) {
             close(res == 0 ? "host closed the connection" : "receive failed: " + io.panastor.natives.Errno.name(-res));
             maybeFinishClose();
             return;
         }
-        recvEnd += res;
         process();
         postRecv();
         flush();
@@ -227,11 +219,11 @@ public final class QueuePair implements CompletionHandler {
     /** Parses every complete PDU in the receive buffer. */
     private void process() {
         while (state == State.READY || state == State.AWAIT_ICREQ) {
-            int available = recvEnd - recvStart;
+            int available = in.available();
             if (available < COMMON_HEADER_LENGTH) {
                 return;
             }
-            long base = recvStart;
+            long base = in.start();
             int type = type(recv, base);
             int flags = flags(recv, base);
             int hlen = hlen(recv, base);
@@ -288,7 +280,7 @@ public final class QueuePair implements CompletionHandler {
             int dataLength = hasData ? (int) plen - headerBytes - ((flags & FLAG_DDGSTF) != 0 ? DIGEST_LENGTH : 0) : 0;
             boolean dataIntact = !hasData || (flags & FLAG_DDGSTF) == 0
                     || digest(recvView, dataOffset, dataLength) == (int) u32(recv, dataOffset + dataLength);
-            recvStart += (int) plen;
+            in.consume((int) plen);
             switch (type) {
                 case ICREQ -> onIcReq(base);
                 case CAPSULE_CMD -> onCapsuleCmd(base, dataOffset, dataLength, dataIntact);
@@ -643,9 +635,9 @@ public final class QueuePair implements CompletionHandler {
      * the offending header, stop reading, and close once it is sent.
      */
     private void fatal(int fes, int fieldOffset, long pduBase) {
-        int copy = Math.min(recvEnd - (int) pduBase, Math.min(hlen(recv, pduBase) == 0 ? COMMON_HEADER_LENGTH
+        int copy = Math.min(in.end() - (int) pduBase, Math.min(hlen(recv, pduBase) == 0 ? COMMON_HEADER_LENGTH
                 : hlen(recv, pduBase), TERM_REQ_MAX_DATA));
-        copy = Math.max(0, Math.min(copy, recvEnd - (int) pduBase));
+        copy = Math.max(0, Math.min(copy, in.end() - (int) pduBase));
         LOG.log(System.Logger.Level.WARNING, "nvmf {0} qid {1}: fatal transport error {2} at byte {3}; terminating",
                 peer, qid, fes, fieldOffset);
         int plen = TERM_REQ_HLEN + copy;
@@ -695,7 +687,7 @@ public final class QueuePair implements CompletionHandler {
     }
 
     private void maybeFinishClose() {
-        if (state != State.CLOSING || recvInFlight || out.inFlight() || executing > 0) {
+        if (state != State.CLOSING || in.inFlight() || out.inFlight() || executing > 0) {
             return;
         }
         setState(State.CLOSED);
