@@ -87,6 +87,41 @@ public final class BdevIo {
         return this;
     }
 
+    /**
+     * Copies {@code length} bytes of this IO's buffers, starting {@code from} bytes into them,
+     * to {@code dst} at {@code at} (gathering across buffers).
+     */
+    public void copyFromBuffers(long from, MemorySegment dst, long at, long length) {
+        copy(from, dst, at, length, false);
+    }
+
+    /**
+     * Copies {@code length} bytes from {@code src} at {@code at} into this IO's buffers,
+     * starting {@code to} bytes into them (scattering across buffers).
+     */
+    public void copyToBuffers(MemorySegment src, long at, long to, long length) {
+        copy(to, src, at, length, true);
+    }
+
+    private void copy(long skip, MemorySegment other, long at, long length, boolean intoBuffers) {
+        for (int i = 0; i < iovCount && length > 0; i++) {
+            MemorySegment b = iovs[i];
+            if (skip >= b.byteSize()) {
+                skip -= b.byteSize();
+                continue;
+            }
+            long n = Math.min(b.byteSize() - skip, length);
+            if (intoBuffers) {
+                MemorySegment.copy(other, at, b, skip, n);
+            } else {
+                MemorySegment.copy(b, skip, other, at, n);
+            }
+            at += n;
+            length -= n;
+            skip = 0;
+        }
+    }
+
     /** Gives the descriptor back to its channel's pool. */
     public void release() {
         channel.releaseIo(this);

@@ -61,20 +61,8 @@ public final class MallocBdev extends AbstractBdev {
         protected void doSubmit(BdevIo io) {
             long offset = io.offsetBlocks() * blockSize;
             switch (io.type()) {
-                case READ -> {
-                    for (int i = 0; i < io.bufferCount(); i++) {
-                        MemorySegment b = io.buffer(i);
-                        MemorySegment.copy(memory, offset, b, 0, b.byteSize());
-                        offset += b.byteSize();
-                    }
-                }
-                case WRITE -> {
-                    for (int i = 0; i < io.bufferCount(); i++) {
-                        MemorySegment b = io.buffer(i);
-                        MemorySegment.copy(b, 0, memory, offset, b.byteSize());
-                        offset += b.byteSize();
-                    }
-                }
+                case READ -> io.copyToBuffers(memory, offset, 0, io.numBlocks() * blockSize);
+                case WRITE -> io.copyFromBuffers(0, memory, offset, io.numBlocks() * blockSize);
                 case UNMAP, WRITE_ZEROES -> memory.asSlice(offset, io.numBlocks() * blockSize).fill((byte) 0);
                 case FLUSH, RESET -> {
                     // RAM: nothing to flush, nothing queued to reset.

@@ -367,46 +367,12 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             u32(s, data + 4, io.numBlocks());
             s.set(JAVA_LONG_UNALIGNED, data + 8, io.offsetBlocks());
         } else if (inCapsule > 0) {
-            gather(io, 0, s, data, inCapsule);
+            io.copyFromBuffers(0, s, data, inCapsule);
         }
         if (inCapsule > 0 && dd > 0) {
             u32(s, data + inCapsule, Integer.toUnsignedLong(digest(out.fillingView(), (int) data, inCapsule)));
         }
         return true;
-    }
-
-    /** Copies {@code length} bytes of the IO's buffers, from byte {@code from}, to {@code dst+at}. */
-    private static void gather(BdevIo io, long from, MemorySegment dst, long at, long length) {
-        long skip = from;
-        for (int i = 0; i < io.bufferCount() && length > 0; i++) {
-            MemorySegment b = io.buffer(i);
-            if (skip >= b.byteSize()) {
-                skip -= b.byteSize();
-                continue;
-            }
-            long n = Math.min(b.byteSize() - skip, length);
-            MemorySegment.copy(b, skip, dst, at, n);
-            at += n;
-            length -= n;
-            skip = 0;
-        }
-    }
-
-    /** Copies {@code length} bytes from {@code src+at} into the IO's buffers at byte {@code to}. */
-    private static void scatter(MemorySegment src, long at, BdevIo io, long to, long length) {
-        long skip = to;
-        for (int i = 0; i < io.bufferCount() && length > 0; i++) {
-            MemorySegment b = io.buffer(i);
-            if (skip >= b.byteSize()) {
-                skip -= b.byteSize();
-                continue;
-            }
-            long n = Math.min(b.byteSize() - skip, length);
-            MemorySegment.copy(src, at, b, skip, n);
-            at += n;
-            length -= n;
-            skip = 0;
-        }
     }
 
     private boolean sendH2C(int cid, long offset, long length) {
@@ -434,7 +400,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
                 u32(s, at + DATA_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, DATA_HLEN)));
             }
             long data = at + DATA_HLEN + hd;
-            gather(io, off, s, data, n);
+            io.copyFromBuffers(off, s, data, n);
             if (dd > 0) {
                 u32(s, data + n, Integer.toUnsignedLong(digest(out.fillingView(), (int) data, n)));
             }
@@ -625,7 +591,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             fail("data digest error from the target", Errno.EIO);
             return;
         }
-        scatter(recv, data, io, datao, datal);
+        io.copyToBuffers(recv, data, datao, datal);
         if ((flags & FLAG_SUCCESS) != 0) {
             finish(cid, NvmeStatus.SUCCESS);
         }
