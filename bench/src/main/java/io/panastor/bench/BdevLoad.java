@@ -57,6 +57,8 @@ final class BdevLoad implements IoCompletion {
     private final boolean[] busy;
     private IoChannel channel;
     private BufferPool buffers;
+    /** ByteBuffer views of each IO's buffer (by descriptor index), made once, for checksums. */
+    private java.nio.ByteBuffer[] views;
     private long random = 0x9E3779B97F4A7C15L;
     private long nextSequential;
     private long deadline;
@@ -124,11 +126,13 @@ final class BdevLoad implements IoCompletion {
                     * BufferPool.ALIGNMENT;
             buffers = new BufferPool(workload.depth(), bufferBytes);
             BdevIo[] all = new BdevIo[workload.depth()];
+            views = new java.nio.ByteBuffer[channel.poolSize()];
             for (int i = 0; i < all.length; i++) {
                 all[i] = channel.allocIo();
                 MemorySegment b = buffers.acquire().asSlice(0, blocksPerIo * bdev.blockSize());
                 b.fill((byte) (0x5a + i));
                 all[i].context = b;
+                views[all[i].index()] = b.asByteBuffer();
             }
             started = System.nanoTime();
             deadline = started + durationNanos;
@@ -186,7 +190,8 @@ final class BdevLoad implements IoCompletion {
             io.prepareRead(lba, blocksPerIo, buf, this);
         } else {
             if (generations != null) {
-                pattern.fill(buf, 0, bdev.blockSize(), lba, (int) blocksPerIo, generations[(int) extent] + 1);
+                pattern.fill(buf, views[io.index()], 0, bdev.blockSize(), lba, (int) blocksPerIo,
+                        generations[(int) extent] + 1);
             }
             io.prepareWrite(lba, blocksPerIo, buf, this);
         }
@@ -239,7 +244,8 @@ final class BdevLoad implements IoCompletion {
         MemorySegment buf = (MemorySegment) io.context;
         for (int b = 0; b < blocksPerIo; b++) {
             long lba = io.offsetBlocks() + b;
-            BlockPattern.Verdict v = pattern.verify(buf, (long) b * bdev.blockSize(), bdev.blockSize(), lba, expected);
+            BlockPattern.Verdict v = pattern.verify(buf, views[io.index()], (long) b * bdev.blockSize(),
+                    bdev.blockSize(), lba, expected);
             if (v != BlockPattern.Verdict.OK) {
                 verifyFailures++;
                 if (firstFailure == null) {

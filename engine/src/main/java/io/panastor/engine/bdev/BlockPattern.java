@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 /**
@@ -45,6 +46,15 @@ public final class BlockPattern {
 
     /** Fills {@code blocks} blocks of {@code blockSize} at {@code buf+offset} for {@code firstLba} onwards. */
     public void fill(MemorySegment buf, long offset, int blockSize, long firstLba, int blocks, long generation) {
+        fill(buf, buf.asByteBuffer(), offset, blockSize, firstLba, blocks, generation);
+    }
+
+    /**
+     * As {@link #fill(MemorySegment, long, int, long, int, long)} with {@code view} =
+     * {@code buf.asByteBuffer()} made once by the caller: nothing is allocated.
+     */
+    public void fill(MemorySegment buf, ByteBuffer view, long offset, int blockSize, long firstLba, int blocks,
+                     long generation) {
         for (int b = 0; b < blocks; b++) {
             long base = offset + (long) b * blockSize;
             long lba = firstLba + b;
@@ -57,12 +67,17 @@ public final class BlockPattern {
                 state += 0x9E3779B97F4A7C15L;
                 buf.set(JAVA_LONG_UNALIGNED, base + i, mix(state));
             }
-            buf.set(JAVA_INT_UNALIGNED, base + CRC_OFFSET, checksum(buf, base, blockSize));
+            buf.set(JAVA_INT_UNALIGNED, base + CRC_OFFSET, checksum(view, base, blockSize));
         }
     }
 
     /** Judges one block at {@code buf+base} against the LBA and generation it should hold. */
     public Verdict verify(MemorySegment buf, long base, int blockSize, long lba, long generation) {
+        return verify(buf, buf.asByteBuffer(), base, blockSize, lba, generation);
+    }
+
+    /** As {@link #verify(MemorySegment, long, int, long, long)} with the caller's view of {@code buf}. */
+    public Verdict verify(MemorySegment buf, ByteBuffer view, long base, int blockSize, long lba, long generation) {
         if (buf.get(JAVA_LONG_UNALIGNED, base) != MAGIC) {
             for (long i = 0; i < blockSize; i += 8) {
                 if (buf.get(JAVA_LONG_UNALIGNED, base + i) != 0) {
@@ -71,7 +86,7 @@ public final class BlockPattern {
             }
             return Verdict.ZERO;
         }
-        if (buf.get(JAVA_INT_UNALIGNED, base + CRC_OFFSET) != checksum(buf, base, blockSize)) {
+        if (buf.get(JAVA_INT_UNALIGNED, base + CRC_OFFSET) != checksum(view, base, blockSize)) {
             return Verdict.CORRUPT;
         }
         if (buf.get(JAVA_LONG_UNALIGNED, base + LBA_OFFSET) != lba) {
@@ -86,10 +101,14 @@ public final class BlockPattern {
         return buf.get(JAVA_LONG_UNALIGNED, base + GENERATION_OFFSET);
     }
 
-    private int checksum(MemorySegment buf, long base, int blockSize) {
+    private int checksum(ByteBuffer view, long base, int blockSize) {
+        int b = (int) base;
         crc.reset();
-        crc.update(buf.asSlice(base, CRC_OFFSET).asByteBuffer());
-        crc.update(buf.asSlice(base + CRC_OFFSET + 4, blockSize - CRC_OFFSET - 4).asByteBuffer());
+        view.limit(b + (int) CRC_OFFSET).position(b);
+        crc.update(view);
+        view.limit(b + blockSize).position(b + (int) CRC_OFFSET + 4);
+        crc.update(view);
+        view.clear();
         return (int) crc.getValue();
     }
 
