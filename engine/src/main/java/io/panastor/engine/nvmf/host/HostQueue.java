@@ -147,6 +147,9 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         state = State.CONNECTING;
         connectInFlight = ring.prepConnect(fd, sockaddr.address(), (int) sockaddr.byteSize(),
                 Reactor.userData(handlerId, TOKEN_CONNECT));
+        if (!connectInFlight) {
+            fail("no submission slot for the connect", Errno.EAGAIN);
+        }
     }
 
     private void onConnected(int res) {
@@ -453,7 +456,12 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             fail("send failed: " + Errno.name(-res), -res);
             return;
         }
-        if (!out.onSent(res, ring, fd, Reactor.userData(handlerId, TOKEN_SEND))) {
+        int sent = out.onSent(res, ring, fd, Reactor.userData(handlerId, TOKEN_SEND));
+        if (sent == SendBuffers.RESUBMITTED) {
+            return;
+        }
+        if (sent == SendBuffers.STUCK) {
+            fail("no submission slot for the rest of a send", Errno.EAGAIN);
             return;
         }
         if (state == State.FAILED || state == State.CLOSED) {

@@ -54,6 +54,14 @@ final class Listener implements CompletionHandler {
 
     private void arm() {
         acceptInFlight = reactor.ring().prepAccept(fd, Reactor.userData(handlerId, TOKEN_ACCEPT));
+        if (!acceptInFlight) {
+            // The ring is full this instant: try again shortly rather than stop accepting.
+            reactor.scheduleTimer(ACCEPT_RETRY_NANOS, () -> {
+                if (!closing && !acceptInFlight) {
+                    arm();
+                }
+            });
+        }
     }
 
     @Override

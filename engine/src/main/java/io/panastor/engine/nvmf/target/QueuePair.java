@@ -188,7 +188,13 @@ public final class QueuePair implements CompletionHandler {
             maybeFinishClose();
             return;
         }
-        if (!out.onSent(res, ring, fd, Reactor.userData(handlerId, TOKEN_SEND))) {
+        int sent = out.onSent(res, ring, fd, Reactor.userData(handlerId, TOKEN_SEND));
+        if (sent == SendBuffers.RESUBMITTED) {
+            return;
+        }
+        if (sent == SendBuffers.STUCK) {
+            close("no submission slot for the rest of a send");
+            maybeFinishClose();
             return;
         }
         drainWaiting();

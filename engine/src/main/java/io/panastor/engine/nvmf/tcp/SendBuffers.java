@@ -87,20 +87,23 @@ public final class SendBuffers {
         return inFlight;
     }
 
-    /**
-     * Accounts a send completion with a non-negative result.
-     *
-     * @return true when the whole buffer is on the wire; false when the remainder was resubmitted
-     */
-    public boolean onSent(int res, IoUring ring, int fd, long userData) {
+    /** {@link #onSent}: the whole buffer is on the wire. */
+    public static final int SENT = 1;
+    /** {@link #onSent}: a short send; the remainder was resubmitted. */
+    public static final int RESUBMITTED = 0;
+    /** {@link #onSent}: a short send whose remainder the ring refused; the connection cannot go on. */
+    public static final int STUCK = -1;
+
+    /** Accounts a send completion with a non-negative result: {@link #SENT}, {@link #RESUBMITTED} or {@link #STUCK}. */
+    public int onSent(int res, IoUring ring, int fd, long userData) {
         sendingOffset += res;
         if (sendingOffset < sendingLength) {
             inFlight = ring.prepSend(fd, buffers[fill ^ 1].address() + sendingOffset, sendingLength - sendingOffset,
                     userData);
-            return !inFlight;
+            return inFlight ? RESUBMITTED : STUCK;
         }
         inFlight = false;
-        return true;
+        return SENT;
     }
 
     /** A send failed: nothing is in flight any more. */
