@@ -218,6 +218,31 @@ class IoUringTest {
     }
 
     @Test
+    void aBurstOfDeferredCompletionsIsReapedInOneCycle() {
+        // With DEFER_TASKRUN the kernel posts deferred completions only when the ring's task
+        // enters, and (on Linux 6.x) a bounded number per enter. 48 reads of eventfds that all
+        // become readable at once must still reach the handler in a single duty cycle.
+        int n = 48;
+        List<EventFd> fds = new ArrayList<>();
+        try (IoUring ring = new IoUring(64, 0, IoUring.SINGLE_ISSUER_DEFER_TASKRUN)) {
+            for (int i = 0; i < n; i++) {
+                EventFd e = new EventFd();
+                fds.add(e);
+                assertThat(ring.prepRead(e.fd(), e.readBuffer().address(), Long.BYTES, -1L, i)).isTrue();
+            }
+            Collector c = new Collector();
+            assertThat(ring.submitAndReap(c, 1024)).as("nothing readable yet: only submissions").isEqualTo(n);
+            assertThat(c.userData).isEmpty();
+            fds.forEach(EventFd::signal);
+            ring.submitAndReap(c, 1024);
+            assertThat(c.userData).hasSize(n);
+            assertThat(c.results).containsOnly(Long.BYTES);
+        } finally {
+            fds.forEach(EventFd::close);
+        }
+    }
+
+    @Test
     void waitWithTimeoutReturnsWhenNothingCompletes() {
         try (IoUring ring = new IoUring(4)) {
             assertThat(ring.submitAndWaitTimeout(20_000_000L)).isZero();
