@@ -299,6 +299,12 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         }
     }
 
+    /**
+     * Queues the commands of waiting IO while CIDs and send room last. It does not send: the
+     * caller's receive or send completion does, once, for everything its handling queued
+     * (sending here would put the first command of a batch on the wire alone and make the
+     * rest wait for that send).
+     */
     private void startWaiting() {
         while (state == State.READY && !waiting.isEmpty()) {
             if (!start(waiting.peek())) {
@@ -306,7 +312,6 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             }
             waiting.poll();
         }
-        flush();
     }
 
     /** Queues the command for {@code io}; false when no CID or send room is free now. */
@@ -475,6 +480,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             pendingR2T.poll();
         }
         startWaiting();
+        flush();
     }
 
     private int flushQueued() {

@@ -13,6 +13,7 @@ import io.panastor.natives.BufferPool;
 import io.panastor.natives.CompletionHandler;
 import io.panastor.natives.IoUring;
 import io.panastor.natives.Sockets;
+import io.panastor.reactor.Poller;
 import io.panastor.reactor.Reactor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -66,6 +67,7 @@ public final class QueuePair implements CompletionHandler {
     private final int handlerId;
     private final Arena arena = Arena.ofShared();
     private final BufferPool dataBuffers;
+    private final Poller flusher = this::flushQueued;
     private final NvmfRequest[] requests;
     private final int[] freeRequests;
     private int freeCount;
@@ -118,6 +120,7 @@ public final class QueuePair implements CompletionHandler {
         this.recvView = in.view();
         this.out = new SendBuffers(arena, SEND_BUFFER);
         this.handlerId = reactor.registerCompletionHandler(this);
+        reactor.addPoller(flusher);
         stateEntries[State.AWAIT_ICREQ.ordinal()]++;
         postRecv();
     }
@@ -508,9 +511,19 @@ public final class QueuePair implements CompletionHandler {
                 maybeFinishClose();
                 return;
             }
+            // Sent by the flusher at the start of the next cycle, together with every other
+            // response this cycle's completions produced: one send per batch of completions.
             finish(req, req.status);
-            flush();
         }
+    }
+
+    /** Starts a send of whatever the last cycle queued, when none is in flight (a reactor poller). */
+    private int flushQueued() {
+        if (out.hasQueued() && !out.inFlight() && state != State.CLOSING && state != State.CLOSED) {
+            flush();
+            return 1;
+        }
+        return 0;
     }
 
     /** Ends a request: queues its C2H data and response, or waits for send room. */
@@ -698,6 +711,7 @@ public final class QueuePair implements CompletionHandler {
         }
         setState(State.CLOSED);
         Sockets.close(fd);
+        reactor.removePoller(flusher);
         reactor.unregisterCompletionHandler(handlerId);
         dataBuffers.close();
         arena.close();
