@@ -217,7 +217,25 @@ public abstract class IoChannel {
         }
         reactor.removePoller(completionPoller);
         onClose();
-        drained.complete(null);
+        if (lingering == null) {
+            drained.complete(null);
+        } else {
+            lingering.whenComplete((v, t) -> drained.complete(null));
+        }
+    }
+
+    private CompletableFuture<Void> lingering;
+
+    /**
+     * Called from {@link #onClose} by a kind that still has goodbyes to say (a protocol's
+     * disconnect, say): the channel's close completes with the returned future, which the
+     * kind completes on its reactor when it is done.
+     */
+    protected final CompletableFuture<Void> lingerAfterClose() {
+        if (lingering == null) {
+            lingering = new CompletableFuture<>();
+        }
+        return lingering;
     }
 
     /** Frees what the kind holds (handler ids, native memory); nothing is in flight. */

@@ -12,6 +12,7 @@ import io.panastor.engine.bdev.IoRunner.Op;
 import io.panastor.engine.bdev.IoRunner.Result;
 import io.panastor.engine.bdev.IoStatus;
 import io.panastor.engine.bdev.IoType;
+import io.panastor.engine.nvmf.host.NvmfBdev;
 import io.panastor.engine.nvmf.target.NvmfTarget;
 import io.panastor.natives.Errno;
 import io.panastor.reactor.Reactor;
@@ -168,6 +169,107 @@ class NvmfInitiatorTest {
             assertThat(again.ok()).isTrue();
             assertThat(new BlockPattern().verify(buf, 0, 4096, 3, 1)).isEqualTo(BlockPattern.Verdict.OK);
         }
+    }
+
+    static final int FC_PROPERTY_SET = 0x00;
+    static final int FC_CONNECT = 0x01;
+    static final int FC_DISCONNECT = 0x08;
+    static final int ADMIN_ABORT = 0x08;
+    static final int NVM_READ = 0x02;
+    static final int PROP_CC = 0x14;
+
+    @Test
+    void aCommandTheAbortCannotReachResetsTheControllerAndEveryQueueReconnects() throws Exception {
+        try (PduProxy proxy = new PduProxy(address); Arena arena = Arena.ofShared()) {
+            NvmfBdev bdev = (NvmfBdev) hostBdevs.create("nvmf://127.0.0.1:" + proxy.port() + "/" + NQN
+                    + "?io_timeout_ms=300&kato_ms=10000");
+            int bs = bdev.blockSize();
+            MemorySegment buf = arena.allocate(bs, 4096);
+            // Both reactors' queues are up and carry data.
+            for (int r = 0; r < 2; r++) {
+                long lba = 10 + r;
+                new BlockPattern().fill(buf, 0, bs, lba, 1, 5);
+                assertThat(IoRunner.one(hostReactors.get(r), bdev, (io, d) -> io.prepareWrite(lba, 1, buf, d)).ok())
+                        .isTrue();
+            }
+            int before = bdev.controllerId();
+            assertThat(target.controllers()).singleElement().satisfies(c -> assertThat(c.cntlid()).isEqualTo(before));
+            // The network loses the next read: the target never sees it, so the abort finds nothing.
+            proxy.drop(c -> c.opcode() == NVM_READ);
+            long start = System.nanoTime();
+            Result lost = IoRunner.one(hostReactors.get(0), bdev, (io, d) -> io.prepareRead(10, 1, buf, d));
+            long waited = System.nanoTime() - start;
+            proxy.drop(c -> false);
+            assertThat(lost.status()).isEqualTo(IoStatus.IO_ERROR);
+            assertThat(lost.errno()).isEqualTo(Errno.ETIMEDOUT);
+            assertThat(waited).as("abort after one timeout, reset after the second")
+                    .isBetween(TimeUnit.MILLISECONDS.toNanos(550), TimeUnit.MILLISECONDS.toNanos(1500));
+            io.panastor.engine.Await.until("a new controller", java.time.Duration.ofSeconds(10),
+                    () -> bdev.controllerId() >= 0 && bdev.controllerId() != before);
+            // On the wire: the abort, then the reset of the old controller on its admin queue
+            // (CC.EN cleared, Disconnect), then a new association whose controller is enabled.
+            List<PduProxy.Capsule> wire = proxy.capsules();
+            int adminConn = wire.stream().filter(c -> c.fabrics(FC_CONNECT) && c.connectQid() == 0)
+                    .findFirst().orElseThrow().connection();
+            int abort = indexOf(wire, c -> c.connection() == adminConn && c.opcode() == ADMIN_ABORT);
+            int disable = indexOf(wire, c -> c.connection() == adminConn && c.fabrics(FC_PROPERTY_SET)
+                    && c.cdw11() == PROP_CC && (c.cdw12() & 1) == 0);
+            int disconnect = indexOf(wire, c -> c.connection() == adminConn && c.fabrics(FC_DISCONNECT));
+            int reconnect = indexOf(wire, c -> c.connection() != adminConn && c.fabrics(FC_CONNECT) && c.connectQid() == 0);
+            assertThat(abort).isNotNegative();
+            assertThat(disable).isGreaterThan(abort);
+            assertThat(disconnect).isGreaterThan(disable);
+            assertThat(reconnect).isGreaterThan(disconnect);
+            int newAdmin = wire.get(reconnect).connection();
+            assertThat(wire.subList(reconnect, wire.size())).anyMatch(c -> c.connection() == newAdmin
+                    && c.fabrics(FC_PROPERTY_SET) && c.cdw11() == PROP_CC && (c.cdw12() & 1) == 1);
+            // The old controller is gone from the target; every reactor's queue works on the new one.
+            io.panastor.engine.Await.until("one controller on the target", java.time.Duration.ofSeconds(5),
+                    () -> target.controllers().size() == 1 && target.controllers().getFirst().cntlid() == bdev.controllerId());
+            for (int r = 0; r < 2; r++) {
+                long lba = 10 + r;
+                buf.fill((byte) 0);
+                Result again = IoRunner.one(hostReactors.get(r), bdev, (io, d) -> io.prepareRead(lba, 1, buf, d));
+                assertThat(again.ok()).as("read on reactor %d after the reset", r).isTrue();
+                assertThat(new BlockPattern().verify(buf, 0, bs, lba, 5)).isEqualTo(BlockPattern.Verdict.OK);
+            }
+            long ioQueuesOnNewController = proxy.capsules().stream()
+                    .filter(c -> c.fabrics(FC_CONNECT) && c.connectQid() > 0 && c.connection() > newAdmin).count();
+            assertThat(ioQueuesOnNewController).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void closingTheBdevDisconnectsEveryQueue() throws Exception {
+        try (PduProxy proxy = new PduProxy(address); Arena arena = Arena.ofShared()) {
+            Bdev bdev = hostBdevs.create("nvmf://127.0.0.1:" + proxy.port() + "/" + NQN);
+            MemorySegment buf = arena.allocate(bdev.blockSize(), 4096);
+            for (int r = 0; r < 2; r++) {
+                long lba = r;
+                assertThat(IoRunner.one(hostReactors.get(r), bdev, (io, d) -> io.prepareRead(lba, 1, buf, d)).ok())
+                        .isTrue();
+            }
+            assertThat(proxy.openConnections()).isEqualTo(3);
+            hostBdevs.destroy(bdev.name()).join();
+            io.panastor.engine.Await.until("every connection closed", java.time.Duration.ofSeconds(5),
+                    () -> proxy.openConnections() == 0 && target.controllers().isEmpty());
+            List<PduProxy.Capsule> wire = proxy.capsules();
+            for (int conn = 1; conn <= 3; conn++) {
+                int id = conn;
+                List<PduProxy.Capsule> mine = wire.stream().filter(c -> c.connection() == id).toList();
+                assertThat(mine.getLast().fabrics(FC_DISCONNECT)).as("last command on connection %d is a Disconnect: %s",
+                        id, mine.getLast()).isTrue();
+            }
+        }
+    }
+
+    private static int indexOf(List<PduProxy.Capsule> wire, java.util.function.Predicate<PduProxy.Capsule> p) {
+        for (int i = 0; i < wire.size(); i++) {
+            if (p.test(wire.get(i))) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     @Test

@@ -147,6 +147,31 @@ class NvmfTargetTest {
     }
 
     @Test
+    void clearingCcEnResetsTheControllerAndEndsItsIoQueues() throws Exception {
+        try (TestHost admin = new TestHost(address)) {
+            int cntlid = admin.openAdmin(NQN, 10_000);
+            admin.admin(NvmeOpcodes.ADMIN_SET_FEATURES, 0, NvmeOpcodes.FEAT_NUMBER_OF_QUEUES, (3 << 16) | 3, 0);
+            try (TestHost io = ioQueue(cntlid, false)) {
+                assertThat(io.write(1, 7, pattern(7, 1, 3), BS, true).ok()).isTrue();
+                assertThat(admin.propertySet(NvmeOpcodes.PROP_CC, (6 << 16) | (4 << 20)).ok()).isTrue();
+                assertThat(admin.propertyGet(NvmeOpcodes.PROP_CSTS, false).dw0() & 1).as("CSTS.RDY").isZero();
+                assertThat(io.closedByTarget()).as("the reset deleted the IO queue").isTrue();
+                // While disabled, IO queues cannot connect; the admin queue still answers.
+                try (TestHost early = new TestHost(address)) {
+                    early.icReq(false, false);
+                    assertThat(early.connect(1, 127, cntlid, NQN, TestHost.HOST_NQN, 0).ok()).isFalse();
+                }
+                assertThat(admin.propertySet(NvmeOpcodes.PROP_CC, 1 | (6 << 16) | (4 << 20)).ok()).isTrue();
+                assertThat(admin.propertyGet(NvmeOpcodes.PROP_CSTS, false).dw0() & 1).isEqualTo(1);
+            }
+            try (TestHost io = ioQueue(cntlid, false)) {
+                assertPattern(io.read(1, 7, 1, BS).data(), 7, 1, 3);
+            }
+            assertThat(target.controllers()).singleElement().satisfies(c -> assertThat(c.cntlid()).isEqualTo(cntlid));
+        }
+    }
+
+    @Test
     void commandErrorsComeBackWithTheirStatusAndTheQueueKeepsServing() throws Exception {
         try (TestHost admin = new TestHost(address)) {
             int cntlid = admin.openAdmin(NQN, 0);

@@ -3,6 +3,7 @@ package io.panastor.engine.nvmf.host;
 import static io.panastor.engine.nvmf.proto.TcpPdu.*;
 
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
+import io.panastor.natives.Errno;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -12,16 +13,21 @@ import java.nio.ByteOrder;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.zip.CRC32C;
 
 /**
  * The admin queue of a remote controller, on the control path: a blocking socket, one
  * command at a time. It connects, enables the controller, learns its limits and the
  * namespace's geometry, asks for IO queues, and sends Keep Alive at half the timeout from
- * its own thread; when that fails it reconnects with backoff, so IO queues can reconnect to
- * the new controller.
+ * its own thread. When that fails, when an Abort fails, or when a reset is asked for, the
+ * controller is reset: the {@link ControllerListener} hears that it is lost (IO queues
+ * stop), the controller is disabled (CC.EN 1→0, waiting for CSTS.RDY 0) and disconnected
+ * when it still answers, and a new association is made — at once, then with backoff — after
+ * which the listener hears that a controller is ready (IO queues reconnect to it).
  *
  * <p>Thread-safety: any thread; commands are serialised.
  */
@@ -36,6 +42,25 @@ final class AdminConnection implements AutoCloseable {
                     int blockSize) {
     }
 
+    /** Hears when the controller goes and when one is ready again. Called from the admin thread. */
+    interface ControllerListener {
+        /** The controller is gone or being reset: stop using its IO queues; fail their commands with {@code errno}. */
+        void controllerLost(String why, int errno);
+
+        /** A controller (a new one after a loss) is enabled and ready for IO queues. */
+        void controllerReady(int cntlid);
+    }
+
+    private static final ControllerListener NO_LISTENER = new ControllerListener() {
+        @Override
+        public void controllerLost(String why, int errno) {
+        }
+
+        @Override
+        public void controllerReady(int cntlid) {
+        }
+    };
+
     private final NvmfUri uri;
     private final ScheduledExecutorService keepAlive;
     private SocketChannel channel;
@@ -44,6 +69,9 @@ final class AdminConnection implements AutoCloseable {
     private int nextCid;
     private volatile Geometry geometry;
     private volatile boolean closed;
+    private volatile boolean connected;
+    private volatile ControllerListener listener = NO_LISTENER;
+    private final AtomicBoolean resetQueued = new AtomicBoolean();
     private long backoffMillis = 100;
 
     private AdminConnection(NvmfUri uri) {
@@ -68,6 +96,15 @@ final class AdminConnection implements AutoCloseable {
 
     Geometry geometry() {
         return geometry;
+    }
+
+    void listener(ControllerListener l) {
+        listener = l;
+    }
+
+    /** Whether the admin queue has a live controller now. */
+    boolean connected() {
+        return connected;
     }
 
     NvmfUri uri() {
@@ -154,6 +191,87 @@ final class AdminConnection implements AutoCloseable {
         int granted = Math.min(q.dw0 & 0xFFFF, q.dw0 >>> 16) + 1;
         geometry = new Geometry(cntlid, maxTransfer, inCapsule, maxH2C, granted, blocks, 1 << lbads);
         backoffMillis = 100;
+        connected = true;
+    }
+
+    /**
+     * Resets the controller from the admin thread (see the class comment). Requests made while
+     * one is queued join it. Any thread.
+     */
+    void resetAsync(String why) {
+        if (closed || !resetQueued.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            keepAlive.execute(() -> {
+                resetQueued.set(false);
+                reset(why);
+            });
+        } catch (RejectedExecutionException e) {
+            resetQueued.set(false);     // closing
+        }
+    }
+
+    /** On the admin thread. */
+    private void reset(String why) {
+        if (closed) {
+            return;
+        }
+        Geometry old = geometry;
+        LOG.log(System.Logger.Level.WARNING, "resetting controller {0} of {1}: {2}", old.cntlid(), uri.nqn(), why);
+        listener.controllerLost(why, Errno.ETIMEDOUT);
+        boolean ready = false;
+        synchronized (this) {
+            if (channel != null) {
+                try {
+                    disable();
+                } catch (IOException | RuntimeException e) {
+                    LOG.log(System.Logger.Level.INFO, "controller {0} of {1} did not take the reset ({2}); "
+                            + "dropping its connection", old.cntlid(), uri.nqn(), e.getMessage());
+                }
+            }
+            closeChannel();
+            try {
+                connect();
+                ready = true;
+                LOG.log(System.Logger.Level.INFO, "controller {0} of {1} replaces controller {2} after the reset",
+                        geometry.cntlid(), uri.nqn(), old.cntlid());
+            } catch (IOException | RuntimeException e) {
+                closeChannel();
+                LOG.log(System.Logger.Level.WARNING, "cannot reconnect to {0} after the reset ({1}); retrying",
+                        uri.nqn(), e.getMessage());
+            }
+        }
+        if (ready) {
+            listener.controllerReady(geometry.cntlid());
+        }
+    }
+
+    /**
+     * Controller Level Reset over fabrics: CC.EN to 0, wait (up to the IO timeout) for
+     * CSTS.RDY to follow, then Disconnect the admin queue, which ends the association.
+     */
+    private void disable() throws IOException {
+        ByteBuffer cc = sqe(NvmeOpcodes.FABRICS, 0);
+        cc.put(4, (byte) NvmeOpcodes.FCTYPE_PROPERTY_SET).putInt(44, NvmeOpcodes.PROP_CC)
+                .putLong(48, (6 << 16) | (4 << 20));
+        check(command(cc, null, 0), "disable the controller");
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(uri.ioTimeoutMillis());
+        while (true) {
+            ByteBuffer csts = sqe(NvmeOpcodes.FABRICS, 0);
+            csts.put(4, (byte) NvmeOpcodes.FCTYPE_PROPERTY_GET).putInt(44, NvmeOpcodes.PROP_CSTS);
+            Reply s = check(command(csts, null, 0), "read CSTS");
+            if ((s.dw0 & 1) == 0) {
+                break;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("CSTS.RDY stayed 1 after CC.EN was cleared");
+            }
+            Thread.onSpinWait();
+        }
+        ByteBuffer d = sqe(NvmeOpcodes.FABRICS, 0);
+        d.put(4, (byte) NvmeOpcodes.FCTYPE_DISCONNECT);
+        command(d, null, 0);
     }
 
     /**
@@ -173,12 +291,9 @@ final class AdminConnection implements AutoCloseable {
                 LOG.log(System.Logger.Level.INFO, "abort of command {0} on queue {1} of {2}: {3}", cid, qid,
                         uri.nqn(), r.status == 0 && (r.dw0 & 1) == 0 ? "aborted" : "not aborted");
             } catch (IOException | RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "abort of command {0} on queue {1} failed: {2}", cid, qid,
-                        e.getMessage());
-                // A late reply would be read as the next command's: start the admin queue over.
-                synchronized (this) {
-                    closeChannel();
-                }
+                // The admin queue does not answer either (and a late reply would be read as the
+                // next command's): reset the controller.
+                reset("abort of command " + cid + " on queue " + qid + " failed: " + e.getMessage());
             }
         });
     }
@@ -187,19 +302,27 @@ final class AdminConnection implements AutoCloseable {
         if (closed) {
             return;
         }
+        boolean reconnected = false;
         try {
             synchronized (this) {
                 if (channel == null) {
                     connect();
+                    reconnected = true;
                     LOG.log(System.Logger.Level.INFO, "reconnected to {0} as controller {1}", uri.nqn(),
                             geometry.cntlid());
-                    return;
+                } else {
+                    check(command(sqe(NvmeOpcodes.ADMIN_KEEP_ALIVE, 0), null, 0), "keep alive");
                 }
-                check(command(sqe(NvmeOpcodes.ADMIN_KEEP_ALIVE, 0), null, 0), "keep alive");
+            }
+            if (reconnected) {
+                listener.controllerReady(geometry.cntlid());
             }
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "admin queue to {0} failed ({1}); reconnecting in {2} ms", uri.nqn(),
                     e.getMessage(), backoffMillis);
+            if (connected) {
+                listener.controllerLost("admin queue failed: " + e.getMessage(), Errno.EIO);
+            }
             synchronized (this) {
                 closeChannel();
                 try {
@@ -335,6 +458,7 @@ final class AdminConnection implements AutoCloseable {
     private void closeChannel() {
         SocketChannel ch = channel;
         channel = null;
+        connected = false;
         if (ch != null) {
             try {
                 ch.close();

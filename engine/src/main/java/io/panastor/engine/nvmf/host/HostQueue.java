@@ -32,12 +32,16 @@ import java.util.concurrent.TimeUnit;
  * Connect), then turns bdev IO into NVMe commands: small writes travel in the capsule,
  * larger ones answer the target's R2T with H2CData; reads gather C2HData into the IO's
  * buffers. A command older than the URI's {@code io_timeout_ms} is first aborted through the
- * admin queue; one still outstanding a timeout later resets the queue: the connection is
- * dropped, its commands fail with ETIMEDOUT, and the queue reconnects with backoff, holding
- * new IO until it is back.
+ * admin queue; one still outstanding a timeout later resets the controller
+ * ({@link NvmfBdev#resetController}): this queue's connection is dropped at once and its
+ * commands fail with ETIMEDOUT, every queue of the controller is {@linkplain #suspend
+ * suspended}, and each reconnects to the new controller when the admin queue has one,
+ * holding new IO (up to its deadline) until then. A transport error on this connection alone
+ * only reconnects this queue, with backoff. Closing sends a fabrics Disconnect.
  *
- * <p>Connection states: CONNECTING → AWAIT_ICRESP → AWAIT_CONNECT → READY; FAILED (waiting
- * to reconnect); CLOSED. Reactor-confined.
+ * <p>Connection states: CONNECTING → AWAIT_ICRESP → AWAIT_CONNECT → READY → (DISCONNECTING);
+ * FAILED (waiting to reconnect); CLOSED. Reactor-confined, but for {@link #suspendAsync} and
+ * {@link #resumeAsync}.
  */
 final class HostQueue extends IoChannel implements CompletionHandler {
     private static final System.Logger LOG = System.getLogger(HostQueue.class.getName());
@@ -47,6 +51,8 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         AWAIT_ICRESP,
         AWAIT_CONNECT,
         READY,
+        /** Closing: a fabrics Disconnect is on its way; the socket goes when it is answered. */
+        DISCONNECTING,
         FAILED,
         CLOSED
     }
@@ -61,6 +67,9 @@ final class HostQueue extends IoChannel implements CompletionHandler {
     /** Most blocks one Write Zeroes command covers (NLB is 16 bits, 0's based). */
     static final long MAX_WRITE_ZEROES_BLOCKS = 65536;
     private static final int CONNECT_CID = 0xFFFF;
+    private static final int DISCONNECT_CID = 0xFFFE;
+    /** Longest wait for the answer to a Disconnect before the socket is closed anyway. */
+    static final long DISCONNECT_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
     /** Dataset Management CDW11: deallocate (NVM command set 1.0 §3.2.3). */
     private static final int DSM_DEALLOCATE = 1 << 2;
     private static final int TOKEN_CONNECT = 0;
@@ -100,6 +109,8 @@ final class HostQueue extends IoChannel implements CompletionHandler {
 
     private int fd = -1;
     private State state = State.CLOSED;
+    /** The controller is being reset: do not reconnect until {@link #resume}. */
+    private boolean suspended;
     private boolean headerDigest;
     private boolean dataDigest;
     private int maxH2CData;
@@ -265,15 +276,73 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             return;
         }
         if (state == State.FAILED) {
-            long delay = backoffNanos;
-            backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
             state = State.CLOSED;
-            reactor.scheduleTimer(delay, () -> {
-                if (!closing && state == State.CLOSED) {
-                    connect();
-                }
-            });
+            if (!suspended) {
+                scheduleReconnect();
+            }
         }
+    }
+
+    private void scheduleReconnect() {
+        long delay = backoffNanos;
+        backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
+        reactor.scheduleTimer(delay, () -> {
+            if (!closing && !suspended && state == State.CLOSED && fd < 0) {
+                connect();
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- controller reset
+
+    /**
+     * The controller is going away (being reset, or its admin queue lost): drop the
+     * connection, fail the commands in flight with {@code errno}, and hold new IO until
+     * {@link #resume}. Reactor-confined.
+     */
+    void suspend(String why, int errno) {
+        if (closing) {
+            return;
+        }
+        suspended = true;
+        if (state != State.FAILED && state != State.CLOSED) {
+            fail(why, errno);
+        }
+    }
+
+    /** The controller is back (possibly a new one): reconnect now. Reactor-confined. */
+    void resume() {
+        if (closing || !suspended) {
+            return;
+        }
+        suspended = false;
+        backoffNanos = MIN_BACKOFF_NANOS;
+        if (state == State.CLOSED && fd < 0) {
+            connect();
+        }
+        // FAILED: maybeReconnect() reconnects once the old socket's last completion is in.
+    }
+
+    /** {@link #suspend} from any thread. */
+    void suspendAsync(String why, int errno) {
+        runOnReactor(() -> suspend(why, errno));
+    }
+
+    /** {@link #resume} from any thread. */
+    void resumeAsync() {
+        runOnReactor(this::resume);
+    }
+
+    private void runOnReactor(Runnable r) {
+        try {
+            reactor.execute(r);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the reactor is closing, and this queue with it
+        }
+    }
+
+    boolean suspended() {
+        return suspended;
     }
 
     // ---------------------------------------------------------------- IO
@@ -554,6 +623,12 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         long cqe = base + CQE_OFFSET;
         int cid = NvmeCompletion.cid(recv, cqe);
         int status = NvmeCompletion.status(recv, cqe);
+        if (state == State.DISCONNECTING) {
+            if (cid == DISCONNECT_CID) {
+                endDisconnect();
+            }
+            return;
+        }
         if (state == State.AWAIT_CONNECT) {
             if (cid == CONNECT_CID) {
                 onConnectResponse(status);
@@ -649,8 +724,12 @@ final class HostQueue extends IoChannel implements CompletionHandler {
                 remote.abort(qid, cid);
                 continue;
             }
-            fail("command " + cid + " timed out after " + remote.remoteUri().ioTimeoutMillis()
-                    + " ms and an abort; resetting the queue", Errno.ETIMEDOUT);
+            // The abort did not help: reset the controller. This queue fails its commands now
+            // (the caller learns within two timeouts); the others follow from the admin thread.
+            String why = "command " + cid + " on queue " + qid + " timed out after "
+                    + remote.remoteUri().ioTimeoutMillis() + " ms and an abort";
+            suspend(why + "; resetting the controller", Errno.ETIMEDOUT);
+            remote.resetController(why);
             break;
         }
         while (!waiting.isEmpty() && now - ioDeadlines[waiting.peek().index()] > 0) {
@@ -666,6 +745,61 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             reactor.cancelTimer(timeoutTimer);
             timeoutTimer = -1;
         }
+        if (state == State.READY && sendDisconnect()) {
+            // Nothing is in flight (the channel closes only then): end the queue the way the
+            // spec asks (fabrics Disconnect, NVMe over Fabrics 1.1 §3.3.2), and give the target
+            // a moment to answer before the socket goes anyway.
+            state = State.DISCONNECTING;
+            // The bdev's admin queue closes after its IO queues: let it wait for the answer,
+            // or the target could end the controller (and this connection) first.
+            goodbye = lingerAfterClose();
+            disconnectTimer = reactor.scheduleTimer(DISCONNECT_WAIT_NANOS, () -> {
+                disconnectTimer = -1;
+                if (state == State.DISCONNECTING) {
+                    endDisconnect();
+                }
+            });
+            return;
+        }
+        if (fd >= 0) {
+            Sockets.shutdown(fd);
+        }
+        state = State.CLOSED;
+        maybeReconnect();
+    }
+
+    private long disconnectTimer = -1;
+    private java.util.concurrent.CompletableFuture<Void> goodbye;
+
+    /** Queues and sends a fabrics Disconnect for this queue; false when it does not fit. */
+    private boolean sendDisconnect() {
+        int hd = headerDigest ? DIGEST_LENGTH : 0;
+        int plen = CAPSULE_CMD_HLEN + hd;
+        int at = reserve(plen);
+        if (at < 0) {
+            return false;
+        }
+        MemorySegment s = out.filling();
+        s.asSlice(at, plen).fill((byte) 0);
+        header(s, at, CAPSULE_CMD, hd > 0 ? FLAG_HDGSTF : 0, CAPSULE_CMD_HLEN, 0, plen);
+        long sqe = at + SQE_OFFSET;
+        u8(s, sqe, NvmeOpcodes.FABRICS);
+        u8(s, sqe + 1, 0x40);
+        u16(s, sqe + 2, DISCONNECT_CID);
+        u8(s, sqe + NvmeCommand.FCTYPE_OFFSET, NvmeOpcodes.FCTYPE_DISCONNECT);
+        if (hd > 0) {
+            u32(s, at + CAPSULE_CMD_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, CAPSULE_CMD_HLEN)));
+        }
+        flush();
+        return state != State.FAILED;
+    }
+
+    /** The Disconnect was answered (or not in time): the socket goes. */
+    private void endDisconnect() {
+        if (disconnectTimer >= 0) {
+            reactor.cancelTimer(disconnectTimer);
+            disconnectTimer = -1;
+        }
         if (fd >= 0) {
             Sockets.shutdown(fd);
         }
@@ -680,8 +814,16 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             return;
         }
         released = true;
+        if (disconnectTimer >= 0) {
+            reactor.cancelTimer(disconnectTimer);
+            disconnectTimer = -1;
+        }
+        remote.queueReleased(this);
         reactor.removePoller(flusher);
         reactor.unregisterCompletionHandler(handlerId);
         arena.close();
+        if (goodbye != null) {
+            goodbye.complete(null);
+        }
     }
 }

@@ -4,23 +4,33 @@ import io.panastor.engine.bdev.AbstractBdev;
 import io.panastor.engine.bdev.IoChannel;
 import io.panastor.engine.bdev.IoType;
 import io.panastor.reactor.Reactor;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A namespace of a remote NVMe/TCP subsystem as a bdev: the admin queue on the control path,
  * one IO queue per reactor that uses it. What a nexus will use for a remote replica.
- * Thread-safety: as {@link AbstractBdev}.
+ *
+ * <p>When the controller goes (its admin queue fails, or a reset is asked for because a
+ * command outlived its abort) every IO queue is suspended — its commands fail, new IO
+ * waits — and when the admin queue has a controller again every queue reconnects to it.
+ *
+ * <p>Thread-safety: as {@link AbstractBdev}.
  */
-public final class NvmfBdev extends AbstractBdev {
+public final class NvmfBdev extends AbstractBdev implements AdminConnection.ControllerListener {
+    private static final System.Logger LOG = System.getLogger(NvmfBdev.class.getName());
     private final NvmfUri uri;
     private final AdminConnection admin;
     private final AtomicInteger nextQid = new AtomicInteger();
+    private final Set<HostQueue> queues = ConcurrentHashMap.newKeySet();
 
     NvmfBdev(String name, UUID uuid, NvmfUri uri, AdminConnection admin) {
         super(name, uuid, uri.text(), admin.geometry().blockSize(), admin.geometry().blocks());
         this.uri = uri;
         this.admin = admin;
+        admin.listener(this);
     }
 
     @Override
@@ -46,6 +56,39 @@ public final class NvmfBdev extends AbstractBdev {
         admin.abortAsync(qid, cid);
     }
 
+    /**
+     * Resets the controller (CC.EN 1→0, a new association, every IO queue reconnected), as
+     * when a command did not complete after its abort. Asynchronous; any thread.
+     */
+    public void resetController(String why) {
+        admin.resetAsync(why);
+    }
+
+    /** The controller's current CNTLID, or -1 while the admin queue has none. */
+    public int controllerId() {
+        return admin.connected() ? admin.geometry().cntlid() : -1;
+    }
+
+    @Override
+    public void controllerLost(String why, int errno) {
+        LOG.log(System.Logger.Level.WARNING, "{0}: controller lost ({1}); holding IO on {2} queue(s)", name(), why,
+                queues.size());
+        for (HostQueue q : queues) {
+            q.suspendAsync("controller lost: " + why, errno);
+        }
+    }
+
+    @Override
+    public void controllerReady(int cntlid) {
+        for (HostQueue q : queues) {
+            q.resumeAsync();
+        }
+    }
+
+    void queueReleased(HostQueue q) {
+        queues.remove(q);
+    }
+
     int maxTransfer() {
         return admin.geometry().maxTransfer();
     }
@@ -56,8 +99,10 @@ public final class NvmfBdev extends AbstractBdev {
 
     @Override
     protected IoChannel createChannel(Reactor reactor) {
-        int queues = Math.max(1, admin.geometry().ioQueues());
-        return new HostQueue(this, reactor, 1 + Math.floorMod(nextQid.getAndIncrement(), queues));
+        int count = Math.max(1, admin.geometry().ioQueues());
+        HostQueue q = new HostQueue(this, reactor, 1 + Math.floorMod(nextQid.getAndIncrement(), count));
+        queues.add(q);
+        return q;
     }
 
     @Override

@@ -119,6 +119,15 @@ public final class Controller {
         }
     }
 
+    private void closeIoQueues(String reason) {
+        for (int i = 1; i <= MAX_IO_QUEUES; i++) {
+            QueuePair q = ioQueues.getAndSet(i, null);
+            if (q != null) {
+                q.closeAsync(reason);
+            }
+        }
+    }
+
     /** Ends the association: every IO queue is closed on its reactor. Any thread. */
     void destroy(String reason) {
         if (gone) {
@@ -129,12 +138,7 @@ public final class Controller {
         LOG.log(System.Logger.Level.INFO, "controller {0} of {1} for {2} ends: {3}", cntlid, subsystem.nqn(), hostNqn,
                 reason);
         subsystem.detach(this);
-        for (int i = 1; i <= MAX_IO_QUEUES; i++) {
-            QueuePair q = ioQueues.getAndSet(i, null);
-            if (q != null) {
-                q.closeAsync("controller " + cntlid + " ended: " + reason);
-            }
-        }
+        closeIoQueues("controller " + cntlid + " ended: " + reason);
         admin.closeAsync("controller " + cntlid + " ended: " + reason);
     }
 
@@ -240,8 +244,11 @@ public final class Controller {
             csts = (csts & ~0xC) | 0x1;
             ready = true;
         } else if (!enable && wasEnabled) {
+            // Controller Level Reset: its IO queues are deleted, so their connections end; the
+            // admin queue stays and the host may enable the controller again.
             csts &= ~0x1;
             ready = false;
+            closeIoQueues("controller " + cntlid + " reset (CC.EN cleared)");
         }
     }
 
