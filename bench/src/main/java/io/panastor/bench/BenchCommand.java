@@ -1,5 +1,6 @@
 package io.panastor.bench;
 
+import io.panastor.api.cli.BdevArgs;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -8,9 +9,10 @@ import picocli.CommandLine.Option;
 
 /** {@code panastor bench ...}: the load generator, and the benchmark suite's subcommands. */
 @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = BenchCommand.Local.class,
-        description = {"Run one workload against each TARGET in turn and print their figures side by side, with",
-                "each target's ratio to the first. A TARGET is nvmf://host:port/nqn (through Panastor's",
-                "initiator), uring:///path or a plain file or device path (io_uring, O_DIRECT)."})
+        description = {"Run one workload against each TARGET in turn and print their figures side by side, with "
+                + "each target's ratio to the first.",
+                "A TARGET is nvmf://host[:port]/nqn (through Panastor's initiator; port 8420 when none is given), "
+                + "uring:///path, or a file or device path, relative or absolute (io_uring, O_DIRECT)."})
 final class BenchCommand implements java.util.concurrent.Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -66,7 +68,7 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
                     .allowedCpus().size() + " cores available");
         }
         boolean json = output.equals("json");
-        TargetBench bench = new TargetBench(targets, new Workload(mode, (int) size, qd, rwmixRead, verify), jobs,
+        TargetBench bench = new TargetBench(BdevArgs.resolve(targets), new Workload(mode, (int) size, qd, rwmixRead, verify), jobs,
                 runtime, ramp, System.out, !json && System.console() != null);
         if (sizeLimit != null) {
             bench.size(Sizes.parse(sizeLimit));

@@ -1,5 +1,6 @@
 package io.panastor.api.serve;
 
+import io.panastor.api.cli.BdevArgs;
 import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.Bdevs;
 import io.panastor.engine.nvmf.target.NvmfTarget;
@@ -60,7 +61,7 @@ public final class ServeCommand implements Callable<Integer> {
             try (NvmfTarget target = new NvmfTarget(reactors, bdevs)) {
                 target.createSubsystem(nqn, serial, model, hosts.isEmpty(), hosts);
                 for (String uri : uris) {
-                    Bdev b = bdevs.create(uri);
+                    Bdev b = bdevs.create(BdevArgs.resolve(uri));
                     var ns = target.addNamespace(nqn, b.name(), 0);
                     LOG.info("namespace {}: {} ({} blocks of {} B)", ns.nsid(), b.name(), b.blockCount(), b.blockSize());
                 }
