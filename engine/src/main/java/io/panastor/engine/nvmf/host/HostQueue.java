@@ -24,6 +24,8 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -336,13 +338,9 @@ final class HostQueue extends IoChannel implements CompletionHandler {
     private void runOnReactor(Runnable r) {
         try {
             reactor.execute(r);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             // the reactor is closing, and this queue with it
         }
-    }
-
-    boolean suspended() {
-        return suspended;
     }
 
     // ---------------------------------------------------------------- IO
@@ -769,7 +767,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
     }
 
     private long disconnectTimer = -1;
-    private java.util.concurrent.CompletableFuture<Void> goodbye;
+    private CompletableFuture<Void> goodbye;
 
     /** Queues and sends a fabrics Disconnect for this queue; false when it does not fit. */
     private boolean sendDisconnect() {
