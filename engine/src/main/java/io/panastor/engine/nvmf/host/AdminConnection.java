@@ -151,23 +151,7 @@ final class AdminConnection implements AutoCloseable {
             throw new IOException("the target refused the admin connect to " + uri.nqn() + ": " + describe(r));
         }
         int cntlid = r.dw0 & 0xFFFF;
-        ByteBuffer cc = sqe(NvmeOpcodes.FABRICS, 0);
-        cc.put(4, (byte) NvmeOpcodes.FCTYPE_PROPERTY_SET).putInt(44, NvmeOpcodes.PROP_CC)
-                .putLong(48, 1 | (6 << 16) | (4 << 20));
-        check(command(cc, null, 0), "enable the controller");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (true) {
-            ByteBuffer csts = sqe(NvmeOpcodes.FABRICS, 0);
-            csts.put(4, (byte) NvmeOpcodes.FCTYPE_PROPERTY_GET).putInt(44, NvmeOpcodes.PROP_CSTS);
-            Reply s = check(command(csts, null, 0), "read CSTS");
-            if ((s.dw0 & 1) == 1) {
-                break;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IOException("controller " + cntlid + " of " + uri.nqn() + " did not become ready");
-            }
-            Thread.onSpinWait();
-        }
+        setEnabled(true, TimeUnit.SECONDS.toNanos(10));
         ByteBuffer idc = sqe(NvmeOpcodes.ADMIN_IDENTIFY, 0);
         idc.putInt(40, NvmeOpcodes.CNS_CONTROLLER);
         ByteBuffer ctrl = ByteBuffer.wrap(check(command(idc, null, 4096), "identify the controller").data)
@@ -252,23 +236,37 @@ final class AdminConnection implements AutoCloseable {
      * CSTS.RDY to follow, then Disconnect the admin queue, which ends the association.
      */
     private void disable() throws IOException {
+        setEnabled(false, TimeUnit.MILLISECONDS.toNanos(uri.ioTimeoutMillis()));
+        disconnect();
+    }
+
+    /**
+     * Writes CC.EN (with 64-byte SQ and 16-byte CQ entries) and waits until CSTS.RDY follows,
+     * for at most {@code timeoutNanos}.
+     */
+    private void setEnabled(boolean enable, long timeoutNanos) throws IOException {
         ByteBuffer cc = sqe(NvmeOpcodes.FABRICS, 0);
         cc.put(4, (byte) NvmeOpcodes.FCTYPE_PROPERTY_SET).putInt(44, NvmeOpcodes.PROP_CC)
-                .putLong(48, (6 << 16) | (4 << 20));
-        check(command(cc, null, 0), "disable the controller");
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(uri.ioTimeoutMillis());
+                .putLong(48, (enable ? 1 : 0) | (6 << 16) | (4 << 20));
+        check(command(cc, null, 0), enable ? "enable the controller" : "disable the controller");
+        long deadline = System.nanoTime() + timeoutNanos;
         while (true) {
             ByteBuffer csts = sqe(NvmeOpcodes.FABRICS, 0);
             csts.put(4, (byte) NvmeOpcodes.FCTYPE_PROPERTY_GET).putInt(44, NvmeOpcodes.PROP_CSTS);
             Reply s = check(command(csts, null, 0), "read CSTS");
-            if ((s.dw0 & 1) == 0) {
-                break;
+            if (((s.dw0 & 1) == 1) == enable) {
+                return;
             }
             if (System.nanoTime() > deadline) {
-                throw new IOException("CSTS.RDY stayed 1 after CC.EN was cleared");
+                throw new IOException("CSTS.RDY of the controller of " + uri.nqn() + " stayed " + (enable ? 0 : 1)
+                        + " after CC.EN was " + (enable ? "set" : "cleared"));
             }
             Thread.onSpinWait();
         }
+    }
+
+    /** Fabrics Disconnect on the admin queue: the controller ends with it. */
+    private void disconnect() throws IOException {
         ByteBuffer d = sqe(NvmeOpcodes.FABRICS, 0);
         d.put(4, (byte) NvmeOpcodes.FCTYPE_DISCONNECT);
         command(d, null, 0);
@@ -476,9 +474,7 @@ final class AdminConnection implements AutoCloseable {
         synchronized (this) {
             if (channel != null) {
                 try {
-                    ByteBuffer d = sqe(NvmeOpcodes.FABRICS, 0);
-                    d.put(4, (byte) NvmeOpcodes.FCTYPE_DISCONNECT);
-                    command(d, null, 0);
+                    disconnect();
                 } catch (IOException e) {
                     // the controller goes with the connection anyway
                 }
