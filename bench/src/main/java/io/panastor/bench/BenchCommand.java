@@ -41,6 +41,10 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--size", description = "Also stop each job after this many bytes, e.g. 1G (default: runtime only)")
     String sizeLimit;
 
+    @Option(names = "--rounds", description = "Run the TARGET list this many times, alternating, and add a summary "
+            + "over all rounds (for noisy machines). Default: ${DEFAULT-VALUE}")
+    int rounds = 1;
+
     @Option(names = "--rwmix-read", description = "Percent reads for randrw and rw. Default: ${DEFAULT-VALUE}")
     int rwmixRead = 50;
 
@@ -73,6 +77,7 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         if (sizeLimit != null) {
             bench.size(Sizes.parse(sizeLimit));
         }
+        bench.rounds(rounds);
         var outcomes = bench.run();
         if (json) {
             System.out.println(bench.json(outcomes));

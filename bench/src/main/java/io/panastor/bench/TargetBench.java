@@ -16,12 +16,14 @@ import org.HdrHistogram.Histogram;
 /**
  * {@code panastor bench TARGET...}: one workload against each target in turn (an NVMe/TCP
  * subsystem through our initiator, a file or a device through io_uring), each with its
- * own ramp, then a table (or JSON) with every target's figures and its ratio to the first.
- * Control path.
+ * own ramp, then a table (or JSON) with every target's figures and its ratio to the first
+ * target of the same round. With several rounds the whole list runs again and again — runs
+ * of different targets alternate, so a slow spell of a shared machine hits them alike — and
+ * a summary gives each target's figures over all its rounds and their ratio. Control path.
  */
 final class TargetBench {
-    /** One target's figures. */
-    record Outcome(String target, long ios, long reads, long writes, long errors, long verifyFailures,
+    /** One run's figures (round numbers start at 1; the summary's rows have round 0). */
+    record Outcome(String target, int round, long ios, long reads, long writes, long errors, long verifyFailures,
                    double seconds, double iops, double mibPerSecond, Histogram latency, String firstFailure) {
     }
 
@@ -33,6 +35,16 @@ final class TargetBench {
     private final PrintStream out;
     private final boolean progress;
     private long sizeBytes;
+    private int rounds = 1;
+
+    /** Runs the list of targets this many times, alternating. */
+    TargetBench rounds(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("--rounds must be at least 1");
+        }
+        this.rounds = n;
+        return this;
+    }
 
     /** Stops each job after this many bytes as well (0 = runtime only). */
     TargetBench size(long bytes) {
@@ -54,24 +66,78 @@ final class TargetBench {
     List<Outcome> run() throws InterruptedException {
         List<Outcome> outcomes = new ArrayList<>();
         try (Reactors reactors = Reactors.start(jobs)) {
-            for (String target : targets) {
-                Bdevs bdevs = new Bdevs();
-                try {
-                    Bdev bdev = bdevs.create(target);
-                    if (rampSeconds > 0) {
-                        runJobs(reactors, bdev, new Workload(workload.mode(), workload.ioSize(), workload.depth(),
-                                workload.readPercent(), false), rampSeconds, null);
+            for (int round = 1; round <= rounds; round++) {
+                for (String target : targets) {
+                    Bdevs bdevs = new Bdevs();
+                    try {
+                        Bdev bdev = bdevs.create(target);
+                        if (rampSeconds > 0) {
+                            runJobs(reactors, bdev, new Workload(workload.mode(), workload.ioSize(), workload.depth(),
+                                    workload.readPercent(), false), rampSeconds, null, round);
+                        }
+                        outcomes.add(runJobs(reactors, bdev, workload, runtimeSeconds, target, round));
+                    } finally {
+                        bdevs.destroyAll().join();
                     }
-                    outcomes.add(runJobs(reactors, bdev, workload, runtimeSeconds, target));
-                } finally {
-                    bdevs.destroyAll().join();
                 }
             }
         }
         return outcomes;
     }
 
-    private Outcome runJobs(Reactors reactors, Bdev bdev, Workload w, int seconds, String label)
+    /** Each distinct target's figures over all its rounds, in the order the targets were given. */
+    static List<Outcome> summary(List<Outcome> outcomes) {
+        java.util.Map<String, List<Outcome>> byTarget = new java.util.LinkedHashMap<>();
+        for (Outcome o : outcomes) {
+            byTarget.computeIfAbsent(o.target(), k -> new ArrayList<>()).add(o);
+        }
+        List<Outcome> rows = new ArrayList<>();
+        for (var e : byTarget.entrySet()) {
+            Histogram latency = new Histogram(BdevLoad.MAX_TRACKED_NANOS, 3);
+            long ios = 0;
+            long reads = 0;
+            long writes = 0;
+            long errors = 0;
+            long verify = 0;
+            double seconds = 0;
+            double mib = 0;
+            String first = null;
+            for (Outcome o : e.getValue()) {
+                latency.add(o.latency());
+                ios += o.ios();
+                reads += o.reads();
+                writes += o.writes();
+                errors += o.errors();
+                verify += o.verifyFailures();
+                seconds += o.seconds();
+                mib += o.mibPerSecond() * o.seconds();
+                if (first == null) {
+                    first = o.firstFailure();
+                }
+            }
+            rows.add(new Outcome(e.getKey(), 0, ios, reads, writes, errors, verify, seconds, ios / seconds, mib / seconds,
+                    latency, first));
+        }
+        return rows;
+    }
+
+    /** IOPS of the run each outcome is compared with: the first target's run in the same round. */
+    private static double[] bases(List<Outcome> outcomes) {
+        double[] bases = new double[outcomes.size()];
+        double base = 0;
+        int round = -1;
+        for (int i = 0; i < outcomes.size(); i++) {
+            Outcome o = outcomes.get(i);
+            if (o.round() != round) {
+                round = o.round();
+                base = o.iops();
+            }
+            bases[i] = base;
+        }
+        return bases;
+    }
+
+    private Outcome runJobs(Reactors reactors, Bdev bdev, Workload w, int seconds, String label, int round)
             throws InterruptedException {
         List<BdevLoad> loads = new ArrayList<>();
         for (int j = 0; j < jobs; j++) {
@@ -118,17 +184,30 @@ final class TargetBench {
             }
         }
         double secs = elapsed / 1e9;
-        return new Outcome(label, ios, reads, writes, errors, verify, secs, ios / secs,
+        return new Outcome(label, round, ios, reads, writes, errors, verify, secs, ios / secs,
                 ios * (double) w.ioSize() / secs / (1 << 20), latency, first);
     }
 
     void printTable(List<Outcome> outcomes) {
-        out.printf("%s, %s, QD %d x %d job(s), %d s%s%n", workload.mode().fioName(), Sizes.format(workload.ioSize()),
-                workload.depth(), jobs, runtimeSeconds, workload.verify() ? ", verified" : "");
+        out.printf("%s, %s, QD %d x %d job(s), %d s%s%s%n", workload.mode().fioName(), Sizes.format(workload.ioSize()),
+                workload.depth(), jobs, runtimeSeconds, rounds > 1 ? " per run, " + rounds + " rounds" : "",
+                workload.verify() ? ", verified" : "");
+        printRows(outcomes, bases(outcomes));
+        if (rounds > 1) {
+            List<Outcome> summary = summary(outcomes);
+            out.printf("over %d rounds:%n", rounds);
+            double[] bases = new double[summary.size()];
+            java.util.Arrays.fill(bases, summary.getFirst().iops());
+            printRows(summary, bases);
+        }
+    }
+
+    private void printRows(List<Outcome> outcomes, double[] bases) {
         out.printf("%-48s %11s %9s %7s %9s %9s %9s %9s %9s %8s%n", "target", "IOPS", "MiB/s", "ratio", "mean us",
                 "p50 us", "p99 us", "p99.9 us", "max us", "errors");
-        double base = outcomes.isEmpty() ? 0 : outcomes.getFirst().iops();
-        for (Outcome o : outcomes) {
+        for (int i = 0; i < outcomes.size(); i++) {
+            Outcome o = outcomes.get(i);
+            double base = bases[i];
             Histogram h = o.latency();
             out.printf("%-48s %11.0f %9.1f %7.3f %9.1f %9.1f %9.1f %9.1f %9.1f %8d%n", shorten(o.target()), o.iops(),
                     o.mibPerSecond(), base > 0 ? o.iops() / base : Double.NaN, h.getMean() / 1e3,
@@ -151,13 +230,28 @@ final class TargetBench {
         w.put("rw", workload.mode().fioName()).put("bs", workload.ioSize()).put("qd", workload.depth())
                 .put("jobs", jobs).put("runtime_s", runtimeSeconds).put("ramp_s", rampSeconds)
                 .put("rwmix_read", workload.effectiveReadPercent()).put("verify", workload.verify())
-                .put("size_bytes", sizeBytes);
-        ArrayNode arr = root.putArray("targets");
-        double base = outcomes.isEmpty() ? 0 : outcomes.getFirst().iops();
-        for (Outcome o : outcomes) {
+                .put("size_bytes", sizeBytes).put("rounds", rounds);
+        putRows(root.putArray("targets"), outcomes, bases(outcomes));
+        if (rounds > 1) {
+            List<Outcome> summary = summary(outcomes);
+            double[] bases = new double[summary.size()];
+            java.util.Arrays.fill(bases, summary.getFirst().iops());
+            putRows(root.putArray("summary"), summary, bases);
+        }
+        return m.writeValueAsString(root);
+    }
+
+    private static void putRows(ArrayNode arr, List<Outcome> outcomes, double[] bases) {
+        for (int i = 0; i < outcomes.size(); i++) {
+            Outcome o = outcomes.get(i);
+            double base = bases[i];
             ObjectNode t = arr.addObject();
             Histogram h = o.latency();
-            t.put("target", o.target()).put("ios", o.ios()).put("reads", o.reads()).put("writes", o.writes())
+            t.put("target", o.target());
+            if (o.round() > 0) {
+                t.put("round", o.round());
+            }
+            t.put("ios", o.ios()).put("reads", o.reads()).put("writes", o.writes())
                     .put("errors", o.errors()).put("verify_failures", o.verifyFailures())
                     .put("seconds", o.seconds()).put("iops", o.iops()).put("mib_per_s", o.mibPerSecond())
                     .put("ratio_to_first", base > 0 ? o.iops() / base : 0);
@@ -168,6 +262,5 @@ final class TargetBench {
                     .put("p99", h.getValueAtPercentile(99) / 1e3).put("p99_9", h.getValueAtPercentile(99.9) / 1e3)
                     .put("max", h.getMaxValue() / 1e3);
         }
-        return m.writeValueAsString(root);
     }
 }

@@ -75,6 +75,47 @@ class TargetBenchTest {
     }
 
     @Test
+    void roundsAlternateTheTargetsAndTheSummaryAddsThemUp() throws Exception {
+        String nvmf = "nvmf://127.0.0.1:" + address.getPort() + "/" + NQN;
+        String local = "malloc:///local?size_mb=64&blk_size=4096";
+        ByteArrayOutputStream sink = new ByteArrayOutputStream();
+        TargetBench b = new TargetBench(List.of(local, nvmf), new Workload(Workload.Mode.RANDREAD, 4096, 8, 100, false),
+                1, 1, 0, new PrintStream(sink), false).rounds(3);
+        List<TargetBench.Outcome> runs = b.run();
+        JsonNode r = new ObjectMapper().readTree(b.json(runs));
+        JsonNode targets = r.path("targets");
+        assertThat(targets).hasSize(6);
+        for (int i = 0; i < 6; i++) {
+            JsonNode t = targets.get(i);
+            assertThat(t.path("target").asText()).isEqualTo(i % 2 == 0 ? local : nvmf);
+            assertThat(t.path("round").asInt()).isEqualTo(1 + i / 2);
+            // Each run is compared with the first target's run of its own round.
+            double base = targets.get(i - i % 2).path("iops").asDouble();
+            assertThat(t.path("ratio_to_first").asDouble()).isCloseTo(t.path("iops").asDouble() / base,
+                    Percentage.withPercentage(0.01));
+        }
+        JsonNode summary = r.path("summary");
+        assertThat(summary).hasSize(2);
+        for (int k = 0; k < 2; k++) {
+            JsonNode s = summary.get(k);
+            long ios = 0;
+            double seconds = 0;
+            for (int i = k; i < 6; i += 2) {
+                ios += targets.get(i).path("ios").asLong();
+                seconds += targets.get(i).path("seconds").asDouble();
+            }
+            assertThat(s.path("target").asText()).isEqualTo(k == 0 ? local : nvmf);
+            assertThat(s.path("ios").asLong()).isEqualTo(ios);
+            assertThat(s.path("iops").asDouble()).isCloseTo(ios / seconds, Percentage.withPercentage(0.01));
+        }
+        assertThat(summary.get(1).path("ratio_to_first").asDouble()).isCloseTo(
+                summary.get(1).path("iops").asDouble() / summary.get(0).path("iops").asDouble(),
+                Percentage.withPercentage(0.01));
+        b.printTable(runs);
+        assertThat(sink.toString()).contains("3 rounds").contains("over 3 rounds:");
+    }
+
+    @Test
     void corruptedReadsAreReportedAsVerifyFailures() throws Exception {
         JsonNode r = runJson(List.of("corrupt:///bad?size_mb=16&every=50"),
                 new Workload(Workload.Mode.RANDRW, 4096, 4, 50, true));
