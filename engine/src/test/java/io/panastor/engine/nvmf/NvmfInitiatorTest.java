@@ -240,6 +240,41 @@ class NvmfInitiatorTest {
     }
 
     @Test
+    void aLostAdminConnectionSuspendsEveryQueueUntilANewControllerIsReady() throws Exception {
+        try (PduProxy proxy = new PduProxy(address); Arena arena = Arena.ofShared()) {
+            NvmfBdev bdev = (NvmfBdev) hostBdevs.create("nvmf://127.0.0.1:" + proxy.port() + "/" + NQN
+                    + "?io_timeout_ms=1000&kato_ms=1000");
+            int bs = bdev.blockSize();
+            MemorySegment buf = arena.allocate(bs, 4096);
+            for (int r = 0; r < 2; r++) {
+                long lba = 20 + r;
+                new BlockPattern().fill(buf, 0, bs, lba, 1, 9);
+                assertThat(IoRunner.one(hostReactors.get(r), bdev, (io, d) -> io.prepareWrite(lba, 1, buf, d)).ok())
+                        .isTrue();
+            }
+            int before = bdev.controllerId();
+            // The network drops the admin connection (the first one made): the target ends the
+            // controller and its IO queues; the host finds out at its next keep-alive.
+            proxy.cut(1);
+            io.panastor.engine.Await.until("a new controller", java.time.Duration.ofSeconds(10),
+                    () -> bdev.controllerId() >= 0 && bdev.controllerId() != before);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            for (int r = 0; r < 2; r++) {
+                long lba = 20 + r;
+                Result again;
+                do {
+                    buf.fill((byte) 0);
+                    again = IoRunner.one(hostReactors.get(r), bdev, (io, d) -> io.prepareRead(lba, 1, buf, d));
+                } while (!again.ok() && System.nanoTime() < deadline);
+                assertThat(again.ok()).as("read on reactor %d after the admin queue came back", r).isTrue();
+                assertThat(new BlockPattern().verify(buf, 0, bs, lba, 9)).isEqualTo(BlockPattern.Verdict.OK);
+            }
+            assertThat(target.controllers()).singleElement()
+                    .satisfies(c -> assertThat(c.cntlid()).isEqualTo(bdev.controllerId()));
+        }
+    }
+
+    @Test
     void closingTheBdevDisconnectsEveryQueue() throws Exception {
         try (PduProxy proxy = new PduProxy(address); Arena arena = Arena.ofShared()) {
             Bdev bdev = hostBdevs.create("nvmf://127.0.0.1:" + proxy.port() + "/" + NQN);

@@ -43,6 +43,7 @@ final class PduProxy implements AutoCloseable {
     private final InetSocketAddress upstream;
     private final List<Capsule> capsules = new CopyOnWriteArrayList<>();
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final java.util.Map<Integer, Runnable> enders = new java.util.concurrent.ConcurrentHashMap<>();
     private final AtomicInteger connections = new AtomicInteger();
     private final AtomicInteger open = new AtomicInteger();
     private volatile Predicate<Capsule> drop = c -> false;
@@ -65,6 +66,14 @@ final class PduProxy implements AutoCloseable {
 
     List<Capsule> capsules() {
         return new ArrayList<>(capsules);
+    }
+
+    /** Cuts connection {@code id} (numbered from 1 in order of arrival) on both sides, as a network fault would. */
+    void cut(int id) {
+        Runnable end = enders.get(id);
+        if (end != null) {
+            end.run();
+        }
     }
 
     /** Host connections open through the proxy now. */
@@ -91,6 +100,7 @@ final class PduProxy implements AutoCloseable {
                     closeQuietly(host);
                     closeQuietly(target);
                 };
+                enders.put(id, end);
                 Thread.ofPlatform().daemon(true).name("pdu-proxy h2c " + id).start(() -> {
                     try {
                         hostToTarget(id, host.getInputStream(), target.getOutputStream());
