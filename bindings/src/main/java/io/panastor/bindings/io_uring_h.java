@@ -19,6 +19,7 @@ public final class io_uring_h {
     public static final byte IORING_OP_WRITE_FIXED = 5;
     public static final byte IORING_OP_POLL_ADD = 6;
     public static final byte IORING_OP_POLL_REMOVE = 7;
+    public static final byte IORING_OP_SENDMSG = 9;
     public static final byte IORING_OP_TIMEOUT = 11;
     public static final byte IORING_OP_ACCEPT = 13;
     public static final byte IORING_OP_ASYNC_CANCEL = 14;

@@ -18,6 +18,9 @@ class LayoutSizeTest {
         assertThat(io_uring_getevents_arg.layout().byteSize()).isEqualTo(24);
         assertThat(io_uring_getevents_arg.KERNEL_TIMESPEC.byteSize()).isEqualTo(16);
         assertThat(iovec.layout().byteSize()).isEqualTo(16);
+        assertThat(msghdr.layout().byteSize()).isEqualTo(56).isEqualTo(msghdr.SIZE);
+        assertThat(msghdr.layout().byteOffset(PathElement.groupElement("msg_iov"))).isEqualTo(msghdr.msg_iov_OFFSET);
+        assertThat(msghdr.layout().byteOffset(PathElement.groupElement("msg_iovlen"))).isEqualTo(msghdr.msg_iovlen_OFFSET);
     }
 
     @Test

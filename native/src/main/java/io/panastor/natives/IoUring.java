@@ -340,6 +340,16 @@ public final class IoUring implements AutoCloseable {
                 (short) 0, userData);
     }
 
+    /**
+     * sendmsg(2) of the {@code struct msghdr} at native address {@code msghdr} (a gather list
+     * in its iovecs), without SIGPIPE when the peer is gone. The msghdr and its iovecs must
+     * stay put until the completion.
+     */
+    public boolean prepSendmsg(int fd, long msghdr, long userData) {
+        return prep(IORING_OP_SENDMSG, (byte) 0, fd, 0, msghdr, 1, io.panastor.bindings.sys_socket_h.MSG_NOSIGNAL,
+                (short) 0, userData);
+    }
+
     /** Cancels every in-flight request on {@code fd} (kernel 5.19+); completes when they are cancelled. */
     public boolean prepCancelFd(int fd, long userData) {
         return prep(IORING_OP_ASYNC_CANCEL, (byte) 0, fd, 0, 0, 0, IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL,

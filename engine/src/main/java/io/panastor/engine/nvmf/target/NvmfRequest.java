@@ -18,7 +18,9 @@ final class NvmfRequest {
         /** Running: a bdev IO or an admin command. */
         EXECUTING,
         /** Done; its response waits for room in the send buffer. */
-        NEED_RESPONSE
+        NEED_RESPONSE,
+        /** Its response is queued and its data goes out from {@link #buffer} itself: kept until that send completes. */
+        SENDING
     }
 
     /** Data direction, from the opcode's (or FCTYPE's) bits 1:0. */
@@ -30,6 +32,8 @@ final class NvmfRequest {
     final int index;
     final MemorySegment sqe;
     final MemorySegment buffer;
+    /** {@link #buffer} as a ByteBuffer, for data digests. */
+    final java.nio.ByteBuffer bufferView;
     State state = State.FREE;
     int cid;
     int direction;
@@ -54,6 +58,7 @@ final class NvmfRequest {
         this.index = index;
         this.sqe = sqe;
         this.buffer = buffer;
+        this.bufferView = buffer.asByteBuffer();
     }
 
     int opcode() {

@@ -51,6 +51,8 @@ public final class QueuePair implements CompletionHandler {
     static final int IN_CAPSULE_DATA = 8192;
     /** Queue entries of any queue (CAP.MQES + 1). */
     static final int MAX_QUEUE_DEPTH = 128;
+    /** C2H payloads from this size up are sent from the request's buffer rather than copied. */
+    static final int GATHER_MIN_BYTES = 1024;
     static final int ADMIN_QUEUE_DEPTH = 32;
     static final int RECV_BUFFER = 512 * 1024;
     static final int SEND_BUFFER = 512 * 1024;
@@ -67,6 +69,9 @@ public final class QueuePair implements CompletionHandler {
     private final int handlerId;
     private final Arena arena = Arena.ofShared();
     private final BufferPool dataBuffers;
+    /** Requests whose data is gathered into each send side, released when that side's send completes. */
+    private final NvmfRequest[][] held = new NvmfRequest[2][MAX_QUEUE_DEPTH];
+    private final int[] heldCounts = new int[2];
     private final Poller flusher = this::flushQueued;
     private final NvmfRequest[] requests;
     private final int[] freeRequests;
@@ -191,9 +196,13 @@ public final class QueuePair implements CompletionHandler {
             maybeFinishClose();
             return;
         }
+        int side = out.fillingIndex() ^ 1;
         int sent = out.onSent(res, ring, fd, Reactor.userData(handlerId, TOKEN_SEND));
         if (sent == SendBuffers.RESUBMITTED) {
             return;
+        }
+        if (sent == SendBuffers.SENT) {
+            releaseHeld(side);
         }
         if (sent == SendBuffers.STUCK) {
             close("no submission slot for the rest of a send");
@@ -574,23 +583,35 @@ public final class QueuePair implements CompletionHandler {
         boolean successFlag = withData && sqFlowControlDisabled;
         int dataPdu = withData ? DATA_HLEN + hd + req.transfer + dd : 0;
         int respPdu = successFlag ? 0 : CAPSULE_RESP_HLEN + hd;
+        // Larger payloads go on the wire from the request's own buffer (no copy into the send
+        // buffer); the request is then held until that send completes.
+        boolean gather = withData && req.transfer >= GATHER_MIN_BYTES;
+        if (gather && (!out.canAppendExternal() || out.room() < dataPdu - req.transfer + respPdu)) {
+            return false;
+        }
+        if (gather) {
+            int side = out.fillingIndex();
+            int at = reserve(DATA_HLEN + hd);
+            MemorySegment s = out.filling();
+            c2hHeader(s, at, req, successFlag, dataPdu);
+            out.appendExternal(req.buffer.address(), req.transfer);
+            if (dataDigest) {
+                u32(s, reserve(DIGEST_LENGTH), Integer.toUnsignedLong(digest(req.bufferView, 0, req.transfer)));
+            }
+            if (!successFlag) {
+                capsuleResp(s, reserve(respPdu), req, respPdu);
+            }
+            req.state = NvmfRequest.State.SENDING;
+            held[side][heldCounts[side]++] = req;
+            return true;
+        }
         int at = reserve(dataPdu + respPdu);
         if (at < 0) {
             return false;
         }
         MemorySegment s = out.filling();
         if (withData) {
-            int pflags = FLAG_LAST_PDU | (successFlag ? FLAG_SUCCESS : 0) | (headerDigest ? FLAG_HDGSTF : 0)
-                    | (dataDigest ? FLAG_DDGSTF : 0);
-            header(s, at, C2H_DATA, pflags, DATA_HLEN, DATA_HLEN + hd, dataPdu);
-            u16(s, at + CCCID_OFFSET, req.cid);
-            u16(s, at + TTAG_OFFSET, 0);
-            u32(s, at + DATAO_OFFSET, 0);
-            u32(s, at + DATAL_OFFSET, req.transfer);
-            u32(s, at + 20, 0);
-            if (headerDigest) {
-                u32(s, at + DATA_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, DATA_HLEN)));
-            }
+            c2hHeader(s, at, req, successFlag, dataPdu);
             int data = at + DATA_HLEN + hd;
             MemorySegment.copy(req.buffer, 0, s, data, req.transfer);
             if (dataDigest) {
@@ -599,14 +620,45 @@ public final class QueuePair implements CompletionHandler {
             at += dataPdu;
         }
         if (!successFlag) {
-            header(s, at, CAPSULE_RESP, headerDigest ? FLAG_HDGSTF : 0, CAPSULE_RESP_HLEN, 0, respPdu);
-            NvmeCompletion.write(s, at + CQE_OFFSET, req.dw0, req.dw1, sqHead, Math.max(qid, 0), req.cid, req.status);
-            if (headerDigest) {
-                u32(s, at + CAPSULE_RESP_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, CAPSULE_RESP_HLEN)));
-            }
+            capsuleResp(s, at, req, respPdu);
         }
         release(req);
         return true;
+    }
+
+    /** A C2HData header (and its digest) for all of {@code req}'s data, at {@code at} of the filling buffer. */
+    private void c2hHeader(MemorySegment s, int at, NvmfRequest req, boolean successFlag, int plen) {
+        int hd = headerDigest ? DIGEST_LENGTH : 0;
+        int pflags = FLAG_LAST_PDU | (successFlag ? FLAG_SUCCESS : 0) | (headerDigest ? FLAG_HDGSTF : 0)
+                | (dataDigest ? FLAG_DDGSTF : 0);
+        header(s, at, C2H_DATA, pflags, DATA_HLEN, DATA_HLEN + hd, plen);
+        u16(s, at + CCCID_OFFSET, req.cid);
+        u16(s, at + TTAG_OFFSET, 0);
+        u32(s, at + DATAO_OFFSET, 0);
+        u32(s, at + DATAL_OFFSET, req.transfer);
+        u32(s, at + 20, 0);
+        if (headerDigest) {
+            u32(s, at + DATA_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, DATA_HLEN)));
+        }
+    }
+
+    /** A CapsuleResp for {@code req} at {@code at} of the filling buffer. */
+    private void capsuleResp(MemorySegment s, int at, NvmfRequest req, int plen) {
+        header(s, at, CAPSULE_RESP, headerDigest ? FLAG_HDGSTF : 0, CAPSULE_RESP_HLEN, 0, plen);
+        NvmeCompletion.write(s, at + CQE_OFFSET, req.dw0, req.dw1, sqHead, Math.max(qid, 0), req.cid, req.status);
+        if (headerDigest) {
+            u32(s, at + CAPSULE_RESP_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, CAPSULE_RESP_HLEN)));
+        }
+    }
+
+    /** The send of {@code side} completed: the requests whose data it carried are free again. */
+    private void releaseHeld(int side) {
+        NvmfRequest[] h = held[side];
+        for (int i = 0; i < heldCounts[side]; i++) {
+            release(h[i]);
+            h[i] = null;
+        }
+        heldCounts[side] = 0;
     }
 
     private void enqueueWaiting(NvmfRequest req) {
@@ -691,6 +743,8 @@ public final class QueuePair implements CompletionHandler {
         Sockets.shutdown(fd);
         waitHead = null;
         waitTail = null;
+        heldCounts[0] = 0;
+        heldCounts[1] = 0;
         for (NvmfRequest r : requests) {
             if (r.state != NvmfRequest.State.FREE && r.state != NvmfRequest.State.EXECUTING) {
                 release(r);

@@ -1,5 +1,9 @@
 package io.panastor.engine.nvmf.tcp;
 
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import io.panastor.bindings.iovec;
+import io.panastor.bindings.msghdr;
 import io.panastor.natives.IoUring;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -7,20 +11,35 @@ import java.nio.ByteBuffer;
 
 /**
  * The send side of an NVMe/TCP connection, shared by target and initiator: PDUs are built in
- * place in one buffer while the other is on the wire, so that everything queued during a send
- * leaves in the next single send (few syscalls under load). A short send is resubmitted for
- * its remainder. Memory belongs to the caller's {@link Arena}.
+ * place in one side while the other is on the wire, so that everything queued during a send
+ * leaves in the next single send (few syscalls under load). Headers (and small payloads) are
+ * written into the side's buffer; large payloads can be {@linkplain #appendExternal gathered}
+ * from where they already are — a read's data buffer, say — so they are not copied in user
+ * space: such a side goes out as one {@code sendmsg} over a list of iovecs, and whoever owns
+ * the external memory keeps it until that side's send completes. A short send is resubmitted
+ * for its remainder. Memory belongs to the caller's {@link Arena}.
  *
  * Thread-safety: reactor-confined.
  */
 public final class SendBuffers {
+    /** Most iovecs one sendmsg takes (Linux UIO_MAXIOV). */
+    static final int MAX_IOVS = 1024;
+
     private final MemorySegment[] buffers = new MemorySegment[2];
     private final ByteBuffer[] views = new ByteBuffer[2];
+    private final MemorySegment[] iovs = new MemorySegment[2];
+    private final MemorySegment[] msgs = new MemorySegment[2];
+    private final int[] iovCounts = new int[2];
     private final int capacity;
     private int fill;
     private int fillLength;
-    private int sendingLength;
-    private int sendingOffset;
+    /** Start, in the filling buffer, of the bytes not yet in an iovec. */
+    private int runStart;
+    private long sendingLength;
+    private long sendingOffset;
+    /** The first iovec of the sending side not yet wholly sent (gathered sends only). */
+    private int sendingIov;
+    private boolean sendingGathered;
     private boolean inFlight;
 
     public SendBuffers(Arena arena, int capacity) {
@@ -28,6 +47,8 @@ public final class SendBuffers {
         for (int i = 0; i < 2; i++) {
             buffers[i] = arena.allocate(capacity, 4096);
             views[i] = buffers[i].asByteBuffer();
+            iovs[i] = arena.allocate(iovec.SIZE * MAX_IOVS, 8);
+            msgs[i] = arena.allocate(msghdr.SIZE, 8);
         }
     }
 
@@ -46,9 +67,41 @@ public final class SendBuffers {
         return capacity - fillLength;
     }
 
+    /** Whether one more external payload (and the header after it) fits in the filling side now. */
+    public boolean canAppendExternal() {
+        return iovCounts[fill] + 3 <= MAX_IOVS;
+    }
+
+    /**
+     * Puts {@code length} bytes at native address {@code address} on the wire right after
+     * what is reserved so far, without copying them. The memory must stay unchanged until the
+     * send of this side completes ({@link #fillingIndex()} names the side). Call only when
+     * {@link #canAppendExternal()}.
+     */
+    public void appendExternal(long address, int length) {
+        int n = iovCounts[fill];
+        MemorySegment v = iovs[fill];
+        if (fillLength > runStart) {
+            putIov(v, n++, buffers[fill].address() + runStart, fillLength - runStart);
+        }
+        putIov(v, n++, address, length);
+        iovCounts[fill] = n;
+        runStart = fillLength;
+    }
+
+    private static void putIov(MemorySegment v, int i, long address, long length) {
+        iovec.iov_base(v, i * iovec.SIZE, address);
+        iovec.iov_len(v, i * iovec.SIZE, length);
+    }
+
     /** The buffer PDUs are being built in. */
     public MemorySegment filling() {
         return buffers[fill];
+    }
+
+    /** Which side (0 or 1) is filling; the other is the one on the wire while a send is in flight. */
+    public int fillingIndex() {
+        return fill;
     }
 
     /** A ByteBuffer view of {@link #filling()}, for digests. */
@@ -57,7 +110,7 @@ public final class SendBuffers {
     }
 
     public boolean hasQueued() {
-        return fillLength > 0;
+        return fillLength > 0 || iovCounts[fill] > 0;
     }
 
     public boolean inFlight() {
@@ -67,27 +120,54 @@ public final class SendBuffers {
     /** Forgets whatever is queued (a connection starting over). */
     public void clearQueued() {
         fillLength = 0;
+        runStart = 0;
+        iovCounts[fill] = 0;
     }
 
     /**
-     * Sends the filling buffer unless a send is in flight or nothing is queued.
+     * Sends the filling side unless a send is in flight or nothing is queued.
      *
      * @return false only when the ring refused the send
      */
     public boolean flush(IoUring ring, int fd, long userData) {
-        if (inFlight || fillLength == 0) {
+        if (inFlight || !hasQueued()) {
             return true;
         }
         int sending = fill;
-        fill ^= 1;
-        sendingLength = fillLength;
         sendingOffset = 0;
+        sendingGathered = iovCounts[sending] > 0;
+        if (sendingGathered) {
+            if (fillLength > runStart) {
+                putIov(iovs[sending], iovCounts[sending]++, buffers[sending].address() + runStart,
+                        fillLength - runStart);
+            }
+            long total = 0;
+            for (int i = 0; i < iovCounts[sending]; i++) {
+                total += iovs[sending].get(JAVA_LONG, i * iovec.SIZE + iovec.iov_len_OFFSET);
+            }
+            sendingLength = total;
+            sendingIov = 0;
+        } else {
+            sendingLength = fillLength;
+        }
+        fill ^= 1;
         fillLength = 0;
-        inFlight = ring.prepSend(fd, buffers[sending].address(), sendingLength, userData);
+        runStart = 0;
+        iovCounts[fill] = 0;
+        inFlight = sendingGathered ? prepGathered(ring, fd, sending, userData)
+                : ring.prepSend(fd, buffers[sending].address(), (int) sendingLength, userData);
         return inFlight;
     }
 
-    /** {@link #onSent}: the whole buffer is on the wire. */
+    private boolean prepGathered(IoUring ring, int fd, int side, long userData) {
+        MemorySegment msg = msgs[side];
+        msg.fill((byte) 0);
+        msghdr.msg_iov(msg, iovs[side].address() + sendingIov * iovec.SIZE);
+        msghdr.msg_iovlen(msg, iovCounts[side] - sendingIov);
+        return ring.prepSendmsg(fd, msg.address(), userData);
+    }
+
+    /** {@link #onSent}: the whole side is on the wire (its external memory may be reused). */
     public static final int SENT = 1;
     /** {@link #onSent}: a short send; the remainder was resubmitted. */
     public static final int RESUBMITTED = 0;
@@ -97,13 +177,36 @@ public final class SendBuffers {
     /** Accounts a send completion with a non-negative result: {@link #SENT}, {@link #RESUBMITTED} or {@link #STUCK}. */
     public int onSent(int res, IoUring ring, int fd, long userData) {
         sendingOffset += res;
-        if (sendingOffset < sendingLength) {
-            inFlight = ring.prepSend(fd, buffers[fill ^ 1].address() + sendingOffset, sendingLength - sendingOffset,
-                    userData);
-            return inFlight ? RESUBMITTED : STUCK;
+        if (sendingOffset >= sendingLength) {
+            inFlight = false;
+            return SENT;
         }
-        inFlight = false;
-        return SENT;
+        int side = fill ^ 1;
+        if (sendingGathered) {
+            skip(side, res);
+            inFlight = prepGathered(ring, fd, side, userData);
+        } else {
+            inFlight = ring.prepSend(fd, buffers[side].address() + sendingOffset,
+                    (int) (sendingLength - sendingOffset), userData);
+        }
+        return inFlight ? RESUBMITTED : STUCK;
+    }
+
+    /** Moves the first unsent iovec of {@code side} past {@code bytes} more sent bytes. */
+    private void skip(int side, long bytes) {
+        MemorySegment v = iovs[side];
+        while (bytes > 0) {
+            long at = sendingIov * iovec.SIZE;
+            long len = v.get(JAVA_LONG, at + iovec.iov_len_OFFSET);
+            if (bytes >= len) {
+                bytes -= len;
+                sendingIov++;
+            } else {
+                long base = v.get(JAVA_LONG, at + iovec.iov_base_OFFSET);
+                putIov(v, sendingIov, base + bytes, len - bytes);
+                bytes = 0;
+            }
+        }
     }
 
     /** A send failed: nothing is in flight any more. */
