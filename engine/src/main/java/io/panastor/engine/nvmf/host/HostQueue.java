@@ -60,6 +60,8 @@ final class HostQueue extends IoChannel implements CompletionHandler {
     }
 
     static final int QUEUE_DEPTH = 128;
+    /** Write payloads from this size up are sent from the IO's buffers rather than copied. */
+    static final int GATHER_MIN_BYTES = 1024;
     static final int RECV_BUFFER = 512 * 1024;
     static final int SEND_BUFFER = 512 * 1024;
     /** How often in-flight IO is checked against its deadline. */
@@ -393,7 +395,14 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         int inCapsule = type == IoType.UNMAP ? 16
                 : type == IoType.WRITE && bytes <= remote.inCapsuleBytes() ? (int) bytes : 0;
         int plen = CAPSULE_CMD_HLEN + hd + inCapsule + (inCapsule > 0 ? dd : 0);
-        int at = reserve(plen);
+        // Write data of 1 KiB and up is sent from the IO's own buffers (they stay put until the
+        // IO completes, which is after the target answered); with data digests it is copied.
+        int pieces = type == IoType.WRITE && inCapsule >= GATHER_MIN_BYTES && dd == 0 ? pieces(io, 0, inCapsule) : 0;
+        boolean gather = pieces > 0 && SendBuffers.fitsOneSend(pieces);
+        if (gather && !out.canAppendExternal(pieces)) {
+            return false;
+        }
+        int at = reserve(gather ? CAPSULE_CMD_HLEN + hd : plen);
         if (at < 0) {
             return false;
         }
@@ -441,6 +450,8 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             u32(s, data, 0);
             u32(s, data + 4, io.numBlocks());
             s.set(JAVA_LONG_UNALIGNED, data + 8, io.offsetBlocks());
+        } else if (gather) {
+            appendData(io, 0, inCapsule);
         } else if (inCapsule > 0) {
             io.copyFromBuffers(0, s, data, inCapsule);
         }
@@ -455,14 +466,18 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         int hd = headerDigest ? DIGEST_LENGTH : 0;
         int dd = dataDigest ? DIGEST_LENGTH : 0;
         int pdus = (int) ((length + maxH2CData - 1) / maxH2CData);
-        if (length + (long) pdus * (DATA_HLEN + hd + dd) > out.room()) {
+        int pieces = dd == 0 && length >= GATHER_MIN_BYTES ? pieces(io, offset, length) + pdus : 0;
+        boolean gather = pieces > 0 && SendBuffers.fitsOneSend(pieces);
+        boolean fits = gather ? (long) pdus * (DATA_HLEN + hd) <= out.room() && out.canAppendExternal(pieces)
+                : length + (long) pdus * (DATA_HLEN + hd + dd) <= out.room();
+        if (!fits) {
             return false;
         }
         for (long off = offset; off < offset + length; off += maxH2CData) {
             int n = (int) Math.min(maxH2CData, offset + length - off);
             boolean last = off + n == offset + length;
             int plen = DATA_HLEN + hd + n + dd;
-            int at = reserve(plen);
+            int at = reserve(gather ? DATA_HLEN + hd : plen);
             MemorySegment s = out.filling();
             header(s, at, H2C_DATA, (last ? FLAG_LAST_PDU : 0) | (hd > 0 ? FLAG_HDGSTF : 0) | (dd > 0 ? FLAG_DDGSTF : 0),
                     DATA_HLEN, DATA_HLEN + hd, plen);
@@ -474,6 +489,10 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             if (hd > 0) {
                 u32(s, at + DATA_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, DATA_HLEN)));
             }
+            if (gather) {
+                appendData(io, off, n);
+                continue;
+            }
             long data = at + DATA_HLEN + hd;
             io.copyFromBuffers(off, s, data, n);
             if (dd > 0) {
@@ -481,6 +500,37 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             }
         }
         return true;
+    }
+
+    /** How many of {@code io}'s buffers bytes {@code [offset, offset + length)} of its data touch. */
+    private static int pieces(BdevIo io, long offset, long length) {
+        int n = 0;
+        long start = 0;
+        for (int i = 0; i < io.bufferCount() && start < offset + length; i++) {
+            long end = start + io.buffer(i).byteSize();
+            if (end > offset) {
+                n++;
+            }
+            start = end;
+        }
+        return n;
+    }
+
+    /** Puts bytes {@code [offset, offset + length)} of {@code io}'s data on the wire from its own buffers. */
+    private void appendData(BdevIo io, long offset, long length) {
+        long start = 0;
+        for (int i = 0; i < io.bufferCount() && length > 0; i++) {
+            MemorySegment b = io.buffer(i);
+            long end = start + b.byteSize();
+            if (end > offset) {
+                long from = offset - start;
+                int n = (int) Math.min(length, b.byteSize() - from);
+                out.appendExternal(b.address() + from, n);
+                offset += n;
+                length -= n;
+            }
+            start = end;
+        }
     }
 
     // ---------------------------------------------------------------- ring completions

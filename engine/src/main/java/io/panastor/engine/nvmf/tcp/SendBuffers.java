@@ -67,9 +67,19 @@ public final class SendBuffers {
         return capacity - fillLength;
     }
 
+    /** Whether {@code pieces} external payloads could ever go in one send (else copy them). */
+    public static boolean fitsOneSend(int pieces) {
+        return 2L * pieces + 1 <= MAX_IOVS;
+    }
+
     /** Whether one more external payload (and the header after it) fits in the filling side now. */
     public boolean canAppendExternal() {
-        return iovCounts[fill] + 3 <= MAX_IOVS;
+        return canAppendExternal(1);
+    }
+
+    /** Whether {@code pieces} more external payloads, each after some buffered bytes, fit in the filling side now. */
+    public boolean canAppendExternal(int pieces) {
+        return iovCounts[fill] + 2L * pieces + 1 <= MAX_IOVS;
     }
 
     /**
