@@ -93,32 +93,41 @@ final class TargetBench {
         }
         List<Outcome> rows = new ArrayList<>();
         for (var e : byTarget.entrySet()) {
-            Histogram latency = new Histogram(BdevLoad.MAX_TRACKED_NANOS, 3);
-            long ios = 0;
-            long reads = 0;
-            long writes = 0;
-            long errors = 0;
-            long verify = 0;
+            Totals t = new Totals();
             double seconds = 0;
             double mib = 0;
-            String first = null;
             for (Outcome o : e.getValue()) {
-                latency.add(o.latency());
-                ios += o.ios();
-                reads += o.reads();
-                writes += o.writes();
-                errors += o.errors();
-                verify += o.verifyFailures();
+                t.add(o.latency(), o.ios(), o.reads(), o.writes(), o.errors(), o.verifyFailures(), o.firstFailure());
                 seconds += o.seconds();
                 mib += o.mibPerSecond() * o.seconds();
-                if (first == null) {
-                    first = o.firstFailure();
-                }
             }
-            rows.add(new Outcome(e.getKey(), 0, ios, reads, writes, errors, verify, seconds, ios / seconds, mib / seconds,
-                    latency, first));
+            rows.add(new Outcome(e.getKey(), 0, t.ios, t.reads, t.writes, t.errors, t.verify, seconds, t.ios / seconds,
+                    mib / seconds, t.latency, t.first));
         }
         return rows;
+    }
+
+    /** Counts and latencies of several runs (or jobs) added up. */
+    private static final class Totals {
+        final Histogram latency = new Histogram(BdevLoad.MAX_TRACKED_NANOS, 3);
+        long ios;
+        long reads;
+        long writes;
+        long errors;
+        long verify;
+        String first;
+
+        void add(Histogram h, long ios, long reads, long writes, long errors, long verify, String firstFailure) {
+            latency.add(h);
+            this.ios += ios;
+            this.reads += reads;
+            this.writes += writes;
+            this.errors += errors;
+            this.verify += verify;
+            if (first == null) {
+                first = firstFailure;
+            }
+        }
     }
 
     /** IOPS of the run each outcome is compared with: the first target's run in the same round. */
@@ -162,30 +171,16 @@ final class TargetBench {
         if (progress && label != null) {
             out.print("\r" + " ".repeat(Math.min(120, label.length() + 40)) + "\r");
         }
-        Histogram latency = new Histogram(BdevLoad.MAX_TRACKED_NANOS, 3);
-        long ios = 0;
-        long reads = 0;
-        long writes = 0;
-        long errors = 0;
-        long verify = 0;
+        Totals t = new Totals();
         long elapsed = 0;
-        String first = null;
         for (BdevLoad l : loads) {
             BdevLoad.Result r = l.result().join();
-            latency.add(r.latencyNanos());
-            ios += r.ios();
-            reads += r.reads();
-            writes += r.writes();
-            errors += r.errors();
-            verify += r.verifyFailures();
+            t.add(r.latencyNanos(), r.ios(), r.reads(), r.writes(), r.errors(), r.verifyFailures(), r.firstFailure());
             elapsed = Math.max(elapsed, r.elapsedNanos());
-            if (first == null) {
-                first = r.firstFailure();
-            }
         }
         double secs = elapsed / 1e9;
-        return new Outcome(label, round, ios, reads, writes, errors, verify, secs, ios / secs,
-                ios * (double) w.ioSize() / secs / (1 << 20), latency, first);
+        return new Outcome(label, round, t.ios, t.reads, t.writes, t.errors, t.verify, secs, t.ios / secs,
+                t.ios * (double) w.ioSize() / secs / (1 << 20), t.latency, t.first);
     }
 
     void printTable(List<Outcome> outcomes) {

@@ -181,17 +181,11 @@ class NvmfInitiatorTest {
     @Test
     void aCommandTheAbortCannotReachResetsTheControllerAndEveryQueueReconnects() throws Exception {
         try (PduProxy proxy = new PduProxy(address); Arena arena = Arena.ofShared()) {
-            NvmfBdev bdev = (NvmfBdev) hostBdevs.create("nvmf://127.0.0.1:" + proxy.port() + "/" + NQN
-                    + "?io_timeout_ms=300&kato_ms=10000");
+            NvmfBdev bdev = throughProxy(proxy, "?io_timeout_ms=300&kato_ms=10000");
             int bs = bdev.blockSize();
             MemorySegment buf = arena.allocate(bs, 4096);
             // Both reactors' queues are up and carry data.
-            for (int r = 0; r < 2; r++) {
-                long lba = 10 + r;
-                new BlockPattern().fill(buf, 0, bs, lba, 1, 5);
-                assertThat(IoRunner.one(hostReactors.get(r), bdev, (io, d) -> io.prepareWrite(lba, 1, buf, d)).ok())
-                        .isTrue();
-            }
+            writeFromEachReactor(bdev, buf, 10, 5);
             int before = bdev.controllerId();
             assertThat(target.controllers()).singleElement().satisfies(c -> assertThat(c.cntlid()).isEqualTo(before));
             // The network loses the next read: the target never sees it, so the abort finds nothing.
@@ -242,16 +236,10 @@ class NvmfInitiatorTest {
     @Test
     void aLostAdminConnectionSuspendsEveryQueueUntilANewControllerIsReady() throws Exception {
         try (PduProxy proxy = new PduProxy(address); Arena arena = Arena.ofShared()) {
-            NvmfBdev bdev = (NvmfBdev) hostBdevs.create("nvmf://127.0.0.1:" + proxy.port() + "/" + NQN
-                    + "?io_timeout_ms=1000&kato_ms=1000");
+            NvmfBdev bdev = throughProxy(proxy, "?io_timeout_ms=1000&kato_ms=1000");
             int bs = bdev.blockSize();
             MemorySegment buf = arena.allocate(bs, 4096);
-            for (int r = 0; r < 2; r++) {
-                long lba = 20 + r;
-                new BlockPattern().fill(buf, 0, bs, lba, 1, 9);
-                assertThat(IoRunner.one(hostReactors.get(r), bdev, (io, d) -> io.prepareWrite(lba, 1, buf, d)).ok())
-                        .isTrue();
-            }
+            writeFromEachReactor(bdev, buf, 20, 9);
             int before = bdev.controllerId();
             // The network drops the admin connection (the first one made): the target ends the
             // controller and its IO queues; the host finds out at its next keep-alive.
@@ -295,6 +283,20 @@ class NvmfInitiatorTest {
                 assertThat(mine.getLast().fabrics(FC_DISCONNECT)).as("last command on connection %d is a Disconnect: %s",
                         id, mine.getLast()).isTrue();
             }
+        }
+    }
+
+    private NvmfBdev throughProxy(PduProxy proxy, String params) {
+        return (NvmfBdev) hostBdevs.create("nvmf://127.0.0.1:" + proxy.port() + "/" + NQN + params);
+    }
+
+    /** Writes one pattern block from each host reactor's queue: LBA {@code firstLba + reactor}. */
+    private void writeFromEachReactor(Bdev bdev, MemorySegment buf, long firstLba, long generation) {
+        for (int r = 0; r < 2; r++) {
+            long lba = firstLba + r;
+            new BlockPattern().fill(buf, 0, bdev.blockSize(), lba, 1, generation);
+            assertThat(IoRunner.one(hostReactors.get(r), bdev, (io, d) -> io.prepareWrite(lba, 1, buf, d)).ok())
+                    .isTrue();
         }
     }
 
