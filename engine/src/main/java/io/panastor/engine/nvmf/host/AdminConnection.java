@@ -72,6 +72,7 @@ final class AdminConnection implements AutoCloseable {
     private volatile boolean connected;
     private volatile ControllerListener listener = NO_LISTENER;
     private final AtomicBoolean resetQueued = new AtomicBoolean();
+    private final AtomicBoolean retryQueued = new AtomicBoolean();
     private long backoffMillis = 100;
 
     private AdminConnection(NvmfUri uri) {
@@ -228,6 +229,8 @@ final class AdminConnection implements AutoCloseable {
         }
         if (ready) {
             listener.controllerReady(geometry.cntlid());
+        } else {
+            retryLater();
         }
     }
 
@@ -316,20 +319,50 @@ final class AdminConnection implements AutoCloseable {
                 listener.controllerReady(geometry.cntlid());
             }
         } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "admin queue to {0} failed ({1}); reconnecting in {2} ms", uri.nqn(),
-                    e.getMessage(), backoffMillis);
+            LOG.log(System.Logger.Level.WARNING, "admin queue to {0} failed ({1}); reconnecting", uri.nqn(),
+                    e.getMessage());
             if (connected) {
                 listener.controllerLost("admin queue failed: " + e.getMessage(), Errno.EIO);
             }
             synchronized (this) {
                 closeChannel();
-                try {
-                    wait(backoffMillis);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                }
-                backoffMillis = Math.min(MAX_BACKOFF_MILLIS, backoffMillis * 2);
             }
+            retryLater();
+        }
+    }
+
+    /** Tries to reconnect after the backoff (which then doubles), besides the regular keep-alive ticks. */
+    private void retryLater() {
+        long delay;
+        synchronized (this) {
+            delay = backoffMillis;
+            backoffMillis = Math.min(MAX_BACKOFF_MILLIS, backoffMillis * 2);
+        }
+        if (closed || !retryQueued.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            keepAlive.schedule(() -> {
+                retryQueued.set(false);
+                keepAlive();
+            }, delay, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            retryQueued.set(false);     // closing
+        }
+    }
+
+    /**
+     * Checks the controller now rather than at the next keep-alive: an IO queue was refused
+     * and the controller may be gone. Any thread.
+     */
+    void checkAsync() {
+        if (closed) {
+            return;
+        }
+        try {
+            keepAlive.execute(this::keepAlive);
+        } catch (RejectedExecutionException e) {
+            // closing
         }
     }
 

@@ -237,6 +237,8 @@ final class HostQueue extends IoChannel implements CompletionHandler {
     private void onConnectResponse(int status) {
         if (status != NvmeStatus.SUCCESS) {
             fail(String.format("the target refused IO queue %d (status 0x%x)", qid, status), Errno.EIO);
+            // Most likely the controller it named is gone: let the admin queue find out now.
+            remote.checkController();
             return;
         }
         state = State.READY;

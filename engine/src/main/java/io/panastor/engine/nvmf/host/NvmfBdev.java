@@ -85,6 +85,11 @@ public final class NvmfBdev extends AbstractBdev implements AdminConnection.Cont
         }
     }
 
+    /** An IO queue was refused: have the admin queue check its controller now. */
+    void checkController() {
+        admin.checkAsync();
+    }
+
     void queueReleased(HostQueue q) {
         queues.remove(q);
     }
