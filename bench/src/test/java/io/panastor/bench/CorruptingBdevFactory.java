@@ -26,10 +26,6 @@ public final class CorruptingBdevFactory implements BdevFactory {
         return List.of("corrupt");
     }
 
-    @Override
-    public String nameOf(BdevUri uri) {
-        return uri.simpleName();
-    }
 
     @Override
     public Bdev create(BdevUri uri) {
@@ -54,10 +50,6 @@ public final class CorruptingBdevFactory implements BdevFactory {
             return "corrupting RAM disk (test)";
         }
 
-        @Override
-        public boolean supports(IoType type) {
-            return true;
-        }
 
         @Override
         protected IoChannel createChannel(Reactor reactor) {

@@ -35,7 +35,10 @@ public interface Bdev {
         return (long) blockSize() * blockCount();
     }
 
-    boolean supports(IoType type);
+    /** Whether IO of this type is served; every kind so far serves all of them (null and malloc included). */
+    default boolean supports(IoType type) {
+        return true;
+    }
 
     /** Alignment every data buffer must have (1 = any). */
     default int bufferAlignment() {

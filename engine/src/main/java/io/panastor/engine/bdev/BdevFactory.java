@@ -11,8 +11,13 @@ public interface BdevFactory {
     /** URI schemes this kind serves, e.g. {@code ["malloc"]}. */
     List<String> schemes();
 
-    /** The name the bdev for {@code uri} will have (checked before it is made). */
-    String nameOf(BdevUri uri);
+    /**
+     * The name the bdev for {@code uri} will have (checked before it is made): by default the
+     * URI's single path segment, as memory-backed kinds are named ({@code malloc:///NAME}).
+     */
+    default String nameOf(BdevUri uri) {
+        return uri.simpleName();
+    }
 
     /** Makes the bdev, or throws a {@link BdevException} that says what is wrong. Control path. */
     Bdev create(BdevUri uri);

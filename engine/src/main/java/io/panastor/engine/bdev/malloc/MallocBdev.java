@@ -4,7 +4,6 @@ import io.panastor.engine.bdev.AbstractBdev;
 import io.panastor.engine.bdev.BdevIo;
 import io.panastor.engine.bdev.IoChannel;
 import io.panastor.engine.bdev.IoStatus;
-import io.panastor.engine.bdev.IoType;
 import io.panastor.reactor.Reactor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -35,10 +34,6 @@ public final class MallocBdev extends AbstractBdev {
         return "Malloc disk";
     }
 
-    @Override
-    public boolean supports(IoType type) {
-        return true;
-    }
 
     @Override
     protected IoChannel createChannel(Reactor reactor) {

@@ -16,10 +16,6 @@ public final class MallocBdevFactory implements BdevFactory {
         return List.of("malloc");
     }
 
-    @Override
-    public String nameOf(BdevUri uri) {
-        return uri.simpleName();
-    }
 
     @Override
     public Bdev create(BdevUri uri) {

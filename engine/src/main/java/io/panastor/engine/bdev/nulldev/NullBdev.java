@@ -23,10 +23,6 @@ public final class NullBdev extends AbstractBdev {
         return "Null disk";
     }
 
-    @Override
-    public boolean supports(IoType type) {
-        return true;
-    }
 
     @Override
     protected IoChannel createChannel(Reactor reactor) {

@@ -14,10 +14,6 @@ public final class NullBdevFactory implements BdevFactory {
         return List.of("null");
     }
 
-    @Override
-    public String nameOf(BdevUri uri) {
-        return uri.simpleName();
-    }
 
     @Override
     public Bdev create(BdevUri uri) {

@@ -36,10 +36,6 @@ public final class UringBdev extends AbstractBdev {
         return "URING bdev";
     }
 
-    @Override
-    public boolean supports(IoType type) {
-        return true;
-    }
 
     @Override
     public int bufferAlignment() {

@@ -2,7 +2,6 @@ package io.panastor.engine.nvmf.host;
 
 import io.panastor.engine.bdev.AbstractBdev;
 import io.panastor.engine.bdev.IoChannel;
-import io.panastor.engine.bdev.IoType;
 import io.panastor.reactor.Reactor;
 import java.util.Set;
 import java.util.UUID;
@@ -38,10 +37,6 @@ public final class NvmfBdev extends AbstractBdev implements AdminConnection.Cont
         return "NVMe/TCP disk";
     }
 
-    @Override
-    public boolean supports(IoType type) {
-        return true;
-    }
 
     NvmfUri remoteUri() {
         return uri;
