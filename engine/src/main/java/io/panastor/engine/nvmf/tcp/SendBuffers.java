@@ -30,6 +30,8 @@ public final class SendBuffers {
     private final MemorySegment[] iovs = new MemorySegment[2];
     private final MemorySegment[] msgs = new MemorySegment[2];
     private final int[] iovCounts = new int[2];
+    /** Bytes of the filling side that lie outside its buffer (gathered payloads). */
+    private long externalBytes;
     private final int capacity;
     private int fill;
     private int fillLength;
@@ -97,6 +99,7 @@ public final class SendBuffers {
         putIov(v, n++, address, length);
         iovCounts[fill] = n;
         runStart = fillLength;
+        externalBytes += length;
     }
 
     private static void putIov(MemorySegment v, int i, long address, long length) {
@@ -132,6 +135,7 @@ public final class SendBuffers {
         fillLength = 0;
         runStart = 0;
         iovCounts[fill] = 0;
+        externalBytes = 0;
     }
 
     /**
@@ -145,24 +149,19 @@ public final class SendBuffers {
         }
         int sending = fill;
         sendingOffset = 0;
+        sendingLength = fillLength + externalBytes;
         sendingGathered = iovCounts[sending] > 0;
         if (sendingGathered) {
             if (fillLength > runStart) {
                 putIov(iovs[sending], iovCounts[sending]++, buffers[sending].address() + runStart,
                         fillLength - runStart);
             }
-            long total = 0;
-            for (int i = 0; i < iovCounts[sending]; i++) {
-                total += iovs[sending].get(JAVA_LONG, i * iovec.SIZE + iovec.iov_len_OFFSET);
-            }
-            sendingLength = total;
             sendingIov = 0;
-        } else {
-            sendingLength = fillLength;
         }
         fill ^= 1;
         fillLength = 0;
         runStart = 0;
+        externalBytes = 0;
         iovCounts[fill] = 0;
         inFlight = sendingGathered ? prepGathered(ring, fd, sending, userData)
                 : ring.prepSend(fd, buffers[sending].address(), (int) sendingLength, userData);
@@ -170,8 +169,7 @@ public final class SendBuffers {
     }
 
     private boolean prepGathered(IoUring ring, int fd, int side, long userData) {
-        MemorySegment msg = msgs[side];
-        msg.fill((byte) 0);
+        MemorySegment msg = msgs[side];     // zeroed by the arena: no name, no control data
         msghdr.msg_iov(msg, iovs[side].address() + sendingIov * iovec.SIZE);
         msghdr.msg_iovlen(msg, iovCounts[side] - sendingIov);
         return ring.prepSendmsg(fd, msg.address(), userData);
