@@ -1,7 +1,7 @@
 package io.panastor.bench;
 
 import io.panastor.engine.bdev.Bdevs;
-import io.panastor.engine.nvmf.target.NvmfTarget;
+import io.panastor.engine.nvmf.tgt.NvmfTarget;
 import io.panastor.natives.Cpu;
 import io.panastor.reactor.Reactors;
 import java.net.InetSocketAddress;

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.panastor.engine.bdev.Bdevs;
-import io.panastor.engine.nvmf.target.NvmfTarget;
+import io.panastor.engine.nvmf.tgt.NvmfTarget;
 import io.panastor.reactor.Reactors;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

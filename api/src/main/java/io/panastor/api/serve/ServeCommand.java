@@ -3,7 +3,7 @@ package io.panastor.api.serve;
 import io.panastor.api.cli.BdevArgs;
 import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.Bdevs;
-import io.panastor.engine.nvmf.target.NvmfTarget;
+import io.panastor.engine.nvmf.tgt.NvmfTarget;
 import io.panastor.natives.Cpu;
 import io.panastor.reactor.Reactors;
 import java.net.InetSocketAddress;

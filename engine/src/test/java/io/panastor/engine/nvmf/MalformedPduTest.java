@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.panastor.engine.bdev.Bdevs;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
-import io.panastor.engine.nvmf.target.NvmfTarget;
+import io.panastor.engine.nvmf.tgt.NvmfTarget;
 import io.panastor.reactor.Reactors;
 import java.io.IOException;
 import java.net.InetSocketAddress;

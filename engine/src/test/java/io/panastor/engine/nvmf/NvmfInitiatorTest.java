@@ -13,7 +13,7 @@ import io.panastor.engine.bdev.IoRunner.Result;
 import io.panastor.engine.bdev.IoStatus;
 import io.panastor.engine.bdev.IoType;
 import io.panastor.engine.nvmf.host.NvmfBdev;
-import io.panastor.engine.nvmf.target.NvmfTarget;
+import io.panastor.engine.nvmf.tgt.NvmfTarget;
 import io.panastor.natives.Errno;
 import io.panastor.reactor.Reactor;
 import io.panastor.reactor.Reactors;

@@ -9,7 +9,7 @@ import io.panastor.engine.nvmf.TestHost.Completion;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import io.panastor.engine.nvmf.proto.NvmeStatus;
 import io.panastor.engine.nvmf.proto.TcpPdu;
-import io.panastor.engine.nvmf.target.NvmfTarget;
+import io.panastor.engine.nvmf.tgt.NvmfTarget;
 import io.panastor.reactor.Reactors;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;

@@ -1,4 +1,4 @@
-package io.panastor.engine.nvmf.target;
+package io.panastor.engine.nvmf.tgt;
 
 import io.panastor.engine.nvmf.proto.NvmeCommand;
 import java.lang.foreign.MemorySegment;

@@ -1,4 +1,4 @@
-package io.panastor.engine.nvmf.target;
+package io.panastor.engine.nvmf.tgt;
 
 import static io.panastor.engine.nvmf.proto.TcpPdu.u16;
 import static io.panastor.engine.nvmf.proto.TcpPdu.u32;

@@ -1,4 +1,4 @@
-package io.panastor.engine.nvmf.target;
+package io.panastor.engine.nvmf.tgt;
 
 import io.panastor.engine.bdev.Bdev;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package io.panastor.engine.nvmf.target;
+package io.panastor.engine.nvmf.tgt;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;

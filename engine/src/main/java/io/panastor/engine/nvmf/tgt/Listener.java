@@ -1,4 +1,4 @@
-package io.panastor.engine.nvmf.target;
+package io.panastor.engine.nvmf.tgt;
 
 import io.panastor.natives.CompletionHandler;
 import io.panastor.natives.Errno;
