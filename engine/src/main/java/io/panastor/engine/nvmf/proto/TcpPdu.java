@@ -2,6 +2,7 @@ package io.panastor.engine.nvmf.proto;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 import java.lang.foreign.MemorySegment;
@@ -141,6 +142,44 @@ public final class TcpPdu {
 
     public static long u32(MemorySegment s, long at) {
         return Integer.toUnsignedLong(s.get(JAVA_INT_UNALIGNED, at));
+    }
+
+    public static long u64(MemorySegment s, long at) {
+        return s.get(JAVA_LONG_UNALIGNED, at);
+    }
+
+    public static void u64(MemorySegment s, long at, long v) {
+        s.set(JAVA_LONG_UNALIGNED, at, v);
+    }
+
+    /**
+     * An ASCII text field of {@code width} bytes: trailing NULs and spaces are dropped
+     * (NQNs are NUL-terminated, serial and model numbers space-padded). Control path.
+     */
+    public static String ascii(MemorySegment s, long at, int width) {
+        int n = 0;
+        while (n < width && s.get(JAVA_BYTE, at + n) != 0) {
+            n++;
+        }
+        byte[] b = new byte[n];
+        MemorySegment.copy(s, JAVA_BYTE, at, b, 0, n);
+        return new String(b, java.nio.charset.StandardCharsets.US_ASCII).strip();
+    }
+
+    /** Writes {@code text} into a {@code width}-byte field padded with spaces (serial, model, firmware). */
+    public static void asciiPadded(MemorySegment s, long at, int width, String text) {
+        byte[] t = text.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        for (int i = 0; i < width; i++) {
+            s.set(JAVA_BYTE, at + i, i < t.length ? t[i] : (byte) ' ');
+        }
+    }
+
+    /** Writes {@code text} into a {@code width}-byte field, NUL-terminated and NUL-padded (NQNs). */
+    public static void asciiZ(MemorySegment s, long at, int width, String text) {
+        byte[] t = text.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        for (int i = 0; i < width; i++) {
+            s.set(JAVA_BYTE, at + i, i < t.length && i < width - 1 ? t[i] : 0);
+        }
     }
 
     public static void u8(MemorySegment s, long at, int v) {
