@@ -11,24 +11,30 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
-import org.agrona.DeadlineTimerWheel;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemNanoClock;
 
 /**
  * One run-to-completion event loop on one platform thread, pinned to one core: the unit of
  * execution of the data plane, as an SPDK reactor is.
  *
- * <p>Its duty cycle ({@link #doWork()}) drains the message queue (bounded), fires due
- * timers, runs pollers, reaps completions from its {@link IoUring} and dispatches each to
+ * <p>Its duty cycle ({@link #doWork()}) reads its clock once ({@link #nanoTime()}), drains the
+ * message queue (bounded), fires due timers, runs pollers, reaps completions from its {@link IoUring} and dispatches each to
  * the handler named in its user data, then submits the SQEs that work queued, in one
  * system call. Nothing in it blocks or takes a lock; when a cycle finds nothing to do, the
  * {@link ReactorIdleStrategy} spins, then parks in {@code io_uring_enter}.
  *
- * <p>Thread-safety: {@link #execute}, {@link #submit}, {@link #call} and {@link #close()}
- * from any thread; everything else is reactor-confined (call it from code the reactor runs).
+ * <p>Time: a reactor reads its {@link NanoClock} once at the start of each cycle, as Agrona's
+ * duty cycles do; code it runs asks {@link #nanoTime()} for that reading instead of reading a
+ * clock per IO, and timers run off the same clock. The clock is the system's unless one is
+ * given: a test gives a {@link ManualNanoClock} and moves time by hand.
+ *
+ * <p>Thread-safety: {@link #execute}, {@link #submit}, {@link #call}, {@link #awaitTimersDue},
+ * {@link #clock()} and {@link #close()} from any thread; everything else is reactor-confined
+ * (call it from code the reactor runs).
  */
 public final class Reactor implements Agent, Executor, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Reactor.class.getName());
@@ -43,9 +49,8 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
     static final int MESSAGE_QUEUE_CAPACITY = 4096;
     /** Longest a parked reactor sleeps with no timer due: it wakes for work anyway. */
     static final long MAX_PARK_NANOS = TimeUnit.SECONDS.toNanos(1);
-    /** Timer wheel tick (about one millisecond; a power of two). */
-    static final long TIMER_TICK_NANOS = 1L << 20;
-    static final int TIMER_TICKS_PER_WHEEL = 512;
+    /** Longest delay a timer takes (~146 years): keeps deadlines far from overflowing. */
+    static final long MAX_TIMER_DELAY_NANOS = Long.MAX_VALUE >>> 1;
     /** Handler id bits at the top of the 64-bit user data of every SQE this ring carries. */
     static final int HANDLER_SHIFT = 48;
     public static final long TOKEN_MASK = (1L << HANDLER_SHIFT) - 1;
@@ -60,8 +65,12 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
     private final EventFd wakeup;
     private final ManyToOneConcurrentArrayQueue<Runnable> messages =
             new ManyToOneConcurrentArrayQueue<>(MESSAGE_QUEUE_CAPACITY);
-    private final DeadlineTimerWheel timers;
-    private final Long2ObjectHashMap<Runnable> timerTasks = new Long2ObjectHashMap<>();
+    private final NanoClock clock;
+    /** The clock as read at the start of the current cycle. */
+    private long now;
+    private final TimerQueue timers = new TimerQueue();
+    /** What a {@link ManualNanoClock} calls when it moves: wake up and look at the time. */
+    private final Runnable clockWaker = this::onClockMoved;
     private final CompletableFuture<Void> started = new CompletableFuture<>();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
     private final AtomicBoolean wakePending = new AtomicBoolean();
@@ -75,12 +84,11 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
     private int handlerCount;
     private final CompletionHandler dispatcher = this::dispatch;
     private final java.util.function.Consumer<Runnable> messageRunner = this::runMessage;
-    private final DeadlineTimerWheel.TimerHandler timerRunner = this::onTimerExpiry;
-    private final DeadlineTimerWheel.TimerConsumer earliestFinder = this::considerDeadline;
-    private long earliestDeadline;
 
     private long cycles;
     private long parks;
+    /** Longest park with no timer due; tests lengthen it to prove that something else woke the reactor. */
+    private long maxParkNanos = MAX_PARK_NANOS;
 
     /**
      * @param id          reactor index, used in its thread's name
@@ -88,12 +96,22 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
      * @param ringEntries SQ entries of the reactor's io_uring
      */
     public Reactor(int id, int cpu, int ringEntries) {
+        this(id, cpu, ringEntries, SystemNanoClock.INSTANCE);
+    }
+
+    /**
+     * @param id          reactor index, used in its thread's name
+     * @param cpu         core to pin the thread to, or -1 to leave it unpinned
+     * @param ringEntries SQ entries of the reactor's io_uring
+     * @param clock       the clock of its cycles and timers (a {@link ManualNanoClock} in tests)
+     */
+    public Reactor(int id, int cpu, int ringEntries, NanoClock clock) {
         this.id = id;
         this.cpu = cpu;
         this.ringEntries = ringEntries;
+        this.clock = java.util.Objects.requireNonNull(clock, "clock");
+        this.now = clock.nanoTime();
         this.wakeup = new EventFd();
-        this.timers = new DeadlineTimerWheel(TimeUnit.NANOSECONDS, System.nanoTime(), TIMER_TICK_NANOS,
-                TIMER_TICKS_PER_WHEEL);
         handlers[WAKEUP_HANDLER] = (token, res, flags) -> onWakeup();
         handlerCount = 1;
     }
@@ -112,6 +130,15 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
             close();
             throw e.getCause() instanceof RuntimeException re ? re : e;
         }
+        return this;
+    }
+
+    /** Sets the longest park with no timer due (default {@link #MAX_PARK_NANOS}); before {@link #start()}. For tests. */
+    Reactor maxParkNanos(long nanos) {
+        if (runner != null) {
+            throw new IllegalStateException(roleName() + " is already started");
+        }
+        maxParkNanos = nanos;
         return this;
     }
 
@@ -149,8 +176,29 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
         return parks;
     }
 
+    /** True while the reactor is in (or about to enter) its park. Any thread; for tests. */
+    boolean isParking() {
+        return sleeping;
+    }
+
     public Thread thread() {
         return thread;
+    }
+
+    /**
+     * The reactor's clock as read at the start of the current duty cycle, in nanoseconds
+     * (an arbitrary origin, as {@link System#nanoTime()}): what reactor code uses instead
+     * of reading a clock itself, so a cycle costs one clock read however many IOs it starts,
+     * and timeouts follow the clock a test may move. Reactor-confined (off the reactor it
+     * is a racy, stale read; use {@link #clock()}).
+     */
+    public long nanoTime() {
+        return now;
+    }
+
+    /** The clock this reactor reads. Any thread. */
+    public NanoClock clock() {
+        return clock;
     }
 
     // ---------------------------------------------------------------- messages
@@ -218,6 +266,12 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
         }
     }
 
+    private void onClockMoved() {
+        if (!closing) {
+            signal();
+        }
+    }
+
     private void runMessage(Runnable task) {
         try {
             task.run();
@@ -257,43 +311,67 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
 
     // ---------------------------------------------------------------- timers
 
-    /** Runs {@code task} once after {@code delayNanos}; returns an id for {@link #cancelTimer}. Reactor-confined. */
+    /**
+     * Runs {@code task} once, {@code delayNanos} after this cycle's {@link #nanoTime()};
+     * returns an id (never negative) for {@link #cancelTimer}. Timers fire in deadline order,
+     * equal deadlines in the order scheduled. Reactor-confined.
+     */
     public long scheduleTimer(long delayNanos, Runnable task) {
         checkThread();
-        long now = System.nanoTime();
-        if (timers.timerCount() == 0) {
-            // The wheel advances one tick per poll: after an idle spell with no timers, move
-            // it to now instead of making it walk every tick it missed.
-            timers.currentTickTime(now);
-        }
-        long timerId = timers.scheduleTimer(now + Math.max(0, delayNanos));
-        timerTasks.put(timerId, task);
-        return timerId;
+        return timers.schedule(now + Math.clamp(delayNanos, 0, MAX_TIMER_DELAY_NANOS), task);
+    }
+
+    /**
+     * Runs {@code task} once, in the first cycle whose {@link #nanoTime()} is at or past
+     * {@code deadlineNanos} (a time of this reactor's clock); returns an id for
+     * {@link #cancelTimer}. Reactor-confined.
+     */
+    public long scheduleTimerAt(long deadlineNanos, Runnable task) {
+        checkThread();
+        return timers.schedule(deadlineNanos, task);
     }
 
     /** Cancels a timer that has not fired; true if it was pending. Reactor-confined. */
     public boolean cancelTimer(long timerId) {
         checkThread();
-        timerTasks.remove(timerId);
-        return timers.cancelTimer(timerId);
+        return timers.cancel(timerId);
     }
 
-    private boolean onTimerExpiry(TimeUnit unit, long now, long timerId) {
-        Runnable task = timerTasks.remove(timerId);
-        if (task != null) {
+    /** Timers pending. Reactor-confined. */
+    public int timerCount() {
+        return timers.size();
+    }
+
+    /**
+     * Completes once this reactor has run the timers due at its clock's present time (read
+     * now, on the calling thread) that were scheduled before this call: with a
+     * {@link ManualNanoClock}, {@code clock.advance(d)} then joining this is how a test waits
+     * for what the move made due. Timers those timers schedule at the same time may still
+     * be pending. Any thread.
+     */
+    public CompletableFuture<Void> awaitTimersDue() {
+        long t = clock.nanoTime();
+        CompletableFuture<Void> due = new CompletableFuture<>();
+        try {
+            execute(() -> timers.schedule(t, () -> due.complete(null)));
+        } catch (RejectedExecutionException e) {
+            due.completeExceptionally(e);
+        }
+        return due;
+    }
+
+    private int runDueTimers() {
+        int fired = 0;
+        Runnable task;
+        while (fired < TIMER_EXPIRY_LIMIT && (task = timers.pollDue(now)) != null) {
+            fired++;
             try {
                 task.run();
             } catch (Throwable t) {
                 LOG.log(System.Logger.Level.ERROR, roleName() + ": timer task failed", t);
             }
         }
-        return true;
-    }
-
-    private void considerDeadline(long deadline, long timerId) {
-        if (deadline < earliestDeadline) {
-            earliestDeadline = deadline;
-        }
+        return fired;
     }
 
     // ---------------------------------------------------------------- ring completions
@@ -360,12 +438,16 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
     public void onStart() {
         try {
             CURRENT.set(this);
+            now = clock.nanoTime();
             if (cpu >= 0) {
                 Cpu.pinCurrentThread(cpu);
             }
             ring = createRing(ringEntries);
             armWakeup();
             ring.submit();
+            if (clock instanceof ManualNanoClock manual) {
+                manual.register(clockWaker);
+            }
             started.complete(null);
         } catch (Throwable t) {
             started.completeExceptionally(t);
@@ -392,9 +474,10 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
     @Override
     public int doWork() {
         cycles++;
+        now = clock.nanoTime();
         int work = messages.drain(messageRunner, MESSAGE_DRAIN_LIMIT);
-        if (timers.timerCount() > 0) {
-            work += timers.poll(System.nanoTime(), timerRunner, TIMER_EXPIRY_LIMIT);
+        if (timers.size() > 0) {
+            work += runDueTimers();
         }
         Poller[] ps = pollers;
         for (int i = 0; i < ps.length; i++) {
@@ -423,11 +506,11 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
             if (closing || !messages.isEmpty() || ring.completionsReady() > 0) {
                 return;
             }
-            long timeout = MAX_PARK_NANOS;
-            if (timers.timerCount() > 0) {
-                earliestDeadline = Long.MAX_VALUE;
-                timers.forEach(earliestFinder);
-                timeout = Math.max(0, Math.min(timeout, earliestDeadline - System.nanoTime()));
+            long timeout = maxParkNanos;
+            if (timers.size() > 0) {
+                // Read the clock afresh: the idle strategy spun and yielded since this cycle began.
+                // With a manual clock this is a bound only; moving the clock wakes the reactor.
+                timeout = Math.clamp(timers.earliestDeadline() - clock.nanoTime(), 0, timeout);
             }
             if (timeout > 0) {
                 parks++;
@@ -443,6 +526,9 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
         // Messages that raced with close() are run, so that their submitters' futures complete;
         // the ring is still open here.
         messages.drain(messageRunner);
+        if (clock instanceof ManualNanoClock manual) {
+            manual.unregister(clockWaker);
+        }
         if (ring != null) {
             ring.close();
         }

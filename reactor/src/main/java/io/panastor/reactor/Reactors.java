@@ -3,6 +3,9 @@ package io.panastor.reactor;
 import io.panastor.natives.Cpu;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemNanoClock;
 
 /**
  * The set of reactors of an engine: one per configured core, started together and closed
@@ -20,40 +23,104 @@ public final class Reactors implements AutoCloseable {
 
     /** One reactor per entry of {@code cpus}, each pinned to that core. */
     public static Reactors start(List<Integer> cpus) {
-        return start(cpus, true, DEFAULT_RING_ENTRIES);
+        return builder().cpus(cpus).start();
     }
 
     /** {@code count} reactors on the first cores this process may use (round robin when fewer). */
     public static Reactors start(int count) {
-        List<Integer> allowed = Cpu.allowedCpus();
-        List<Integer> cpus = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            cpus.add(allowed.get(i % allowed.size()));
-        }
-        return start(cpus, true, DEFAULT_RING_ENTRIES);
+        return builder().count(count).start();
+    }
+
+    /** {@code count} reactors as {@link #start(int)}, whose cycles and timers run off {@code clock}. */
+    public static Reactors start(int count, NanoClock clock) {
+        return builder().count(count).clock(clock).start();
     }
 
     public static Reactors start(List<Integer> cpus, boolean pin, int ringEntries) {
-        if (cpus.isEmpty()) {
-            throw new IllegalArgumentException("an engine needs at least one reactor core");
+        return builder().cpus(cpus).pin(pin).ringEntries(ringEntries).start();
+    }
+
+    /** How to start a set of reactors when the shorthands above do not say enough. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Options of {@link #start}: cores (or a count), pinning, ring size, clock. Control path. */
+    public static final class Builder {
+        private List<Integer> cpus;
+        private int count = -1;
+        private boolean pin = true;
+        private int ringEntries = DEFAULT_RING_ENTRIES;
+        private NanoClock clock = SystemNanoClock.INSTANCE;
+
+        private Builder() {
         }
-        List<Integer> allowed = Cpu.allowedCpus();
-        for (int cpu : cpus) {
-            if (!allowed.contains(cpu)) {
-                throw new IllegalArgumentException("core " + cpu + " is not available to this process (available: "
-                        + allowed + ")");
+
+        /** One reactor per entry, on that core (default: one on every core this process may use). */
+        public Builder cpus(List<Integer> cpus) {
+            this.cpus = List.copyOf(cpus);
+            this.count = -1;
+            return this;
+        }
+
+        /** {@code count} reactors on the cores this process may use, round robin. */
+        public Builder count(int count) {
+            if (count < 1) {
+                throw new IllegalArgumentException("an engine needs at least one reactor, not " + count);
             }
+            this.count = count;
+            this.cpus = null;
+            return this;
         }
-        List<Reactor> started = new ArrayList<>();
-        try {
-            for (int i = 0; i < cpus.size(); i++) {
-                started.add(new Reactor(i, pin ? cpus.get(i) : -1, ringEntries).start());
+
+        /** Pin each reactor's thread to its core (default true). */
+        public Builder pin(boolean pin) {
+            this.pin = pin;
+            return this;
+        }
+
+        /** SQ entries of each reactor's ring (default {@link #DEFAULT_RING_ENTRIES}). */
+        public Builder ringEntries(int ringEntries) {
+            this.ringEntries = ringEntries;
+            return this;
+        }
+
+        /** The clock of the reactors' cycles and timers (default the system's; a {@link ManualNanoClock} in tests). */
+        public Builder clock(NanoClock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        public Reactors start() {
+            List<Integer> allowed = Cpu.allowedCpus();
+            List<Integer> chosen = cpus;
+            if (chosen == null) {
+                int n = count > 0 ? count : allowed.size();
+                chosen = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    chosen.add(allowed.get(i % allowed.size()));
+                }
             }
-        } catch (RuntimeException e) {
-            started.forEach(Reactor::close);
-            throw e;
+            if (chosen.isEmpty()) {
+                throw new IllegalArgumentException("an engine needs at least one reactor core");
+            }
+            for (int cpu : chosen) {
+                if (!allowed.contains(cpu)) {
+                    throw new IllegalArgumentException("core " + cpu + " is not available to this process (available: "
+                            + allowed + ")");
+                }
+            }
+            List<Reactor> started = new ArrayList<>();
+            try {
+                for (int i = 0; i < chosen.size(); i++) {
+                    started.add(new Reactor(i, pin ? chosen.get(i) : -1, ringEntries, clock).start());
+                }
+            } catch (RuntimeException e) {
+                started.forEach(Reactor::close);
+                throw e;
+            }
+            return new Reactors(started);
         }
-        return new Reactors(started);
     }
 
     public Reactor get(int index) {

@@ -220,7 +220,7 @@ class ReactorTest {
 
     static void awaitParked(Reactor r) throws InterruptedException {
         long parks = r.parks();
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (r.parks() == parks && System.nanoTime() < until) {
             java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
         }
