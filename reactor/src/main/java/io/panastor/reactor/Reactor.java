@@ -66,6 +66,9 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
     private final ManyToOneConcurrentArrayQueue<Runnable> messages =
             new ManyToOneConcurrentArrayQueue<>(MESSAGE_QUEUE_CAPACITY);
     private final NanoClock clock;
+    private final CoreMode mode;
+    /** Whether this reactor shares its core now: decided by its mode and {@link CoreOccupancy}. */
+    private volatile boolean sharesCore;
     /** The clock as read at the start of the current cycle. */
     private long now;
     private final TimerQueue timers = new TimerQueue();
@@ -80,9 +83,7 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
     private Thread thread;
 
     private Poller[] pollers = new Poller[0];
-    private CompletionHandler[] handlers = new CompletionHandler[8];
-    private int handlerCount;
-    private final CompletionHandler dispatcher = this::dispatch;
+    private final CompletionRouter dispatcher;
     private final java.util.function.Consumer<Runnable> messageRunner = this::runMessage;
 
     private long cycles;
@@ -106,19 +107,48 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
      * @param clock       the clock of its cycles and timers (a {@link ManualNanoClock} in tests)
      */
     public Reactor(int id, int cpu, int ringEntries, NanoClock clock) {
+        this(id, cpu, ringEntries, clock, CoreMode.fromProperty());
+    }
+
+    /**
+     * @param id          reactor index, used in its thread's name
+     * @param cpu         core to pin the thread to, or -1 to leave it unpinned
+     * @param ringEntries SQ entries of the reactor's io_uring
+     * @param clock       the clock of its cycles and timers (a {@link ManualNanoClock} in tests)
+     * @param mode        whether it polls as if it had its core to itself, parks as if it
+     *                    shared it, or decides by what else runs there
+     */
+    public Reactor(int id, int cpu, int ringEntries, NanoClock clock, CoreMode mode) {
         this.id = id;
+        this.mode = java.util.Objects.requireNonNull(mode, "mode");
         this.cpu = cpu;
         this.ringEntries = ringEntries;
         this.clock = java.util.Objects.requireNonNull(clock, "clock");
         this.now = clock.nanoTime();
         this.wakeup = new EventFd();
-        handlers[WAKEUP_HANDLER] = (token, res, flags) -> onWakeup();
-        handlerCount = 1;
+        this.dispatcher = new CompletionRouter(roleName(), (token, res, flags) -> onWakeup());
     }
 
     /** Starts the reactor's thread and waits until it runs its first cycle. Control path. */
     public Reactor start() {
-        runner = new AgentRunner(new ReactorIdleStrategy(this), this::onError, null, this);
+        ReactorIdleStrategy idle = new ReactorIdleStrategy(new ReactorIdleStrategy.Host() {
+            @Override
+            public boolean sharesCore() {
+                return sharesCore;
+            }
+
+            @Override
+            public boolean ioInFlight() {
+                return Reactor.this.ioInFlight();
+            }
+
+            @Override
+            public void park() {
+                Reactor.this.park();
+            }
+        }, SystemNanoClock.INSTANCE);
+        CoreOccupancy.register(this);
+        runner = new AgentRunner(idle, this::onError, null, this);
         AgentRunner.startOnThread(runner, r -> {
             Thread t = Thread.ofPlatform().name(roleName()).daemon(true).unstarted(r);
             thread = t;
@@ -149,6 +179,25 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
     /** The core this reactor is pinned to, or -1. */
     public int cpu() {
         return cpu;
+    }
+
+    /** The mode it was started in ({@link CoreMode#AUTO} unless told). */
+    public CoreMode mode() {
+        return mode;
+    }
+
+    /**
+     * True while this reactor shares its core and so parks as soon as it is idle; false while
+     * it polls as if it had the core to itself. Any thread; an AUTO reactor's answer changes
+     * as reactors start and stop.
+     */
+    public boolean sharesCore() {
+        return sharesCore;
+    }
+
+    /** Set by {@link CoreOccupancy}. */
+    void sharesCore(boolean shares) {
+        sharesCore = shares;
     }
 
     /** The reactor running on the calling thread, or {@code null} off-reactor. */
@@ -383,42 +432,18 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
      */
     public int registerCompletionHandler(CompletionHandler handler) {
         checkThread();
-        for (int i = 1; i < handlerCount; i++) {
-            if (handlers[i] == null) {
-                handlers[i] = handler;
-                return i;
-            }
-        }
-        if (handlerCount == handlers.length) {
-            handlers = Arrays.copyOf(handlers, handlers.length * 2);
-        }
-        handlers[handlerCount] = handler;
-        return handlerCount++;
+        return dispatcher.register(handler);
     }
 
     /** Frees a handler id once no SQE carrying it is in flight. Reactor-confined. */
     public void unregisterCompletionHandler(int handlerId) {
         checkThread();
-        if (handlerId <= WAKEUP_HANDLER || handlerId >= handlerCount) {
-            throw new IllegalArgumentException("no completion handler " + handlerId);
-        }
-        handlers[handlerId] = null;
+        dispatcher.unregister(handlerId);
     }
 
     /** The user data that routes a completion to {@code handlerId} with {@code token} (48 bits). */
     public static long userData(int handlerId, long token) {
         return ((long) handlerId << HANDLER_SHIFT) | (token & TOKEN_MASK);
-    }
-
-    private void dispatch(long userData, int res, int flags) {
-        int handlerId = (int) (userData >>> HANDLER_SHIFT);
-        CompletionHandler h = handlerId < handlerCount ? handlers[handlerId] : null;
-        if (h == null) {
-            LOG.log(System.Logger.Level.WARNING, "{0}: completion for unknown handler {1} (res {2}) dropped",
-                    roleName(), handlerId, res);
-            return;
-        }
-        h.onCompletion(userData & TOKEN_MASK, res, flags);
     }
 
     private void armWakeup() {
@@ -561,6 +586,7 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
             return;
         }
         closing = true;
+        CoreOccupancy.unregister(this);
         if (runner == null) {
             wakeup.close();
             closed.complete(null);
@@ -580,6 +606,6 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
 
     @Override
     public String toString() {
-        return roleName() + (cpu >= 0 ? "@cpu" + cpu : "");
+        return roleName() + (cpu >= 0 ? "@cpu" + cpu : "") + (sharesCore ? " (shared core)" : "");
     }
 }

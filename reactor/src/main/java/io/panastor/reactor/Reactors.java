@@ -26,7 +26,10 @@ public final class Reactors implements AutoCloseable {
         return builder().cpus(cpus).start();
     }
 
-    /** {@code count} reactors on the first cores this process may use (round robin when fewer). */
+    /**
+     * {@code count} reactors, each pinned to one of the cores this process may use; more
+     * reactors than cores run unpinned and share them ({@link CoreMode#AUTO}).
+     */
     public static Reactors start(int count) {
         return builder().count(count).start();
     }
@@ -34,6 +37,11 @@ public final class Reactors implements AutoCloseable {
     /** {@code count} reactors as {@link #start(int)}, whose cycles and timers run off {@code clock}. */
     public static Reactors start(int count, NanoClock clock) {
         return builder().count(count).clock(clock).start();
+    }
+
+    /** {@code count} reactors as {@link #start(int)}, in {@code mode}. */
+    public static Reactors start(int count, CoreMode mode) {
+        return builder().count(count).mode(mode).start();
     }
 
     public static Reactors start(List<Integer> cpus, boolean pin, int ringEntries) {
@@ -45,13 +53,14 @@ public final class Reactors implements AutoCloseable {
         return new Builder();
     }
 
-    /** Options of {@link #start}: cores (or a count), pinning, ring size, clock. Control path. */
+    /** Options of {@link #start}: cores (or a count), pinning, ring size, clock, core mode. Control path. */
     public static final class Builder {
         private List<Integer> cpus;
         private int count = -1;
         private boolean pin = true;
         private int ringEntries = DEFAULT_RING_ENTRIES;
         private NanoClock clock = SystemNanoClock.INSTANCE;
+        private CoreMode mode = CoreMode.fromProperty();
 
         private Builder() {
         }
@@ -63,7 +72,10 @@ public final class Reactors implements AutoCloseable {
             return this;
         }
 
-        /** {@code count} reactors on the cores this process may use, round robin. */
+        /**
+         * {@code count} reactors: one pinned to each of the first cores this process may use;
+         * when they outnumber those cores, all of them unpinned, left to the kernel to spread.
+         */
         public Builder count(int count) {
             if (count < 1) {
                 throw new IllegalArgumentException("an engine needs at least one reactor, not " + count);
@@ -91,15 +103,24 @@ public final class Reactors implements AutoCloseable {
             return this;
         }
 
+        /** Dedicated (poll), shared (park when idle) or auto (default: {@link CoreMode#fromProperty()}). */
+        public Builder mode(CoreMode mode) {
+            this.mode = Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
         public Reactors start() {
             List<Integer> allowed = Cpu.allowedCpus();
             List<Integer> chosen = cpus;
+            boolean pinned = pin;
             if (chosen == null) {
                 int n = count > 0 ? count : allowed.size();
                 chosen = new ArrayList<>();
                 for (int i = 0; i < n; i++) {
                     chosen.add(allowed.get(i % allowed.size()));
                 }
+                // Pinned round robin, two reactors would share a core while another idles.
+                pinned &= n <= allowed.size();
             }
             if (chosen.isEmpty()) {
                 throw new IllegalArgumentException("an engine needs at least one reactor core");
@@ -113,7 +134,7 @@ public final class Reactors implements AutoCloseable {
             List<Reactor> started = new ArrayList<>();
             try {
                 for (int i = 0; i < chosen.size(); i++) {
-                    started.add(new Reactor(i, pin ? chosen.get(i) : -1, ringEntries, clock).start());
+                    started.add(new Reactor(i, pinned ? chosen.get(i) : -1, ringEntries, clock, mode).start());
                 }
             } catch (RuntimeException e) {
                 started.forEach(Reactor::close);
