@@ -143,7 +143,8 @@ class TargetBenchTest {
                 .size(8L << 20);
         JsonNode t = new ObjectMapper().readTree(b.json(b.run())).path("targets").get(0);
         assertThat(t.path("ios").asLong()).isEqualTo((8L << 20) / 65536);
-        assertThat(t.path("seconds").asDouble()).isLessThan(30);
+        // It ended when its bytes were done, not at its 60 s runtime.
+        assertThat(t.path("seconds").asDouble()).isLessThan(60);
     }
 
     @Test
