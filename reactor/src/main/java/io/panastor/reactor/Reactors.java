@@ -4,6 +4,7 @@ import io.panastor.natives.Cpu;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.SystemNanoClock;
 
@@ -142,6 +143,19 @@ public final class Reactors implements AutoCloseable {
             }
             return new Reactors(started);
         }
+    }
+
+    /**
+     * Completes once every reactor has run the timers due at its clock's present time
+     * ({@link Reactor#awaitTimersDue()} on each): after moving a {@link ManualNanoClock}, what
+     * a test joins before it looks. Any thread.
+     */
+    public CompletableFuture<Void> awaitTimersDue() {
+        CompletableFuture<?>[] each = new CompletableFuture<?>[reactors.size()];
+        for (int i = 0; i < each.length; i++) {
+            each[i] = reactors.get(i).awaitTimersDue();
+        }
+        return CompletableFuture.allOf(each);
     }
 
     public Reactor get(int index) {

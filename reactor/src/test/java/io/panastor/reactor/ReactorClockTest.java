@@ -135,6 +135,8 @@ class ReactorClockTest {
                 ReactorTest.awaitParked(r);
             }
             clock.advance(30 * MS);
+            reactors.awaitTimersDue().get(60, TimeUnit.SECONDS);
+            assertThat(fired).allMatch(CompletableFuture::isDone);
             for (int i = 0; i < fired.size(); i++) {
                 assertThat(fired.get(i).get(60, TimeUnit.SECONDS)).isEqualTo(i);
             }
