@@ -18,14 +18,15 @@ import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.SystemNanoClock;
 
 /**
- * One run-to-completion event loop on one platform thread, pinned to one core: the unit of
- * execution of the data plane, as an SPDK reactor is.
+ * One run-to-completion event loop on one platform thread, pinned to one core (or left to
+ * the kernel): the unit of execution of the data plane, as an SPDK reactor is.
  *
  * <p>Its duty cycle ({@link #doWork()}) reads its clock once ({@link #nanoTime()}), drains the
- * message queue (bounded), fires due timers, runs pollers, reaps completions from its {@link IoUring} and dispatches each to
- * the handler named in its user data, then submits the SQEs that work queued, in one
- * system call. Nothing in it blocks or takes a lock; when a cycle finds nothing to do, the
- * {@link ReactorIdleStrategy} spins, then parks in {@code io_uring_enter}.
+ * message queue (bounded), fires due timers, runs pollers, reaps completions from its
+ * {@link IoUring} and dispatches each to the handler named in its user data, then submits the
+ * SQEs that work queued, in one system call. Nothing in it blocks or takes a lock; when a
+ * cycle finds nothing to do, the {@link ReactorIdleStrategy} spins, then parks in
+ * {@code io_uring_enter} — or parks at once when the reactor shares its core ({@link CoreMode}).
  *
  * <p>Time: a reactor reads its {@link NanoClock} once at the start of each cycle, as Agrona's
  * duty cycles do; code it runs asks {@link #nanoTime()} for that reading instead of reading a
