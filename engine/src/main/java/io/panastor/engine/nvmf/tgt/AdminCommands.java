@@ -232,14 +232,18 @@ final class AdminCommands {
                 return;
             }
         }
-        MemorySegment b = req.buffer;
-        b.asSlice(0, bytes).fill((byte) 0);
-        if (offset < page.length) {
-            int n = (int) Math.min(bytes, page.length - offset);
-            MemorySegment.copy(page, (int) offset, b, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, n);
-        } else if (offset > page.length) {
+        // LPOL/LPOU form an unsigned 64-bit byte offset: one past the end of the page is
+        // Invalid Field in Command (NVMe base 2.0 §5.16), and so is any offset with the top
+        // bit set (which a signed compare would take for a small one).
+        if (Long.compareUnsigned(offset, page.length) > 0) {
             req.complete(NvmeStatus.INVALID_FIELD, 0);
             return;
+        }
+        MemorySegment b = req.buffer;
+        b.asSlice(0, bytes).fill((byte) 0);
+        int n = (int) Math.min(bytes, page.length - offset);
+        if (n > 0) {
+            MemorySegment.copy(page, (int) offset, b, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, n);
         }
         req.transfer = (int) bytes;
         req.complete(NvmeStatus.SUCCESS, 0);
