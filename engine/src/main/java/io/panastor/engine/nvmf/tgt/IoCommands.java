@@ -29,8 +29,20 @@ final class IoCommands {
         NvmfRequest req = (NvmfRequest) io.context;
         int status = toNvme(io);
         io.release();
-        req.owner.ioFinished(req, status);
+        if (req != null) {
+            req.owner.ioFinished(req, status);
+        }
     };
+
+    /** Submits {@code io} for {@code req}, which already counts it; a submit that throws fails the request. */
+    private static void start(QueuePair q, NvmfRequest req, IoChannel channel, BdevIo io) {
+        try {
+            channel.submit(io);
+        } catch (RuntimeException e) {
+            io.context = null;
+            q.ioSubmitFailed(req, e);
+        }
+    }
 
     static void execute(QueuePair q, NvmfRequest req) {
         Namespace ns = q.controller.subsystem().namespace(req.nsid());
@@ -78,7 +90,7 @@ final class IoCommands {
                     io.prepareWrite(slba, nlb, req.data(bytes), COMPLETION);
                 }
                 q.ioStarted(req);
-                channel.submit(io);
+                start(q, req, channel, io);
             }
             case NvmeOpcodes.NVM_FLUSH -> submit(q, req, channel, IoType.FLUSH, 0, bdev.blockCount(), false);
             case NvmeOpcodes.NVM_WRITE_ZEROES -> {
@@ -115,7 +127,7 @@ final class IoCommands {
             default -> throw new IllegalArgumentException(type.toString());
         }
         q.ioStarted(req);
-        channel.submit(io);
+        start(q, req, channel, io);
     }
 
     /** Deallocate ranges become UNMAPs, all started at once; other attributes are hints we may ignore. */

@@ -56,6 +56,7 @@ public final class NvmfTarget implements AutoCloseable {
     private final AtomicInteger nextReactor = new AtomicInteger();
     private final AtomicInteger nextPortId = new AtomicInteger(1);
     private final AtomicLong discoveryGeneration = new AtomicLong(1);
+    private final TargetCounters counters = new TargetCounters();
     private volatile boolean closed;
     /** Completes once the target is closed and its last connection is gone. */
     private final CompletableFuture<Void> drained = new CompletableFuture<>();
@@ -347,6 +348,11 @@ public final class NvmfTarget implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------- listing and shutdown
+
+    /** Fault and resource counters. */
+    public TargetCounters counters() {
+        return counters;
+    }
 
     public List<ConnectionInfo> connections() {
         List<ConnectionInfo> out = new ArrayList<>();

@@ -99,6 +99,8 @@ public final class QueuePair implements CompletionHandler {
     private int sqHead;
     private boolean sqFlowControlDisabled;
     long commands;
+    /** Handlers that threw on this connection (see {@link TargetCounters#handlerFailures()}). */
+    long handlerFailures;
     long bytesRead;
     long bytesWritten;
     long readCommands;
@@ -160,10 +162,18 @@ public final class QueuePair implements CompletionHandler {
 
     @Override
     public void onCompletion(long token, int res, int flags) {
-        if (token == TOKEN_RECV) {
-            onRecv(res);
-        } else {
-            onSend(res);
+        try {
+            if (token == TOKEN_RECV) {
+                onRecv(res);
+            } else {
+                onSend(res);
+            }
+        } catch (RuntimeException e) {
+            // Nothing a connection does may end up in the reactor's duty cycle: this one ends.
+            handlerFailures++;
+            target.counters().handlerFailed(this, token == TOKEN_RECV ? "receive handling" : "send handling", e);
+            close("internal error: " + e);
+            maybeFinishClose();
         }
     }
 
@@ -299,12 +309,23 @@ public final class QueuePair implements CompletionHandler {
             boolean dataIntact = !hasData || (flags & FLAG_DDGSTF) == 0
                     || digest(recvView, dataOffset, dataLength) == (int) u32(recv, dataOffset + dataLength);
             in.consume((int) plen);
-            switch (type) {
-                case ICREQ -> onIcReq(base);
-                case CAPSULE_CMD -> onCapsuleCmd(base, dataOffset, dataLength, dataIntact);
-                case H2C_DATA -> onH2CData(base, dataOffset, dataLength, dataIntact, flags);
-                case H2C_TERM_REQ -> close("host terminated the connection (FES " + u16(recv, base + FES_OFFSET) + ")");
-                default -> throw new IllegalStateException();
+            try {
+                switch (type) {
+                    case ICREQ -> onIcReq(base);
+                    case CAPSULE_CMD -> onCapsuleCmd(base, dataOffset, dataLength, dataIntact);
+                    case H2C_DATA -> onH2CData(base, dataOffset, dataLength, dataIntact, flags);
+                    case H2C_TERM_REQ -> close("host terminated the connection (FES " + u16(recv, base + FES_OFFSET)
+                            + ")");
+                    default -> throw new IllegalStateException("PDU type " + type);
+                }
+            } catch (RuntimeException e) {
+                // A handler bug the PDU provoked: the PDU is what we name in the C2HTermReq.
+                handlerFailures++;
+                target.counters().handlerFailed(this, "PDU type " + type, e);
+                if (state == State.READY || state == State.AWAIT_ICREQ) {
+                    fatal(FES_INVALID_PDU_HEADER_FIELD, 0, base);
+                }
+                return;
             }
         }
     }
@@ -426,6 +447,13 @@ public final class QueuePair implements CompletionHandler {
             fatal(FES_DATA_TRANSFER_OUT_OF_RANGE, (int) DATAO_OFFSET, base);
             return;
         }
+        if ((flags & FLAG_LAST_PDU) != 0 && datao + datal != req.length) {
+            // LAST_PDU marks the H2CData that ends the R2T's transfer (NVMe/TCP 1.0 §3.6.2.7);
+            // one set while the R2T still wants data would leave the command waiting forever:
+            // a fatal transport error naming the flags byte (§3.6.2.4).
+            fatal(FES_INVALID_PDU_HEADER_FIELD, (int) FLAGS_OFFSET, base);
+            return;
+        }
         MemorySegment.copy(recv, dataOffset, req.buffer, datao, datal);
         req.received += (int) datal;
         if (!dataIntact) {
@@ -443,7 +471,24 @@ public final class QueuePair implements CompletionHandler {
 
     // ---------------------------------------------------------------- commands
 
+    /**
+     * Runs a command whose data is in. A handler that throws does not reach the reactor: the
+     * command completes with Internal Error, counted and logged once.
+     */
     private void execute(NvmfRequest req) {
+        try {
+            dispatch(req);
+        } catch (RuntimeException e) {
+            handlerFailures++;
+            target.counters().handlerFailed(this, "opcode 0x" + Integer.toHexString(req.opcode()), e);
+            if (req.state == NvmfRequest.State.EXECUTING && req.pendingIos == 0
+                    && state != State.CLOSING && state != State.CLOSED) {
+                finish(req, NvmeStatus.INTERNAL_ERROR);
+            }
+        }
+    }
+
+    private void dispatch(NvmfRequest req) {
         int opcode = req.opcode();
         if (opcode == NvmeOpcodes.FABRICS) {
             onFabrics(req);
@@ -500,6 +545,16 @@ public final class QueuePair implements CompletionHandler {
         this.qid = queueId;
         this.depth = queueDepth;
         this.sqFlowControlDisabled = disableSqFlowControl;
+    }
+
+    /**
+     * A bdev IO's submit threw: its completion may never come, so the request stops waiting
+     * for it (the descriptor, its context cleared, is dropped by the completion if one comes).
+     */
+    void ioSubmitFailed(NvmfRequest req, RuntimeException e) {
+        handlerFailures++;
+        target.counters().handlerFailed(this, "bdev submit", e);
+        ioFinished(req, NvmeStatus.INTERNAL_ERROR);
     }
 
     /** Counts a bdev IO started for a request. */
