@@ -38,6 +38,10 @@ public final class NvmfTarget implements AutoCloseable {
     /** Longest NQN (NVMe base 2.0 §4.5): 223 bytes. */
     static final int MAX_NQN = 223;
     static final int DISCOVERY_ENTRY = 1024;
+    /** Time from accept to a completed Connect before the socket is closed. */
+    public static final long DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
+    /** Accepted connections that may be mid-handshake at once; more are closed at accept. */
+    public static final int DEFAULT_MAX_UNCONNECTED = 256;
 
     /** A connection, as listed for operators. */
     public record ConnectionInfo(String peer, int reactor, int qid, int cntlid, String subsystem, String host,
@@ -57,6 +61,12 @@ public final class NvmfTarget implements AutoCloseable {
     private final AtomicInteger nextPortId = new AtomicInteger(1);
     private final AtomicLong discoveryGeneration = new AtomicLong(1);
     private final TargetCounters counters = new TargetCounters();
+    /** Each reactor's shared data buffers, made on that reactor by its first connection. */
+    private final ConcurrentHashMap<Integer, DataBufferPool> pools = new ConcurrentHashMap<>();
+    /** Accepted connections that have not yet completed Connect (or closed). */
+    private final AtomicInteger unconnected = new AtomicInteger();
+    private volatile long handshakeTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(DEFAULT_HANDSHAKE_TIMEOUT_MS);
+    private volatile int maxUnconnected = DEFAULT_MAX_UNCONNECTED;
     private volatile boolean closed;
     /** Completes once the target is closed and its last connection is gone. */
     private final CompletableFuture<Void> drained = new CompletableFuture<>();
@@ -190,27 +200,84 @@ public final class NvmfTarget implements AutoCloseable {
         return listeners.stream().map(Listener::address).toList();
     }
 
+    /** Time a connection has from accept to a completed Connect (0: no limit). Applies to connections accepted after. */
+    public void setHandshakeTimeout(java.time.Duration timeout) {
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("handshake timeout must not be negative, got " + timeout);
+        }
+        handshakeTimeoutNanos = timeout.toNanos();
+    }
+
+    long handshakeTimeoutNanos() {
+        return handshakeTimeoutNanos;
+    }
+
+    /** Connections that may be between accept and Connect at once; beyond it new ones are closed at accept. */
+    public void setMaxUnconnected(int max) {
+        if (max < 1) {
+            throw new IllegalArgumentException("the cap on connections not yet connected must be at least 1, got "
+                    + max);
+        }
+        maxUnconnected = max;
+    }
+
+    /** A connection completed Connect or closed before it. */
+    void onHandshakeEnded() {
+        unconnected.decrementAndGet();
+    }
+
+    /** The reactor's shared data buffers. On that reactor. */
+    DataBufferPool dataBufferPool(Reactor r) {
+        return pools.computeIfAbsent(r.id(), id -> new DataBufferPool(r, counters));
+    }
+
     void onAccepted(int fd) {
+        if (unconnected.incrementAndGet() > maxUnconnected) {
+            unconnected.decrementAndGet();
+            counters.onRefusedUnconnected();
+            if (counters.refusedUnconnected() == 1) {
+                LOG.log(System.Logger.Level.WARNING, "more than {0} connections have not connected yet: closing new "
+                        + "ones at accept (logged once, counted after)", maxUnconnected);
+            }
+            Sockets.close(fd);
+            return;
+        }
+        if (!startConnection(fd)) {
+            unconnected.decrementAndGet();
+        }
+    }
+
+    private boolean startConnection(int fd) {
         String peer;
         try {
             Sockets.tune(fd, 0);
             peer = Sockets.address(fd, true).toString();
         } catch (RuntimeException e) {
             Sockets.close(fd);
-            return;
+            return false;
         }
         Reactor r = reactors.get(Math.floorMod(nextReactor.getAndIncrement(), reactors.size()));
         try {
             r.execute(() -> {
                 if (closed) {
                     Sockets.close(fd);
+                    onHandshakeEnded();
                     return;
                 }
-                connections.add(new QueuePair(this, r, fd, peer));
+                try {
+                    connections.add(new QueuePair(this, r, fd, peer));
+                } catch (RuntimeException e) {
+                    // Out of memory or submission slots: this connection is refused, the rest serve on.
+                    counters.handlerFailed("nvmf " + peer, "starting a connection", e);
+                    Sockets.close(fd);
+                    onHandshakeEnded();
+                }
             });
         } catch (RejectedExecutionException e) {
             Sockets.close(fd);
+            return false;
         }
+        return true;
     }
 
     void onQueuePairClosed(QueuePair q) {
@@ -407,6 +474,24 @@ public final class NvmfTarget implements AutoCloseable {
         }
         if (!connections.isEmpty()) {
             LOG.log(System.Logger.Level.WARNING, "{0} connections still open at shutdown", connections.size());
+            return;     // their buffers may still be in use: leave the pools to the process's end
         }
+        for (DataBufferPool p : pools.values()) {
+            try {
+                p.reactor().run(p::close).get(10, TimeUnit.SECONDS);
+            } catch (RejectedExecutionException | java.util.concurrent.ExecutionException
+                     | java.util.concurrent.TimeoutException ex) {
+                p.close();
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        pools.clear();
+    }
+
+    /** Native bytes the target's connections and data-buffer pools hold now, by its own accounting. */
+    public long nativeBytes() {
+        return counters.connectionBytes() + counters.poolBytes();
     }
 }

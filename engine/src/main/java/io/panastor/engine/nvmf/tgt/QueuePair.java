@@ -9,7 +9,6 @@ import io.panastor.engine.nvmf.proto.NvmeStatus;
 import io.panastor.engine.nvmf.tcp.Crc32cDigest;
 import io.panastor.engine.nvmf.tcp.RecvBuffer;
 import io.panastor.engine.nvmf.tcp.SendBuffers;
-import io.panastor.natives.BufferPool;
 import io.panastor.natives.CompletionHandler;
 import io.panastor.natives.IoUring;
 import io.panastor.natives.Sockets;
@@ -24,6 +23,15 @@ import java.nio.ByteBuffer;
  * Receives into one buffer and parses PDUs in place; sends from two buffers that alternate,
  * so that every response, R2T and C2HData queued while a send is in flight leaves in the
  * next single send (few syscalls under load). No allocation per PDU.
+ *
+ * <p>Memory follows use: data buffers are lent per command by the reactor's shared
+ * {@link DataBufferPool} (when it is empty the connection stops parsing until one comes back);
+ * request slots and SQE copies match the queue size the host's Connect asked for; the receive
+ * buffer starts small and grows only when PDUs or bursts need more; send buffers and their
+ * iovecs are small and fixed. An idle IO queue holds well under 256 KiB of native memory.
+ *
+ * <p>A connection that has not finished ICReq and Connect within the target's handshake
+ * timeout is closed (slowloris sockets cost a timer and a small buffer, not megabytes).
  *
  * <p>Connection states ({@link State}): AWAIT_ICREQ → READY (commands flow; the first must be
  * a fabrics Connect) → TERMINATING (a fatal protocol error: C2HTermReq queued, input ignored)
@@ -45,8 +53,12 @@ public final class QueuePair implements CompletionHandler {
 
     /** Largest data transfer of one command (Identify Controller MDTS = 5 with 4 KiB pages). */
     static final int MAX_TRANSFER = 128 * 1024;
-    /** Largest H2CData payload the host may send (ICResp MAXH2CDATA). */
-    static final int MAX_H2C_DATA = 128 * 1024;
+    /**
+     * Largest H2CData payload the host may send (ICResp MAXH2CDATA): a quarter of MDTS, so that
+     * the largest PDU, which must fit the receive buffer whole, keeps a busy connection's buffer
+     * at {@link #RECV_MAX}; hosts split an R2T's data into PDUs of this size (NVMe/TCP 1.0 §3.6.2.2).
+     */
+    static final int MAX_H2C_DATA = 32 * 1024;
     /** In-capsule data a command may carry on an IO queue (IOCCSZ = 8 KiB + the SQE); the admin queue takes as much. */
     static final int IN_CAPSULE_DATA = 8192;
     /** Queue entries of any queue (CAP.MQES + 1). */
@@ -54,8 +66,14 @@ public final class QueuePair implements CompletionHandler {
     /** C2H payloads from this size up are sent from the request's buffer rather than copied. */
     static final int GATHER_MIN_BYTES = 1024;
     static final int ADMIN_QUEUE_DEPTH = 32;
-    static final int RECV_BUFFER = 512 * 1024;
-    static final int SEND_BUFFER = 512 * 1024;
+    /** The receive buffer a connection starts with: a capsule with full in-capsule data, and then some. */
+    static final int RECV_INITIAL = 16 * 1024;
+    /** The most it grows to (under a burst of in-capsule writes: a QD 32 of 4 KiB, say). */
+    static final int RECV_MAX = 128 * 1024;
+    /** Each of the two send sides; a response that does not fit waits for the next send. */
+    static final int SEND_BUFFER = 32 * 1024;
+    /** iovecs per send side: two per gathered C2H payload, one per request at most, plus the tail. */
+    static final int SEND_IOVS = 2 * MAX_QUEUE_DEPTH + 2;
     /** The longest PDU we accept: an H2CData of MAXH2CDATA with both digests. */
     static final int MAX_PDU = DATA_HLEN + 2 * DIGEST_LENGTH + MAX_H2C_DATA;
     private static final int TOKEN_RECV = 0;
@@ -68,20 +86,30 @@ public final class QueuePair implements CompletionHandler {
     private final String peer;
     private final int handlerId;
     private final Arena arena = Arena.ofShared();
-    private final BufferPool dataBuffers;
+    /** The reactor's data buffers, shared with its other connections. */
+    private final DataBufferPool pool;
     /** Requests whose data is gathered into each send side, released when that side's send completes. */
     private final NvmfRequest[][] held = new NvmfRequest[2][MAX_QUEUE_DEPTH];
     private final int[] heldCounts = new int[2];
     private final Poller flusher = this::flushQueued;
-    private final NvmfRequest[] requests;
-    private final int[] freeRequests;
-    private int freeCount;
+    private final Requests requests;
     private final Crc32cDigest crc = new Crc32cDigest();
 
-    private final RecvBuffer in;
+    private RecvBuffer in;
+    /** {@link #in}'s own arena: a grown buffer replaces it. */
+    private Arena recvArena;
     /** {@link #in}'s memory and view, named for the parsing code. */
-    private final MemorySegment recv;
-    private final ByteBuffer recvView;
+    private MemorySegment recv;
+    private ByteBuffer recvView;
+    /** Native bytes this connection holds itself (not counting lent data buffers). */
+    private long nativeBytes;
+    /** Waiting for a data buffer from {@link #pool} (parsing and receiving paused); set by the pool. */
+    boolean awaitingBuffer;
+    int awaitedClass;
+    QueuePair nextBufferWaiter;
+    private long handshakeTimer = -1;
+    /** Counted among the target's connections that have not connected yet. */
+    private boolean unconnected = true;
 
     private final SendBuffers out;
     private NvmfRequest waitHead;
@@ -112,24 +140,80 @@ public final class QueuePair implements CompletionHandler {
         this.ring = reactor.ring();
         this.fd = fd;
         this.peer = peer;
-        this.dataBuffers = new BufferPool(MAX_QUEUE_DEPTH, MAX_TRANSFER);
-        this.requests = new NvmfRequest[MAX_QUEUE_DEPTH];
-        this.freeRequests = new int[MAX_QUEUE_DEPTH];
-        MemorySegment sqes = arena.allocate((long) NvmeCommand.SIZE * MAX_QUEUE_DEPTH, 64);
-        for (int i = 0; i < MAX_QUEUE_DEPTH; i++) {
-            requests[i] = new NvmfRequest(this, i, sqes.asSlice((long) i * NvmeCommand.SIZE, NvmeCommand.SIZE),
-                    dataBuffers.acquire());
-            freeRequests[i] = MAX_QUEUE_DEPTH - 1 - i;
-        }
-        freeCount = MAX_QUEUE_DEPTH;
-        this.in = new RecvBuffer(arena, RECV_BUFFER, MAX_PDU);
-        this.recv = in.segment();
-        this.recvView = in.view();
-        this.out = new SendBuffers(arena, SEND_BUFFER);
+        this.pool = target.dataBufferPool(reactor);
+        this.requests = new Requests(this, arena);
+        this.recvArena = Arena.ofShared();
+        useRecvBuffer(new RecvBuffer(recvArena, RECV_INITIAL, RECV_INITIAL));
+        this.out = new SendBuffers(arena, SEND_BUFFER, SEND_IOVS);
+        account(requests.nativeBytes() + in.capacity() + out.nativeBytes());
         this.handlerId = reactor.registerCompletionHandler(this);
         reactor.addPoller(flusher);
         stateEntries[State.AWAIT_ICREQ.ordinal()]++;
+        long timeout = target.handshakeTimeoutNanos();
+        if (timeout > 0) {
+            handshakeTimer = reactor.scheduleTimer(timeout, this::onHandshakeTimeout);
+        }
         postRecv();
+    }
+
+    private void useRecvBuffer(RecvBuffer b) {
+        in = b;
+        recv = b.segment();
+        recvView = b.view();
+    }
+
+    private void account(long bytes) {
+        nativeBytes += bytes;
+        target.counters().connectionMemory(bytes);
+    }
+
+    /** Native bytes this connection holds itself (receive/send buffers, iovecs, SQE copies). */
+    long nativeBytes() {
+        return nativeBytes;
+    }
+
+    /** No ICReq and Connect within the handshake timeout: the socket is closed (a slowloris, or a lost host). */
+    private void onHandshakeTimeout() {
+        handshakeTimer = -1;
+        if (controller == null && state != State.CLOSING && state != State.CLOSED) {
+            target.counters().onHandshakeTimeout();
+            close("no ICReq and Connect within " + target.handshakeTimeoutNanos() / 1_000_000 + " ms");
+            maybeFinishClose();
+        }
+    }
+
+    /**
+     * Grows the receive buffer to hold at least {@code bytes} (at most {@link #RECV_MAX}),
+     * keeping what is unparsed. Only between receives.
+     */
+    private void growRecv(int bytes) {
+        int size = Math.min(RECV_MAX, Math.max(bytes, 2 * in.capacity()));
+        if (size <= in.capacity() || in.inFlight()) {
+            return;
+        }
+        size = (size + 4095) & ~4095;
+        Arena a = Arena.ofShared();
+        RecvBuffer bigger = new RecvBuffer(a, size, Math.min(size, MAX_PDU));
+        in.moveUnparsedTo(bigger);
+        account(size - in.capacity());
+        Arena old = recvArena;
+        recvArena = a;
+        useRecvBuffer(bigger);
+        old.close();
+    }
+
+    /** The pool has a buffer again: parse on from where this connection paused. Called by the pool's poller. */
+    void onBufferAvailable() {
+        try {
+            process();
+            postRecv();
+            flush();
+        } catch (RuntimeException e) {
+            handlerFailures++;
+            target.counters().handlerFailed(this, "resume after waiting for a buffer", e);
+            close("internal error: " + e);
+        }
+        maybeFinishClose();
     }
 
     public State state() {
@@ -178,8 +262,16 @@ public final class QueuePair implements CompletionHandler {
     }
 
     private void postRecv() {
-        if (in.inFlight() || state == State.CLOSING || state == State.CLOSED || state == State.TERMINATING) {
+        if (in.inFlight() || awaitingBuffer || state == State.CLOSING || state == State.CLOSED
+                || state == State.TERMINATING) {
             return;
+        }
+        if (in.free() < in.capacity() / 4 && in.start() == 0) {
+            // Full of unparsed bytes that are not a whole PDU yet (or a burst): room first.
+            growRecv(2 * in.capacity());
+        }
+        if (in.free() == 0 && in.start() == 0) {
+            return;     // nothing can be received until something is parsed (cannot happen: growRecv made room)
         }
         if (!in.post(ring, fd, Reactor.userData(handlerId, TOKEN_RECV))) {
             close("no submission slot for a receive");
@@ -187,7 +279,12 @@ public final class QueuePair implements CompletionHandler {
     }
 
     private void onRecv(int res) {
+        boolean filled = res > 0 && res == in.free();
         in.onReceived(res);
+        if (filled && in.capacity() < RECV_MAX) {
+            // The receive filled all the room there was: more is waiting, so take more at a time.
+            growRecv(2 * in.capacity());
+        }
         if (res <= 0) {
             close(res == 0 ? "host closed the connection" : "receive failed: " + io.panastor.natives.Errno.name(-res));
             maybeFinishClose();
@@ -298,7 +395,22 @@ public final class QueuePair implements CompletionHandler {
                 return;
             }
             if (available < plen) {
+                if (plen > in.capacity()) {
+                    growRecv((int) plen);
+                }
                 return;
+            }
+            DataBuffer lent = null;
+            if (type == CAPSULE_CMD) {
+                long need = bufferNeeded(base + SQE_OFFSET);
+                if (need > 0) {
+                    lent = pool.acquire(need);
+                    if (lent == null) {
+                        // Every buffer of the reactor is in use: wait for one, the PDU left unparsed.
+                        pool.await(this, need);
+                        return;
+                    }
+                }
             }
             if (hd && digest(recvView, (int) base, hlen) != (int) u32(recv, base + hlen)) {
                 fatal(FES_HEADER_DIGEST_ERROR, 0, base);
@@ -312,7 +424,7 @@ public final class QueuePair implements CompletionHandler {
             try {
                 switch (type) {
                     case ICREQ -> onIcReq(base);
-                    case CAPSULE_CMD -> onCapsuleCmd(base, dataOffset, dataLength, dataIntact);
+                    case CAPSULE_CMD -> onCapsuleCmd(base, dataOffset, dataLength, dataIntact, lent);
                     case H2C_DATA -> onH2CData(base, dataOffset, dataLength, dataIntact, flags);
                     case H2C_TERM_REQ -> close("host terminated the connection (FES " + u16(recv, base + FES_OFFSET)
                             + ")");
@@ -328,6 +440,14 @@ public final class QueuePair implements CompletionHandler {
                 return;
             }
         }
+    }
+
+    /** Data bytes the command at {@code sqe} of the receive buffer moves, when it needs a buffer for them; else 0. */
+    private long bufferNeeded(long sqe) {
+        int opcode = NvmeCommand.opcode(recv, sqe);
+        int direction = (opcode == NvmeOpcodes.FABRICS ? NvmeCommand.fctype(recv, sqe) : opcode) & 0x3;
+        long length = NvmeCommand.sglLength(recv, sqe);
+        return direction == NvmfRequest.DIR_NONE || length <= 0 || length > MAX_TRANSFER ? 0 : length;
     }
 
     private int digest(ByteBuffer view, int offset, int length) {
@@ -360,13 +480,17 @@ public final class QueuePair implements CompletionHandler {
         setState(State.READY);
     }
 
-    private void onCapsuleCmd(long base, int dataOffset, int dataLength, boolean dataIntact) {
-        if (freeCount == 0) {
+    private void onCapsuleCmd(long base, int dataOffset, int dataLength, boolean dataIntact, DataBuffer lent) {
+        NvmfRequest req = requests.take();
+        if (req == null) {
             // The host sent more commands than its queue holds.
+            if (lent != null) {
+                pool.release(lent);
+            }
             fatal(FES_PDU_SEQUENCE_ERROR, 0, base);
             return;
         }
-        NvmfRequest req = requests[freeRequests[--freeCount]];
+        req.attach(lent);
         MemorySegment.copy(recv, base + SQE_OFFSET, req.sqe, 0, NvmeCommand.SIZE);
         req.cid = NvmeCommand.cid(req.sqe, 0);
         req.status = NvmeStatus.SUCCESS;
@@ -434,7 +558,7 @@ public final class QueuePair implements CompletionHandler {
         int cccid = u16(recv, base + CCCID_OFFSET);
         long datao = u32(recv, base + DATAO_OFFSET);
         long datal = u32(recv, base + DATAL_OFFSET);
-        NvmfRequest req = ttag < requests.length ? requests[ttag] : null;
+        NvmfRequest req = requests.byTag(ttag);
         if (req == null || req.state != NvmfRequest.State.AWAIT_H2C_DATA || req.cid != cccid) {
             fatal(FES_INVALID_PDU_HEADER_FIELD, (int) TTAG_OFFSET, base);
             return;
@@ -545,6 +669,21 @@ public final class QueuePair implements CompletionHandler {
         this.qid = queueId;
         this.depth = queueDepth;
         this.sqFlowControlDisabled = disableSqFlowControl;
+        long before = requests.nativeBytes();
+        requests.grow(queueDepth);
+        account(requests.nativeBytes() - before);
+        if (handshakeTimer >= 0) {
+            reactor.cancelTimer(handshakeTimer);
+            handshakeTimer = -1;
+        }
+        leaveUnconnected();
+    }
+
+    private void leaveUnconnected() {
+        if (unconnected) {
+            unconnected = false;
+            target.onHandshakeEnded();
+        }
     }
 
     /**
@@ -746,12 +885,17 @@ public final class QueuePair implements CompletionHandler {
             return;
         }
         req.state = NvmfRequest.State.FREE;
-        freeRequests[freeCount++] = req.index;
+        DataBuffer b = req.data;
+        if (b != null) {
+            req.attach(null);
+            pool.release(b);
+        }
+        requests.put(req);
     }
 
-    /** Requests this queue can hold at once (the host's SQSIZE + 1, bounded by our pool). */
+    /** Requests this queue can hold at once (the host's SQSIZE + 1 once connected). */
     int capacity() {
-        return requests.length;
+        return requests.capacity();
     }
 
     // ---------------------------------------------------------------- errors and teardown
@@ -800,7 +944,13 @@ public final class QueuePair implements CompletionHandler {
         waitTail = null;
         heldCounts[0] = 0;
         heldCounts[1] = 0;
-        for (NvmfRequest r : requests) {
+        pool.cancel(this);
+        if (handshakeTimer >= 0) {
+            reactor.cancelTimer(handshakeTimer);
+            handshakeTimer = -1;
+        }
+        leaveUnconnected();
+        for (NvmfRequest r : requests.all()) {
             if (r.state != NvmfRequest.State.FREE && r.state != NvmfRequest.State.EXECUTING) {
                 release(r);
             } else if (r.state == NvmfRequest.State.EXECUTING && r.pendingIos == 0) {
@@ -822,8 +972,9 @@ public final class QueuePair implements CompletionHandler {
         Sockets.close(fd);
         reactor.removePoller(flusher);
         reactor.unregisterCompletionHandler(handlerId);
-        dataBuffers.close();
         arena.close();
+        recvArena.close();
+        account(-nativeBytes);
         target.onQueuePairClosed(this);
     }
 
