@@ -44,7 +44,7 @@ public final class Controller {
     private volatile int ioQueuesGranted = MAX_IO_QUEUES;
     private int asyncEventConfig;
     private long katoMillis;
-    private long lastKeepAlive = System.nanoTime();
+    private long lastKeepAlive;
     private long keepAliveTimer = -1;
     private final ArrayDeque<NvmfRequest> aers = new ArrayDeque<>();
     private final List<Integer> changedNamespaces = new ArrayList<>();
@@ -58,6 +58,8 @@ public final class Controller {
         this.admin = admin;
         this.adminReactor = admin.reactor;
         this.katoMillis = katoMillis;
+        // Made on the admin queue's reactor, during its Connect: its clock, as for every check after.
+        this.lastKeepAlive = adminReactor.nanoTime();
     }
 
     public int cntlid() {
@@ -151,12 +153,12 @@ public final class Controller {
     }
 
     void onKeepAlive() {
-        lastKeepAlive = System.nanoTime();
+        lastKeepAlive = adminReactor.nanoTime();
     }
 
     void setKeepAliveTimeout(long millis) {
         katoMillis = millis;
-        lastKeepAlive = System.nanoTime();
+        lastKeepAlive = adminReactor.nanoTime();
         if (keepAliveTimer >= 0) {
             adminReactor.cancelTimer(keepAliveTimer);
             keepAliveTimer = -1;
@@ -176,7 +178,7 @@ public final class Controller {
         if (gone || katoMillis <= 0) {
             return;
         }
-        if (System.nanoTime() - lastKeepAlive > TimeUnit.MILLISECONDS.toNanos(katoMillis)) {
+        if (adminReactor.nanoTime() - lastKeepAlive > TimeUnit.MILLISECONDS.toNanos(katoMillis)) {
             destroy("keep-alive timeout of " + katoMillis + " ms expired");
             return;
         }

@@ -88,9 +88,6 @@ public final class QueuePair implements CompletionHandler {
     private final Arena arena = Arena.ofShared();
     /** The reactor's data buffers, shared with its other connections. */
     private final DataBufferPool pool;
-    /** Requests whose data is gathered into each send side, released when that side's send completes. */
-    private final NvmfRequest[][] held = new NvmfRequest[2][MAX_QUEUE_DEPTH];
-    private final int[] heldCounts = new int[2];
     private final Poller flusher = this::flushQueued;
     private final Requests requests;
     private final Crc32cDigest crc = new Crc32cDigest();
@@ -112,6 +109,7 @@ public final class QueuePair implements CompletionHandler {
     private boolean unconnected = true;
 
     private final SendBuffers out;
+    private final ResponseWriter writer;
     private NvmfRequest waitHead;
     private NvmfRequest waitTail;
 
@@ -145,6 +143,7 @@ public final class QueuePair implements CompletionHandler {
         this.recvArena = Arena.ofShared();
         useRecvBuffer(new RecvBuffer(recvArena, RECV_INITIAL, RECV_INITIAL));
         this.out = new SendBuffers(arena, SEND_BUFFER, SEND_IOVS);
+        this.writer = new ResponseWriter(this, out);
         account(requests.nativeBytes() + in.capacity() + out.nativeBytes());
         this.handlerId = reactor.registerCompletionHandler(this);
         reactor.addPoller(flusher);
@@ -309,7 +308,7 @@ public final class QueuePair implements CompletionHandler {
             return;
         }
         if (sent == SendBuffers.SENT) {
-            releaseHeld(side);
+            writer.releaseHeld(side);
         }
         if (sent == SendBuffers.STUCK) {
             close("no submission slot for the rest of a send");
@@ -334,10 +333,6 @@ public final class QueuePair implements CompletionHandler {
         }
     }
 
-    /** Offset of {@code bytes} reserved in the filling send buffer, or -1 when they do not fit now. */
-    private int reserve(int bytes) {
-        return out.reserve(bytes);
-    }
 
     // ---------------------------------------------------------------- PDU parsing
 
@@ -466,17 +461,11 @@ public final class QueuePair implements CompletionHandler {
             fatal(FES_INVALID_PDU_HEADER_FIELD, (int) HPDA_OFFSET, base);
             return;
         }
-        int at = reserve(IC_LENGTH);
-        MemorySegment s = out.filling();
-        s.asSlice(at, IC_LENGTH).fill((byte) 0);
-        header(s, at, ICRESP, 0, IC_LENGTH, 0, IC_LENGTH);
-        u16(s, at + PFV_OFFSET, 0);
-        u8(s, at + CPDA_OFFSET, 0);
-        u8(s, at + DGST_OFFSET, dgst & (DGST_HDGST | DGST_DDGST));
-        u32(s, at + MAXH2CDATA_OFFSET, MAX_H2C_DATA);
+        writer.icResp(dgst & (DGST_HDGST | DGST_DDGST), MAX_H2C_DATA);
         // Digests apply to the PDUs after the exchange (§3.6.2.2).
         headerDigest = (dgst & DGST_HDGST) != 0;
         dataDigest = (dgst & DGST_DDGST) != 0;
+        writer.digests(headerDigest, dataDigest);
         setState(State.READY);
     }
 
@@ -663,6 +652,14 @@ public final class QueuePair implements CompletionHandler {
         }
     }
 
+    int sqHead() {
+        return sqHead;
+    }
+
+    boolean sqFlowControlDisabled() {
+        return sqFlowControlDisabled;
+    }
+
     /** Called by {@link NvmfTarget#connect} once the Connect is accepted. */
     void connected(Controller c, int queueId, int queueDepth, boolean disableSqFlowControl) {
         this.controller = c;
@@ -737,122 +734,15 @@ public final class QueuePair implements CompletionHandler {
             release(req);
             return;
         }
-        if (waitHead != null || !tryRespond(req)) {
+        if (waitHead != null || !writer.tryRespond(req)) {
             enqueueWaiting(req);
         }
     }
 
     private void sendR2T(NvmfRequest req) {
-        if (waitHead != null || !tryR2T(req)) {
+        if (waitHead != null || !writer.tryR2T(req)) {
             enqueueWaiting(req);
         }
-    }
-
-    private boolean tryR2T(NvmfRequest req) {
-        int hd = headerDigest ? DIGEST_LENGTH : 0;
-        int at = reserve(R2T_HLEN + hd);
-        if (at < 0) {
-            return false;
-        }
-        MemorySegment s = out.filling();
-        header(s, at, R2T, headerDigest ? FLAG_HDGSTF : 0, R2T_HLEN, 0, R2T_HLEN + hd);
-        u16(s, at + CCCID_OFFSET, req.cid);
-        u16(s, at + TTAG_OFFSET, req.index);
-        u32(s, at + R2TO_OFFSET, 0);
-        u32(s, at + R2TL_OFFSET, req.length);
-        u32(s, at + 20, 0);
-        if (headerDigest) {
-            u32(s, at + R2T_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, R2T_HLEN)));
-        }
-        req.state = NvmfRequest.State.AWAIT_H2C_DATA;
-        return true;
-    }
-
-    private boolean tryRespond(NvmfRequest req) {
-        int hd = headerDigest ? DIGEST_LENGTH : 0;
-        int dd = dataDigest ? DIGEST_LENGTH : 0;
-        boolean withData = req.status == NvmeStatus.SUCCESS && req.direction == NvmfRequest.DIR_CONTROLLER_TO_HOST
-                && req.transfer > 0;
-        // The SUCCESS flag replaces the response only when the host turned SQ flow control off (§3.6.2.9).
-        boolean successFlag = withData && sqFlowControlDisabled;
-        int dataPdu = withData ? DATA_HLEN + hd + req.transfer + dd : 0;
-        int respPdu = successFlag ? 0 : CAPSULE_RESP_HLEN + hd;
-        // Larger payloads go on the wire from the request's own buffer (no copy into the send
-        // buffer); the request is then held until that send completes.
-        boolean gather = withData && req.transfer >= GATHER_MIN_BYTES;
-        if (gather && (!out.canAppendExternal() || out.room() < dataPdu - req.transfer + respPdu)) {
-            return false;
-        }
-        if (gather) {
-            int side = out.fillingIndex();
-            int at = reserve(DATA_HLEN + hd);
-            MemorySegment s = out.filling();
-            c2hHeader(s, at, req, successFlag, dataPdu);
-            out.appendExternal(req.buffer.address(), req.transfer);
-            if (dataDigest) {
-                u32(s, reserve(DIGEST_LENGTH), Integer.toUnsignedLong(digest(req.bufferView, 0, req.transfer)));
-            }
-            if (!successFlag) {
-                capsuleResp(s, reserve(respPdu), req, respPdu);
-            }
-            req.state = NvmfRequest.State.SENDING;
-            held[side][heldCounts[side]++] = req;
-            return true;
-        }
-        int at = reserve(dataPdu + respPdu);
-        if (at < 0) {
-            return false;
-        }
-        MemorySegment s = out.filling();
-        if (withData) {
-            c2hHeader(s, at, req, successFlag, dataPdu);
-            int data = at + DATA_HLEN + hd;
-            MemorySegment.copy(req.buffer, 0, s, data, req.transfer);
-            if (dataDigest) {
-                u32(s, data + req.transfer, Integer.toUnsignedLong(digest(out.fillingView(), data, req.transfer)));
-            }
-            at += dataPdu;
-        }
-        if (!successFlag) {
-            capsuleResp(s, at, req, respPdu);
-        }
-        release(req);
-        return true;
-    }
-
-    /** A C2HData header (and its digest) for all of {@code req}'s data, at {@code at} of the filling buffer. */
-    private void c2hHeader(MemorySegment s, int at, NvmfRequest req, boolean successFlag, int plen) {
-        int hd = headerDigest ? DIGEST_LENGTH : 0;
-        int pflags = FLAG_LAST_PDU | (successFlag ? FLAG_SUCCESS : 0) | (headerDigest ? FLAG_HDGSTF : 0)
-                | (dataDigest ? FLAG_DDGSTF : 0);
-        header(s, at, C2H_DATA, pflags, DATA_HLEN, DATA_HLEN + hd, plen);
-        u16(s, at + CCCID_OFFSET, req.cid);
-        u16(s, at + TTAG_OFFSET, 0);
-        u32(s, at + DATAO_OFFSET, 0);
-        u32(s, at + DATAL_OFFSET, req.transfer);
-        u32(s, at + 20, 0);
-        if (headerDigest) {
-            u32(s, at + DATA_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, DATA_HLEN)));
-        }
-    }
-
-    /** A CapsuleResp for {@code req} at {@code at} of the filling buffer. */
-    private void capsuleResp(MemorySegment s, int at, NvmfRequest req, int plen) {
-        header(s, at, CAPSULE_RESP, headerDigest ? FLAG_HDGSTF : 0, CAPSULE_RESP_HLEN, 0, plen);
-        NvmeCompletion.write(s, at + CQE_OFFSET, req.dw0, req.dw1, sqHead, Math.max(qid, 0), req.cid, req.status);
-        if (headerDigest) {
-            u32(s, at + CAPSULE_RESP_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, CAPSULE_RESP_HLEN)));
-        }
-    }
-
-    /** The send of {@code side} completed: the requests whose data it carried are free again. */
-    private void releaseHeld(int side) {
-        NvmfRequest[] h = held[side];
-        for (int i = 0; i < heldCounts[side]; i++) {
-            release(h[i]);
-            h[i] = null;
-        }
-        heldCounts[side] = 0;
     }
 
     private void enqueueWaiting(NvmfRequest req) {
@@ -868,7 +758,7 @@ public final class QueuePair implements CompletionHandler {
     private void drainWaiting() {
         while (waitHead != null) {
             NvmfRequest req = waitHead;
-            boolean done = req.state == NvmfRequest.State.NEED_R2T ? tryR2T(req) : tryRespond(req);
+            boolean done = req.state == NvmfRequest.State.NEED_R2T ? writer.tryR2T(req) : writer.tryRespond(req);
             if (!done) {
                 return;
             }
@@ -880,7 +770,7 @@ public final class QueuePair implements CompletionHandler {
         }
     }
 
-    private void release(NvmfRequest req) {
+    void release(NvmfRequest req) {
         if (req.state == NvmfRequest.State.FREE) {
             return;
         }
@@ -908,18 +798,8 @@ public final class QueuePair implements CompletionHandler {
         int copy = Math.min(in.end() - (int) pduBase, Math.min(hlen(recv, pduBase) == 0 ? COMMON_HEADER_LENGTH
                 : hlen(recv, pduBase), TERM_REQ_MAX_DATA));
         copy = Math.max(0, Math.min(copy, in.end() - (int) pduBase));
-        LOG.log(System.Logger.Level.WARNING, "nvmf {0} qid {1}: fatal transport error {2} at byte {3}; terminating",
-                peer, qid, fes, fieldOffset);
-        int plen = TERM_REQ_HLEN + copy;
-        int at = reserve(plen);
-        if (at >= 0) {
-            MemorySegment s = out.filling();
-            s.asSlice(at, TERM_REQ_HLEN).fill((byte) 0);
-            header(s, at, C2H_TERM_REQ, 0, TERM_REQ_HLEN, 0, plen);
-            u16(s, at + FES_OFFSET, fes);
-            u32(s, at + FEI_OFFSET, fieldOffset);
-            MemorySegment.copy(recv, pduBase, s, at + TERM_REQ_HLEN, copy);
-        }
+        target.counters().transportError(this, fes, fieldOffset);
+        writer.termReq(fes, fieldOffset, recv, pduBase, copy);
         setState(State.TERMINATING);
         flush();
         if (!out.inFlight()) {
@@ -942,8 +822,7 @@ public final class QueuePair implements CompletionHandler {
         Sockets.shutdown(fd);
         waitHead = null;
         waitTail = null;
-        heldCounts[0] = 0;
-        heldCounts[1] = 0;
+        writer.clearHeld();
         pool.cancel(this);
         if (handshakeTimer >= 0) {
             reactor.cancelTimer(handshakeTimer);

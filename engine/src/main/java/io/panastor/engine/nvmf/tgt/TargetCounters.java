@@ -18,6 +18,9 @@ public final class TargetCounters {
     static final int MAX_DISTINCT_FAULTS = 256;
 
     private final AtomicLong handlerFailures = new AtomicLong();
+    private final AtomicLong transportErrors = new AtomicLong();
+    /** Fatal transport errors by FES seen so far (log once per FES). */
+    private final Set<Integer> transportErrorsSeen = ConcurrentHashMap.newKeySet();
     private final AtomicLong handshakeTimeouts = new AtomicLong();
     private final AtomicLong refusedUnconnected = new AtomicLong();
     private final AtomicLong connectionBytes = new AtomicLong();
@@ -34,6 +37,18 @@ public final class TargetCounters {
         } else {
             LOG.log(System.Logger.Level.DEBUG, "{0}: {1} failed: {2}", where, what, e);
         }
+    }
+
+    /**
+     * A host's PDU was a fatal transport error: counted; the first of each FES is logged at
+     * WARNING, the rest at DEBUG, so that a hostile host cannot flood the log.
+     */
+    void transportError(Object where, int fes, int fieldOffset) {
+        transportErrors.incrementAndGet();
+        System.Logger.Level level = transportErrorsSeen.add(fes) ? System.Logger.Level.WARNING
+                : System.Logger.Level.DEBUG;
+        LOG.log(level, "{0}: fatal transport error (FES {1}) at byte {2}; terminating{3}", where, fes, fieldOffset,
+                level == System.Logger.Level.WARNING ? " (first of its kind: logged once, counted after)" : "");
     }
 
     void onHandshakeTimeout() {
@@ -57,6 +72,11 @@ public final class TargetCounters {
     /** Command and PDU handlers that threw (each answered with an error status or a C2HTermReq). */
     public long handlerFailures() {
         return handlerFailures.get();
+    }
+
+    /** Connections ended with a C2HTermReq for a malformed PDU. */
+    public long transportErrors() {
+        return transportErrors.get();
     }
 
     /** Connections closed because ICReq and Connect did not both arrive within the handshake timeout. */
