@@ -24,7 +24,8 @@ final class NvmfRequest {
         SENDING
     }
 
-    /** Data direction, from the opcode's (or FCTYPE's) bits 1:0. */
+    /** Data direction, from the opcode's (or FCTYPE's) bits 1:0 (NVMe base 2.0 §5, Figure 80). */
+    static final int DIRECTION_MASK = 0x3;
     static final int DIR_NONE = 0;
     static final int DIR_HOST_TO_CONTROLLER = 1;
     static final int DIR_CONTROLLER_TO_HOST = 2;

@@ -4,6 +4,7 @@ import static io.panastor.engine.nvmf.proto.TcpPdu.*;
 
 import io.panastor.engine.nvmf.proto.NvmeCompletion;
 import io.panastor.engine.nvmf.proto.NvmeStatus;
+import io.panastor.engine.nvmf.proto.TcpPduReserved;
 import io.panastor.engine.nvmf.tcp.Crc32cDigest;
 import io.panastor.engine.nvmf.tcp.SendBuffers;
 import java.lang.foreign.MemorySegment;
@@ -92,7 +93,7 @@ final class ResponseWriter {
         u16(s, at + TTAG_OFFSET, req.index);
         u32(s, at + R2TO_OFFSET, 0);
         u32(s, at + R2TL_OFFSET, req.length);
-        u32(s, at + 20, 0);
+        u32(s, at + TcpPduReserved.DATA_RESERVED_OFFSET, 0);
         if (headerDigest) {
             u32(s, at + R2T_HLEN, Integer.toUnsignedLong(crc.of(out.fillingView(), at, R2T_HLEN)));
         }
@@ -162,7 +163,7 @@ final class ResponseWriter {
         u16(s, at + TTAG_OFFSET, 0);
         u32(s, at + DATAO_OFFSET, 0);
         u32(s, at + DATAL_OFFSET, req.transfer);
-        u32(s, at + 20, 0);
+        u32(s, at + TcpPduReserved.DATA_RESERVED_OFFSET, 0);
         if (headerDigest) {
             u32(s, at + DATA_HLEN, Integer.toUnsignedLong(crc.of(out.fillingView(), at, DATA_HLEN)));
         }
