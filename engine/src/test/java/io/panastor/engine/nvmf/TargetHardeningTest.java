@@ -135,6 +135,30 @@ class TargetHardeningTest {
         Await.until("every connection to be gone", Duration.ofSeconds(10), () -> target.connections().isEmpty());
     }
 
+    /** Found by TargetFuzzTest: both threw inside the duty cycle and were never answered. */
+    @ParameterizedTest(name = "SGL length {0}, offset 0x{1}")
+    @org.junit.jupiter.params.provider.CsvSource({"0,0", "4096,7FFFFFFFFFFFFFC0", "4096,FFFFFFFFFFFFF000", "4096,1"})
+    void inCapsuleDataWithAnSglOutsideItIsAnErrorStatus(long sglLength, String hexOffset) throws Exception {
+        long offset = Long.parseUnsignedLong(hexOffset, 16);
+        try (TestHost admin = new TestHost(address)) {
+            int cntlid = admin.openAdmin(NQN, 0);
+            try (TestHost io = ioQueue(cntlid)) {
+                ByteBuffer s = TestHost.sqe(NvmeOpcodes.NVM_WRITE, 1);
+                s.putShort(2, (short) 9).putLong(40, 3).putInt(48, 0);
+                s.putLong(24, offset).putInt(32, (int) sglLength).put(39, (byte) 0x01);
+                io.send(io.capsule(s, pattern(3, 1, 1)));
+                ByteBuffer resp = io.readPdu();
+                assertThat(resp.get(0)).as("PDU type").isEqualTo((byte) CAPSULE_RESP);
+                int status = (resp.getShort(8 + 14) & 0xFFFF) >>> 1;
+                assertThat(status).as("status").isIn(NvmeStatus.DATA_SGL_LENGTH_INVALID, NvmeStatus.SGL_OFFSET_INVALID);
+                byte[] good = pattern(3, 1, 2);
+                assertThat(io.write(1, 3, good, BS, true).ok()).isTrue();
+                assertThat(io.read(1, 3, 1, BS).data()).isEqualTo(good);
+            }
+        }
+        assertThat(target.counters().handlerFailures()).isZero();
+    }
+
     @Test
     void aBdevThatThrowsFailsItsCommandWithInternalErrorAndTheQueueKeepsServing() throws Exception {
         try (TestHost admin = new TestHost(address)) {

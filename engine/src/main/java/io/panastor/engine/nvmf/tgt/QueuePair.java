@@ -440,7 +440,7 @@ public final class QueuePair implements CompletionHandler {
     /** Data bytes the command at {@code sqe} of the receive buffer moves, when it needs a buffer for them; else 0. */
     private long bufferNeeded(long sqe) {
         int opcode = NvmeCommand.opcode(recv, sqe);
-        int direction = (opcode == NvmeOpcodes.FABRICS ? NvmeCommand.fctype(recv, sqe) : opcode) & 0x3;
+        int direction = (opcode == NvmeOpcodes.FABRICS ? NvmeCommand.fctype(recv, sqe) : opcode) & NvmfRequest.DIRECTION_MASK;
         long length = NvmeCommand.sglLength(recv, sqe);
         return direction == NvmfRequest.DIR_NONE || length <= 0 || length > MAX_TRANSFER ? 0 : length;
     }
@@ -493,10 +493,10 @@ public final class QueuePair implements CompletionHandler {
         commands++;
         sqHead = depth > 0 ? (sqHead + 1) % depth : sqHead + 1;
         int opcode = req.opcode();
-        req.direction = (opcode == NvmeOpcodes.FABRICS ? NvmeCommand.fctype(req.sqe, 0) : opcode) & 0x3;
+        req.direction = (opcode == NvmeOpcodes.FABRICS ? NvmeCommand.fctype(req.sqe, 0) : opcode) & NvmfRequest.DIRECTION_MASK;
         if (!dataIntact) {
             // A data digest error fails the command, not the connection (§3.6.2.5): "transient transport error".
-            finish(req, NvmeStatus.of(NvmeStatus.SCT_GENERIC, 0x22));
+            finish(req, NvmeStatus.TRANSIENT_TRANSPORT_ERROR);
             return;
         }
         int sglId = NvmeCommand.sglId(req.sqe, 0);
@@ -507,7 +507,8 @@ public final class QueuePair implements CompletionHandler {
             execute(req);
             return;
         }
-        if (NvmeCommand.psdt(req.sqe, 0) == 0 && opcode != NvmeOpcodes.FABRICS) {
+        // Data is described by SGLs, PSDT 01b, on every fabrics queue (NVMe over Fabrics 1.1 §2.2).
+        if (NvmeCommand.psdt(req.sqe, 0) != NvmeCommand.PSDT_SGL && opcode != NvmeOpcodes.FABRICS) {
             finish(req, NvmeStatus.INVALID_FIELD);
             return;
         }
@@ -518,12 +519,18 @@ public final class QueuePair implements CompletionHandler {
         req.length = (int) sglLength;
         if (sglId == NvmeCommand.SGL_IN_CAPSULE) {
             long offset = NvmeCommand.sglAddress(req.sqe, 0);
-            if (req.direction != NvmfRequest.DIR_HOST_TO_CONTROLLER || offset < 0 || offset + sglLength > dataLength) {
-                finish(req, offset + sglLength > dataLength ? NvmeStatus.DATA_SGL_LENGTH_INVALID
-                        : NvmeStatus.SGL_OFFSET_INVALID);
+            // Offset and length are unsigned 64/32-bit: compared so that no sum can overflow.
+            boolean offsetBad = offset < 0 || offset > dataLength;
+            if (req.direction != NvmfRequest.DIR_HOST_TO_CONTROLLER || offsetBad || sglLength > dataLength - offset) {
+                finish(req, offsetBad ? NvmeStatus.SGL_OFFSET_INVALID
+                        : req.direction != NvmfRequest.DIR_HOST_TO_CONTROLLER || sglLength > dataLength - offset
+                        ? NvmeStatus.DATA_SGL_LENGTH_INVALID : NvmeStatus.SGL_OFFSET_INVALID);
                 return;
             }
-            MemorySegment.copy(recv, dataOffset + offset, req.buffer, 0, sglLength);
+            if (sglLength > 0) {
+                // (An SGL of length 0 with in-capsule data moves nothing: no buffer was lent for it.)
+                MemorySegment.copy(recv, dataOffset + offset, req.buffer, 0, sglLength);
+            }
             req.received = req.length;
             execute(req);
         } else if (sglId == NvmeCommand.SGL_TRANSPORT) {
@@ -570,7 +577,7 @@ public final class QueuePair implements CompletionHandler {
         MemorySegment.copy(recv, dataOffset, req.buffer, datao, datal);
         req.received += (int) datal;
         if (!dataIntact) {
-            req.status = NvmeStatus.of(NvmeStatus.SCT_GENERIC, 0x22);
+            req.status = NvmeStatus.TRANSIENT_TRANSPORT_ERROR;
         }
         if (req.received == req.length) {
             req.state = NvmfRequest.State.EXECUTING;
