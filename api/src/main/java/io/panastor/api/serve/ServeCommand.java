@@ -4,7 +4,10 @@ import io.panastor.api.cli.BdevArgs;
 import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.Bdevs;
 import io.panastor.engine.nvmf.tgt.NvmfTarget;
+import io.panastor.bindings.signal_h;
 import io.panastor.natives.Cpu;
+import io.panastor.natives.OpenFileLimit;
+import io.panastor.natives.Signals;
 import io.panastor.reactor.Reactors;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -27,6 +30,10 @@ import sun.misc.Signal;
 public final class ServeCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(ServeCommand.class);
     public static final String DEFAULT_NQN = "nqn.2026-11.io.panastor:serve";
+    /** Descriptors a JVM and an engine use beside connections (jars, rings, eventfds, listeners). */
+    static final long FILES_RESERVED = 256;
+    /** Below room for this many connections the limit is worth a warning. */
+    static final long MIN_CONNECTIONS = 1024;
 
     @Parameters(arity = "1..*", paramLabel = "URI",
             description = "Bdevs to export, in NSID order: malloc:///m0?size_mb=256, uring:///path, /dev/sdX, a file.")
@@ -54,8 +61,22 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         InetSocketAddress listenAddress = parseAddress(listen);
         CountDownLatch stop = new CountDownLatch(1);
+        // Started in the background by a script, the process inherits SIGINT ignored, and the
+        // JVM would then install no handler (Signal.handle quietly does nothing): undo that first.
+        for (int sig : new int[] {signal_h.SIGINT, signal_h.SIGTERM}) {
+            if (Signals.unignore(sig)) {
+                LOG.debug("signal {} was ignored (a background job): default action restored", sig);
+            }
+        }
         Signal.handle(new Signal("INT"), s -> stop.countDown());
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
+        OpenFileLimit files = OpenFileLimit.raiseToHard();
+        LOG.info("open-file limit {} (hard limit {}): about {} connections", files.soft(), files.hard(),
+                files.soft() == -1 ? "unlimited" : Math.max(0, files.soft() - FILES_RESERVED));
+        if (!files.allows(MIN_CONNECTIONS, FILES_RESERVED)) {
+            LOG.warn("open-file limit {} leaves room for fewer than {} connections: raise the hard limit "
+                    + "(ulimit -Hn, or LimitNOFILE= in a systemd unit)", files.soft(), MIN_CONNECTIONS);
+        }
         try (Reactors reactors = Reactors.start(cores == null ? Cpu.allowedCpus() : cores)) {
             Bdevs bdevs = new Bdevs();
             try (NvmfTarget target = new NvmfTarget(reactors, bdevs)) {
@@ -70,6 +91,8 @@ public final class ServeCommand implements Callable<Integer> {
                 System.out.flush();
                 stop.await();
                 LOG.info("stopping: closing {} connections", target.connections().size());
+                target.close();
+                LOG.info("stopped: {} connections left open", target.connections().size());
             } finally {
                 bdevs.destroyAll().join();
             }

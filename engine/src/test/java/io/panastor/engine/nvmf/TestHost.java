@@ -18,42 +18,47 @@ import java.util.zip.CRC32C;
  * sockets, one command at a time, and ways to send malformed PDUs. Not the product's
  * initiator (that comes later); its independence is the point.
  */
-final class TestHost implements AutoCloseable {
-    static final String HOST_NQN = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-00000000beef";
+public final class TestHost implements AutoCloseable {
+    public static final String HOST_NQN = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-00000000beef";
 
     /** A command's outcome. */
-    record Completion(int status, int dw0, int dw1, int cid, byte[] data) {
-        int sct() {
+    public record Completion(int status, int dw0, int dw1, int cid, byte[] data) {
+        public int sct() {
             return (status >>> 8) & 0x7;
         }
 
-        int sc() {
+        public int sc() {
             return status & 0xFF;
         }
 
-        boolean ok() {
+        public boolean ok() {
             return status == 0;
         }
     }
 
     private final SocketChannel channel;
-    boolean headerDigest;
-    boolean dataDigest;
-    int maxH2CData;
+    public boolean headerDigest;
+    public boolean dataDigest;
+    public int maxH2CData;
     private int nextCid = 1;
     int qid;
 
-    TestHost(InetSocketAddress target) throws IOException {
+    public TestHost(InetSocketAddress target) throws IOException {
         channel = SocketChannel.open(target);
         channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
         channel.socket().setSoTimeout(10_000);
     }
 
-    static ByteBuffer le(int size) {
+    public static ByteBuffer le(int size) {
         return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    void icReq(boolean hdgst, boolean ddgst) throws IOException {
+    /** Sets how long a read waits for the target (a hang detector, not a performance bound). */
+    public void readTimeout(int millis) throws IOException {
+        channel.socket().setSoTimeout(millis);
+    }
+
+    public void icReq(boolean hdgst, boolean ddgst) throws IOException {
         ByteBuffer b = le(IC_LENGTH);
         b.put(0, (byte) ICREQ).put(2, (byte) IC_LENGTH).putInt(4, IC_LENGTH);
         b.putShort(8, (short) 0).put(10, (byte) 0).put(11, (byte) ((hdgst ? 1 : 0) | (ddgst ? 2 : 0)));
@@ -67,7 +72,7 @@ final class TestHost implements AutoCloseable {
         maxH2CData = r.getInt(12);
     }
 
-    void send(byte[] bytes) throws IOException {
+    public void send(byte[] bytes) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(bytes);
         while (b.hasRemaining()) {
             channel.write(b);
@@ -89,7 +94,7 @@ final class TestHost implements AutoCloseable {
     }
 
     /** Reads one whole PDU (checking its header digest when negotiated). */
-    ByteBuffer readPdu() throws IOException {
+    public ByteBuffer readPdu() throws IOException {
         ByteBuffer h = le(8);
         readFully(h);
         int plen = h.getInt(4);
@@ -105,7 +110,7 @@ final class TestHost implements AutoCloseable {
     }
 
     /** True when the target closed the connection (EOF) within the socket timeout. */
-    boolean closedByTarget() throws IOException {
+    public boolean closedByTarget() throws IOException {
         try {
             int n = channel.socket().getInputStream().read();
             return n < 0;
@@ -114,7 +119,7 @@ final class TestHost implements AutoCloseable {
         }
     }
 
-    static int crc(byte[] a, int off, int len) {
+    public static int crc(byte[] a, int off, int len) {
         CRC32C c = new CRC32C();
         c.update(a, off, len);
         return (int) c.getValue();
@@ -122,14 +127,14 @@ final class TestHost implements AutoCloseable {
 
     // ---------------------------------------------------------------- commands
 
-    static ByteBuffer sqe(int opcode, long nsid) {
+    public static ByteBuffer sqe(int opcode, long nsid) {
         ByteBuffer s = le(64);
         s.put(0, (byte) opcode).put(1, (byte) 0x40).putInt(4, (int) nsid);
         return s;
     }
 
     /** Builds a CapsuleCmd PDU for {@code sqe} with optional in-capsule data. */
-    byte[] capsule(ByteBuffer sqe, byte[] inCapsule) {
+    public byte[] capsule(ByteBuffer sqe, byte[] inCapsule) {
         int hd = headerDigest ? 4 : 0;
         int dataLen = inCapsule == null ? 0 : inCapsule.length;
         int dd = dataLen > 0 && dataDigest ? 4 : 0;
@@ -156,7 +161,7 @@ final class TestHost implements AutoCloseable {
      * Sends a command and runs its data transfer: {@code out} goes in the capsule when
      * {@code inCapsule}, else through R2T/H2CData; C2H data is collected.
      */
-    Completion command(ByteBuffer sqe, byte[] out, boolean inCapsule, int c2hLength) throws IOException {
+    public Completion command(ByteBuffer sqe, byte[] out, boolean inCapsule, int c2hLength) throws IOException {
         int cid = nextCid++ & 0xFFFF;
         sqe.putShort(2, (short) cid);
         int length = out != null ? out.length : c2hLength;
@@ -203,7 +208,7 @@ final class TestHost implements AutoCloseable {
         }
     }
 
-    byte[] h2cData(int cid, int ttag, int datao, byte[] src, int srcOff, int n, boolean last) {
+    public byte[] h2cData(int cid, int ttag, int datao, byte[] src, int srcOff, int n, boolean last) {
         int hd = headerDigest ? 4 : 0;
         int dd = dataDigest ? 4 : 0;
         int plen = DATA_HLEN + hd + n + dd;
@@ -222,7 +227,7 @@ final class TestHost implements AutoCloseable {
         return p.array();
     }
 
-    Completion connect(int queueId, int sqsize, int cntlid, String subnqn, String hostnqn, int katoMillis)
+    public Completion connect(int queueId, int sqsize, int cntlid, String subnqn, String hostnqn, int katoMillis)
             throws IOException {
         ByteBuffer s = sqe(NvmeOpcodes.FABRICS, 0);
         s.put(4, (byte) NvmeOpcodes.FCTYPE_CONNECT);
@@ -241,20 +246,20 @@ final class TestHost implements AutoCloseable {
         return c;
     }
 
-    Completion propertyGet(int offset, boolean eightBytes) throws IOException {
+    public Completion propertyGet(int offset, boolean eightBytes) throws IOException {
         ByteBuffer s = sqe(NvmeOpcodes.FABRICS, 0);
         s.put(4, (byte) NvmeOpcodes.FCTYPE_PROPERTY_GET).put(40, (byte) (eightBytes ? 1 : 0)).putInt(44, offset);
         return command(s, null, false, 0);
     }
 
-    Completion propertySet(int offset, int value) throws IOException {
+    public Completion propertySet(int offset, int value) throws IOException {
         ByteBuffer s = sqe(NvmeOpcodes.FABRICS, 0);
         s.put(4, (byte) NvmeOpcodes.FCTYPE_PROPERTY_SET).put(40, (byte) 0).putInt(44, offset).putLong(48, value);
         return command(s, null, false, 0);
     }
 
     /** Connects an admin queue and enables the controller; returns the CNTLID. */
-    int openAdmin(String subnqn, int katoMillis) throws IOException {
+    public int openAdmin(String subnqn, int katoMillis) throws IOException {
         icReq(headerDigest, dataDigest);
         Completion c = connect(0, 31, 0xFFFF, subnqn, HOST_NQN, katoMillis);
         if (!c.ok()) {
@@ -267,19 +272,19 @@ final class TestHost implements AutoCloseable {
         return c.dw0() & 0xFFFF;
     }
 
-    Completion admin(int opcode, long nsid, int cdw10, int cdw11, int c2h) throws IOException {
+    public Completion admin(int opcode, long nsid, int cdw10, int cdw11, int c2h) throws IOException {
         ByteBuffer s = sqe(opcode, nsid);
         s.putInt(40, cdw10).putInt(44, cdw11);
         return command(s, null, false, c2h);
     }
 
-    Completion read(long nsid, long slba, int blocks, int blockSize) throws IOException {
+    public Completion read(long nsid, long slba, int blocks, int blockSize) throws IOException {
         ByteBuffer s = sqe(NvmeOpcodes.NVM_READ, nsid);
         s.putLong(40, slba).putInt(48, blocks - 1);
         return command(s, null, false, blocks * blockSize);
     }
 
-    Completion write(long nsid, long slba, byte[] data, int blockSize, boolean inCapsule) throws IOException {
+    public Completion write(long nsid, long slba, byte[] data, int blockSize, boolean inCapsule) throws IOException {
         ByteBuffer s = sqe(NvmeOpcodes.NVM_WRITE, nsid);
         s.putLong(40, slba).putInt(48, data.length / blockSize - 1);
         return command(s, data, inCapsule, 0);

@@ -57,6 +57,34 @@ public final class RecvBuffer {
         return end - start;
     }
 
+    /** Bytes the buffer holds at most. */
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Bytes free after {@link #end()} for the next receive. */
+    public int free() {
+        return capacity - end;
+    }
+
+    /**
+     * Moves the unparsed bytes to the front of {@code bigger} (a connection growing its buffer):
+     * afterwards {@code bigger} parses on from them and this buffer holds nothing. Neither may
+     * have a receive in flight.
+     */
+    public void moveUnparsedTo(RecvBuffer bigger) {
+        if (inFlight || bigger.inFlight || bigger.capacity < end - start) {
+            throw new IllegalStateException("cannot move " + (end - start) + " bytes into a " + bigger.capacity
+                    + "-byte buffer" + (inFlight || bigger.inFlight ? " with a receive in flight" : ""));
+        }
+        int live = end - start;
+        MemorySegment.copy(buffer, start, bigger.buffer, 0, live);
+        bigger.start = 0;
+        bigger.end = live;
+        start = 0;
+        end = 0;
+    }
+
     /** Marks {@code bytes} more as parsed. */
     public void consume(int bytes) {
         start += bytes;

@@ -33,6 +33,8 @@ public final class SendBuffers {
     /** Bytes of the filling side that lie outside its buffer (gathered payloads). */
     private long externalBytes;
     private final int capacity;
+    /** iovecs one side holds: {@link #MAX_IOVS} unless the owner needs fewer. */
+    private final int maxIovs;
     private int fill;
     private int fillLength;
     /** Start, in the filling buffer, of the bytes not yet in an iovec. */
@@ -45,13 +47,31 @@ public final class SendBuffers {
     private boolean inFlight;
 
     public SendBuffers(Arena arena, int capacity) {
+        this(arena, capacity, MAX_IOVS);
+    }
+
+    /**
+     * @param maxIovs iovecs per side, at most {@link #MAX_IOVS}: a queue that can gather at most
+     *                N payloads at once needs 2N + 1 (the target sizes it to its queue depth,
+     *                so an idle connection holds kilobytes, not 32 KiB of iovecs)
+     */
+    public SendBuffers(Arena arena, int capacity, int maxIovs) {
+        if (maxIovs < 3 || maxIovs > MAX_IOVS) {
+            throw new IllegalArgumentException("iovecs per send must be 3 to " + MAX_IOVS + ", got " + maxIovs);
+        }
         this.capacity = capacity;
+        this.maxIovs = maxIovs;
         for (int i = 0; i < 2; i++) {
             buffers[i] = arena.allocate(capacity, 4096);
             views[i] = buffers[i].asByteBuffer();
-            iovs[i] = arena.allocate(iovec.SIZE * MAX_IOVS, 8);
+            iovs[i] = arena.allocate((long) iovec.SIZE * maxIovs, 8);
             msgs[i] = arena.allocate(msghdr.SIZE, 8);
         }
+    }
+
+    /** Native bytes these buffers hold (both sides, their iovecs and msghdrs). */
+    public long nativeBytes() {
+        return 2L * (capacity + (long) iovec.SIZE * maxIovs + msghdr.SIZE);
     }
 
     /** Offset of {@code bytes} reserved in the filling buffer, or -1 when they do not fit now. */
@@ -81,7 +101,7 @@ public final class SendBuffers {
 
     /** Whether {@code pieces} more external payloads, each after some buffered bytes, fit in the filling side now. */
     public boolean canAppendExternal(int pieces) {
-        return iovCounts[fill] + 2L * pieces + 1 <= MAX_IOVS;
+        return iovCounts[fill] + 2L * pieces + 1 <= maxIovs;
     }
 
     /**

@@ -3,10 +3,15 @@ package io.panastor.engine.nvmf.tgt;
 import static io.panastor.engine.nvmf.proto.TcpPdu.u16;
 import static io.panastor.engine.nvmf.proto.TcpPdu.u32;
 import static io.panastor.engine.nvmf.proto.TcpPdu.u8;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
-
+import io.panastor.engine.nvmf.proto.IdentifyCommand;
+import io.panastor.engine.nvmf.proto.IdentifyController;
+import io.panastor.engine.nvmf.proto.IdentifyNamespace;
+import io.panastor.engine.nvmf.proto.LogPage;
+import io.panastor.engine.nvmf.proto.NamespaceDescriptor;
+import io.panastor.engine.nvmf.proto.NvmeCommand;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import io.panastor.engine.nvmf.proto.NvmeStatus;
+import io.panastor.engine.nvmf.proto.TcpPdu;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -20,10 +25,18 @@ final class AdminCommands {
     private AdminCommands() {
     }
 
-    static final int IDENTIFY_SIZE = 4096;
+    static final int IDENTIFY_SIZE = IdentifyCommand.DATA_SIZE;
     static final String FIRMWARE_REVISION = "0.1.0";
     /** Identify Controller MDTS: 2^5 pages of 4 KiB = {@link QueuePair#MAX_TRANSFER}. */
     static final int MDTS = 5;
+    /** RAB: commands the host may hand the controller at once for arbitration (2^6). */
+    static final int RECOMMENDED_ARBITRATION_BURST = 6;
+    /** ACL: concurrent Abort commands (answered at once, they never wait). */
+    static final int ABORT_LIMIT = 4;
+    /** FRMW: one firmware slot, read-only. */
+    static final int FRMW_ONE_READ_ONLY_SLOT = 0x3;
+    /** KAS: keep-alive granularity in 100 ms units (1 s). */
+    static final int KEEP_ALIVE_GRANULARITY_100MS = 10;
 
     /** Runs one admin command; false when the request is held (an AER) and completes later. */
     static boolean execute(Controller c, QueuePair q, NvmfRequest req) {
@@ -53,7 +66,7 @@ final class AdminCommands {
     // ---------------------------------------------------------------- Identify
 
     private static void identify(Controller c, NvmfRequest req) {
-        int cns = req.cdw(10) & 0xFF;
+        int cns = IdentifyCommand.cns(req.sqe, 0);
         MemorySegment b = req.buffer;
         if (req.length == 0) {
             req.complete(NvmeStatus.DATA_SGL_LENGTH_INVALID, 0);
@@ -63,8 +76,8 @@ final class AdminCommands {
         Subsystem s = c.subsystem();
         long nsid = req.nsid();
         switch (cns) {
-            case NvmeOpcodes.CNS_CONTROLLER -> identifyController(c, b);
-            case NvmeOpcodes.CNS_NAMESPACE -> {
+            case IdentifyCommand.CNS_CONTROLLER -> identifyController(c, b);
+            case IdentifyCommand.CNS_NAMESPACE -> {
                 if (s.isDiscovery() || nsid == 0 || nsid > Subsystem.MAX_NAMESPACES) {
                     req.complete(NvmeStatus.INVALID_NAMESPACE, 0);
                     return;
@@ -74,26 +87,26 @@ final class AdminCommands {
                     identifyNamespace(ns, b);
                 }
             }
-            case NvmeOpcodes.CNS_ACTIVE_NAMESPACES -> {
+            case IdentifyCommand.CNS_ACTIVE_NAMESPACES -> {
                 if (nsid >= 0xFFFFFFFEL) {
                     req.complete(NvmeStatus.INVALID_NAMESPACE, 0);
                     return;
                 }
                 int i = 0;
                 for (Namespace ns : s.namespaces()) {
-                    if (ns.nsid() > nsid && i < 1024) {
+                    if (ns.nsid() > nsid && i < IdentifyCommand.LIST_ENTRIES) {
                         u32(b, 4L * i++, ns.nsid());
                     }
                 }
             }
-            case NvmeOpcodes.CNS_NAMESPACE_DESCRIPTORS -> {
+            case IdentifyCommand.CNS_NAMESPACE_DESCRIPTORS -> {
                 Namespace ns = s.namespace(nsid);
                 if (ns == null) {
                     req.complete(NvmeStatus.INVALID_NAMESPACE, 0);
                     return;
                 }
                 long at = 0;
-                at = descriptor(b, at, 0x2, ns.nguid());
+                at = NamespaceDescriptor.write(b, at, NamespaceDescriptor.NIDT_NGUID, ns.nguid());
                 byte[] uuid = new byte[16];
                 long hi = ns.uuid().getMostSignificantBits();
                 long lo = ns.uuid().getLeastSignificantBits();
@@ -101,8 +114,8 @@ final class AdminCommands {
                     uuid[k] = (byte) (hi >>> (56 - 8 * k));
                     uuid[8 + k] = (byte) (lo >>> (56 - 8 * k));
                 }
-                at = descriptor(b, at, 0x3, uuid);
-                descriptor(b, at, 0x4, new byte[] {0});
+                at = NamespaceDescriptor.write(b, at, NamespaceDescriptor.NIDT_UUID, uuid);
+                NamespaceDescriptor.write(b, at, NamespaceDescriptor.NIDT_CSI, new byte[] {NamespaceDescriptor.CSI_NVM});
             }
             default -> {
                 req.complete(NvmeStatus.INVALID_FIELD, 0);
@@ -113,61 +126,57 @@ final class AdminCommands {
         req.complete(NvmeStatus.SUCCESS, 0);
     }
 
-    private static long descriptor(MemorySegment b, long at, int type, byte[] id) {
-        u8(b, at, type);
-        u8(b, at + 1, id.length);
-        MemorySegment.copy(id, 0, b, java.lang.foreign.ValueLayout.JAVA_BYTE, at + 4, id.length);
-        return at + 4 + id.length;
-    }
-
     private static void identifyController(Controller c, MemorySegment b) {
         Subsystem s = c.subsystem();
-        ascii(b, 4, 20, s.serial());
-        ascii(b, 24, 40, s.model());
-        ascii(b, 64, 8, FIRMWARE_REVISION);
-        u8(b, 72, 6);                                  // RAB
-        u8(b, 76, s.isDiscovery() ? 0 : 0x2);          // CMIC: more than one controller may attach
-        u8(b, 77, MDTS);
-        u16(b, 78, c.cntlid());
-        u32(b, 80, Controller.VS);
-        u32(b, 92, s.isDiscovery() ? 0 : 1 << 8);      // OAES: namespace attribute notices
-        u32(b, 96, 1);                                 // CTRATT: 128-bit host identifier
-        u8(b, 111, s.isDiscovery() ? 2 : 1);           // CNTRLTYPE: discovery or IO controller
-        u8(b, 258, 3);                                 // ACL (0's based)
-        u8(b, 259, Controller.MAX_AERS - 1);           // AERL (0's based)
-        u8(b, 260, 0x3);                               // FRMW: one slot, read-only
-        u8(b, 261, 0x4);                               // LPA: extended data for Get Log Page
-        u8(b, 262, 0);                                 // ELPE: one error log entry
-        u16(b, 320, 10);                               // KAS: keep-alive granularity 1 s (100 ms units)
-        u8(b, 512, 0x66);                              // SQES: 64-byte entries
-        u8(b, 513, 0x44);                              // CQES: 16-byte entries
-        u16(b, 514, QueuePair.MAX_QUEUE_DEPTH);        // MAXCMD
-        u32(b, 516, s.isDiscovery() ? 0 : Subsystem.MAX_NAMESPACES);   // NN
-        u16(b, 520, s.isDiscovery() ? 0 : 0x0C);       // ONCS: Dataset Management, Write Zeroes
-        u8(b, 525, s.isDiscovery() ? 0 : 0x05);        // VWC: present; no broadcast flush (bits 2:1 = 10b)
-        u32(b, 536, 0x1 | (1 << 20));                  // SGLS: SGLs, address as offset
-        ascii0(b, 768, 256, s.nqn());                  // SUBNQN
-        int ioccsz = (io.panastor.engine.nvmf.proto.NvmeCommand.SIZE + QueuePair.IN_CAPSULE_DATA) / 16;
-        u32(b, 1792, ioccsz);                          // IOCCSZ (16-byte units)
-        u32(b, 1796, 1);                               // IORCSZ
-        u16(b, 1800, 0);                               // ICDOFF
-        u8(b, 1802, 0);                                // FCATT: dynamic controller model
-        u8(b, 1803, 1);                                // MSDBD
-        u16(b, 1804, 1);                               // OFCS: Disconnect supported
+        ascii(b, IdentifyController.SN_OFFSET, IdentifyController.SN_LENGTH, s.serial());
+        ascii(b, IdentifyController.MN_OFFSET, IdentifyController.MN_LENGTH, s.model());
+        ascii(b, IdentifyController.FR_OFFSET, IdentifyController.FR_LENGTH, FIRMWARE_REVISION);
+        u8(b, IdentifyController.RAB_OFFSET, RECOMMENDED_ARBITRATION_BURST);
+        // CMIC: more than one controller may attach to an NVM subsystem.
+        u8(b, IdentifyController.CMIC_OFFSET, s.isDiscovery() ? 0 : IdentifyController.CMIC_MULTI_CONTROLLER);
+        u8(b, IdentifyController.MDTS_OFFSET, MDTS);
+        u16(b, IdentifyController.CNTLID_OFFSET, c.cntlid());
+        u32(b, IdentifyController.VER_OFFSET, Controller.VS);
+        u32(b, IdentifyController.OAES_OFFSET, s.isDiscovery() ? 0 : IdentifyController.OAES_NAMESPACE_ATTRIBUTE);
+        u32(b, IdentifyController.CTRATT_OFFSET, IdentifyController.CTRATT_HOST_ID_128);
+        u8(b, IdentifyController.CNTRLTYPE_OFFSET, s.isDiscovery() ? IdentifyController.CNTRLTYPE_DISCOVERY
+                : IdentifyController.CNTRLTYPE_IO);
+        u8(b, IdentifyController.ACL_OFFSET, ABORT_LIMIT - 1);                   // 0's based
+        u8(b, IdentifyController.AERL_OFFSET, Controller.MAX_AERS - 1);          // 0's based
+        u8(b, IdentifyController.FRMW_OFFSET, FRMW_ONE_READ_ONLY_SLOT);
+        u8(b, IdentifyController.LPA_OFFSET, IdentifyController.LPA_EXTENDED_DATA);
+        u8(b, IdentifyController.ELPE_OFFSET, 0);                                // one error log entry (0's based)
+        u16(b, IdentifyController.KAS_OFFSET, KEEP_ALIVE_GRANULARITY_100MS);
+        u8(b, IdentifyController.SQES_OFFSET, IdentifyController.SQES_64);
+        u8(b, IdentifyController.CQES_OFFSET, IdentifyController.CQES_16);
+        u16(b, IdentifyController.MAXCMD_OFFSET, QueuePair.MAX_QUEUE_DEPTH);
+        u32(b, IdentifyController.NN_OFFSET, s.isDiscovery() ? 0 : Subsystem.MAX_NAMESPACES);
+        u16(b, IdentifyController.ONCS_OFFSET, s.isDiscovery() ? 0
+                : IdentifyController.ONCS_DATASET_MANAGEMENT | IdentifyController.ONCS_WRITE_ZEROES);
+        u8(b, IdentifyController.VWC_OFFSET, s.isDiscovery() ? 0 : IdentifyController.VWC_PRESENT_NO_BROADCAST_FLUSH);
+        u32(b, IdentifyController.SGLS_OFFSET, IdentifyController.SGLS_SUPPORTED_OFFSET);
+        ascii0(b, IdentifyController.SUBNQN_OFFSET, io.panastor.engine.nvmf.proto.ConnectData.NQN_FIELD_LENGTH, s.nqn());
+        // IOCCSZ and IORCSZ count 16-byte units: the SQE and its in-capsule data, the CQE.
+        u32(b, IdentifyController.IOCCSZ_OFFSET, (NvmeCommand.SIZE + QueuePair.IN_CAPSULE_DATA) / 16);
+        u32(b, IdentifyController.IORCSZ_OFFSET, 1);
+        u16(b, IdentifyController.ICDOFF_OFFSET, 0);
+        u8(b, IdentifyController.FCATT_OFFSET, 0);                               // dynamic controller model
+        u8(b, IdentifyController.MSDBD_OFFSET, 1);
+        u16(b, IdentifyController.OFCS_OFFSET, IdentifyController.OFCS_DISCONNECT);
     }
 
     private static void identifyNamespace(Namespace ns, MemorySegment b) {
         long blocks = ns.bdev().blockCount();
-        b.set(JAVA_LONG_UNALIGNED, 0, blocks);         // NSZE
-        b.set(JAVA_LONG_UNALIGNED, 8, blocks);         // NCAP
-        b.set(JAVA_LONG_UNALIGNED, 16, blocks);        // NUSE
-        u8(b, 25, 0);                                  // NLBAF: one format
-        u8(b, 26, 0);                                  // FLBAS: format 0
-        u8(b, 30, 1);                                  // NMIC: may be shared
-        u8(b, 33, 0x1);                                // DLFEAT: deallocated blocks read as zeroes
-        MemorySegment.copy(ns.nguid(), 0, b, java.lang.foreign.ValueLayout.JAVA_BYTE, 104, 16);
-        int lbads = Integer.numberOfTrailingZeros(ns.bdev().blockSize());
-        u32(b, 128, (long) lbads << 16);               // LBAF0: no metadata, LBADS
+        TcpPdu.u64(b, IdentifyNamespace.NSZE_OFFSET, blocks);
+        TcpPdu.u64(b, IdentifyNamespace.NCAP_OFFSET, blocks);
+        TcpPdu.u64(b, IdentifyNamespace.NUSE_OFFSET, blocks);
+        u8(b, IdentifyNamespace.NLBAF_OFFSET, 0);                                // one format (0's based)
+        u8(b, IdentifyNamespace.FLBAS_OFFSET, 0);                                // format 0 in use
+        u8(b, IdentifyNamespace.NMIC_OFFSET, IdentifyNamespace.NMIC_SHARED);
+        u8(b, IdentifyNamespace.DLFEAT_OFFSET, IdentifyNamespace.DLFEAT_READS_ZEROES);
+        MemorySegment.copy(ns.nguid(), 0, b, java.lang.foreign.ValueLayout.JAVA_BYTE, IdentifyNamespace.NGUID_OFFSET,
+                IdentifyNamespace.NGUID_LENGTH);
+        IdentifyNamespace.format(b, 0, 0, Integer.numberOfTrailingZeros(ns.bdev().blockSize()));  // no metadata
     }
 
     static void ascii(MemorySegment b, long at, int width, String text) {
@@ -187,12 +196,10 @@ final class AdminCommands {
     // ---------------------------------------------------------------- Get Log Page
 
     private static void getLogPage(Controller c, QueuePair q, NvmfRequest req) {
-        int cdw10 = req.cdw(10);
-        int lid = cdw10 & 0xFF;
-        boolean retain = (cdw10 & 0x8000) != 0;
-        long numd = (((long) (req.cdw(11) & 0xFFFF) << 16) | (cdw10 >>> 16)) + 1;
-        long offset = Integer.toUnsignedLong(req.cdw(12)) | ((long) req.cdw(13) << 32);
-        long bytes = numd * 4;
+        int lid = LogPage.lid(req.sqe, 0);
+        boolean retain = LogPage.retainAsyncEvent(req.sqe, 0);
+        long offset = LogPage.offset(req.sqe, 0);
+        long bytes = LogPage.length(req.sqe, 0);
         if ((offset & 3) != 0 || bytes > req.length) {
             req.complete(NvmeStatus.INVALID_FIELD, 0);
             return;
@@ -200,27 +207,27 @@ final class AdminCommands {
         byte[] page;
         Subsystem s = c.subsystem();
         switch (lid) {
-            case NvmeOpcodes.LOG_DISCOVERY -> {
+            case LogPage.LID_DISCOVERY -> {
                 if (!s.isDiscovery()) {
                     req.complete(NvmeStatus.INVALID_LOG_PAGE, 0);
                     return;
                 }
                 page = q.target.discoveryLog(c.hostNqn());
             }
-            case NvmeOpcodes.LOG_ERROR -> page = new byte[64];
-            case NvmeOpcodes.LOG_SMART -> page = smart(c);
-            case NvmeOpcodes.LOG_FIRMWARE_SLOT -> {
-                page = new byte[512];
-                page[0] = 1;
-                byte[] fr = (FIRMWARE_REVISION + "        ").substring(0, 8).getBytes(StandardCharsets.US_ASCII);
-                System.arraycopy(fr, 0, page, 8, 8);
+            case LogPage.LID_ERROR -> page = new byte[LogPage.ERROR_ENTRY_SIZE];
+            case LogPage.LID_SMART -> page = smart(c);
+            case LogPage.LID_FIRMWARE_SLOT -> {
+                page = new byte[LogPage.FIRMWARE_SLOT_SIZE];
+                MemorySegment p = MemorySegment.ofArray(page);
+                u8(p, LogPage.FIRMWARE_AFI_OFFSET, 1);                               // slot 1 active
+                ascii(p, LogPage.FIRMWARE_SLOT1_OFFSET, IdentifyController.FR_LENGTH, FIRMWARE_REVISION);
             }
-            case NvmeOpcodes.LOG_CHANGED_NAMESPACES -> {
-                page = new byte[4096];
+            case LogPage.LID_CHANGED_NAMESPACES -> {
+                page = new byte[LogPage.CHANGED_NAMESPACES_SIZE];
                 List<Integer> changed = c.takeChangedNamespaces(retain);
                 MemorySegment p = MemorySegment.ofArray(page);
-                if (changed.size() >= 1024) {
-                    u32(p, 0, 0xFFFFFFFFL);
+                if (changed.size() >= LogPage.CHANGED_NAMESPACES_MAX) {
+                    u32(p, 0, LogPage.CHANGED_NAMESPACES_OVERFLOW);
                 } else {
                     for (int i = 0; i < changed.size(); i++) {
                         u32(p, 4L * i, changed.get(i));
@@ -232,25 +239,29 @@ final class AdminCommands {
                 return;
             }
         }
-        MemorySegment b = req.buffer;
-        b.asSlice(0, bytes).fill((byte) 0);
-        if (offset < page.length) {
-            int n = (int) Math.min(bytes, page.length - offset);
-            MemorySegment.copy(page, (int) offset, b, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, n);
-        } else if (offset > page.length) {
+        // LPOL/LPOU form an unsigned 64-bit byte offset: one past the end of the page is
+        // Invalid Field in Command (NVMe base 2.0 §5.16), and so is any offset with the top
+        // bit set (which a signed compare would take for a small one).
+        if (!LogPage.validRange(offset, bytes, page.length)) {
             req.complete(NvmeStatus.INVALID_FIELD, 0);
             return;
+        }
+        MemorySegment b = req.buffer;
+        b.asSlice(0, bytes).fill((byte) 0);
+        int n = (int) Math.min(bytes, page.length - offset);
+        if (n > 0) {
+            MemorySegment.copy(page, (int) offset, b, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, n);
         }
         req.transfer = (int) bytes;
         req.complete(NvmeStatus.SUCCESS, 0);
     }
 
     private static byte[] smart(Controller c) {
-        byte[] page = new byte[512];
+        byte[] page = new byte[LogPage.SMART_SIZE];
         MemorySegment p = MemorySegment.ofArray(page);
-        u16(p, 1, 313);                                // composite temperature, Kelvin
-        u8(p, 3, 100);                                 // available spare %
-        u8(p, 4, 10);                                  // spare threshold %
+        u16(p, LogPage.SMART_TEMPERATURE_OFFSET, 313);                            // Kelvin
+        u8(p, LogPage.SMART_AVAILABLE_SPARE_OFFSET, 100);                         // %
+        u8(p, LogPage.SMART_SPARE_THRESHOLD_OFFSET, 10);                          // %
         long read = 0;
         long written = 0;
         long reads = 0;
@@ -261,12 +272,11 @@ final class AdminCommands {
             reads += q.readCommands;
             writes += q.writeCommands;
         }
-        // Data units are thousands of 512-byte units, rounded up (§5.16.1.3).
-        p.set(JAVA_LONG_UNALIGNED, 32, (read / 512 + 999) / 1000);
-        p.set(JAVA_LONG_UNALIGNED, 48, (written / 512 + 999) / 1000);
-        p.set(JAVA_LONG_UNALIGNED, 64, reads);
-        p.set(JAVA_LONG_UNALIGNED, 80, writes);
-        p.set(JAVA_LONG_UNALIGNED, 112, 1);            // power cycles
+        TcpPdu.u64(p, LogPage.SMART_DATA_UNITS_READ_OFFSET, LogPage.dataUnits(read));
+        TcpPdu.u64(p, LogPage.SMART_DATA_UNITS_WRITTEN_OFFSET, LogPage.dataUnits(written));
+        TcpPdu.u64(p, LogPage.SMART_HOST_READS_OFFSET, reads);
+        TcpPdu.u64(p, LogPage.SMART_HOST_WRITES_OFFSET, writes);
+        TcpPdu.u64(p, LogPage.SMART_POWER_CYCLES_OFFSET, 1);
         return page;
     }
 }

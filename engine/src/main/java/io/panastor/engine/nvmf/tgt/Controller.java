@@ -1,7 +1,8 @@
 package io.panastor.engine.nvmf.tgt;
 
-import io.panastor.engine.nvmf.proto.NvmeCommand;
-import io.panastor.engine.nvmf.proto.NvmeOpcodes;
+import io.panastor.engine.nvmf.proto.ControllerRegisters;
+import io.panastor.engine.nvmf.proto.Features;
+import io.panastor.engine.nvmf.proto.PropertyCommand;
 import io.panastor.engine.nvmf.proto.NvmeStatus;
 import io.panastor.reactor.Reactor;
 import java.util.ArrayDeque;
@@ -26,7 +27,9 @@ public final class Controller {
     /** Async event: notice (type 2), namespace attribute changed (info 0), log page 04h. */
     static final int AEN_NAMESPACE_CHANGED = 0x00040002;
     /** Async event configuration bit that enables namespace attribute notices. */
-    static final int AEC_NAMESPACE_NOTICES = 1 << 8;
+    static final int AEC_NAMESPACE_NOTICES = Features.AEC_NAMESPACE_ATTRIBUTE;
+    /** The over-temperature threshold Get Features reports (85 °C). */
+    static final int TEMPERATURE_THRESHOLD_KELVIN = 358;
 
     private final int cntlid;
     private final Subsystem subsystem;
@@ -44,7 +47,7 @@ public final class Controller {
     private volatile int ioQueuesGranted = MAX_IO_QUEUES;
     private int asyncEventConfig;
     private long katoMillis;
-    private long lastKeepAlive = System.nanoTime();
+    private long lastKeepAlive;
     private long keepAliveTimer = -1;
     private final ArrayDeque<NvmfRequest> aers = new ArrayDeque<>();
     private final List<Integer> changedNamespaces = new ArrayList<>();
@@ -58,6 +61,8 @@ public final class Controller {
         this.admin = admin;
         this.adminReactor = admin.reactor;
         this.katoMillis = katoMillis;
+        // Made on the admin queue's reactor, during its Connect: its clock, as for every check after.
+        this.lastKeepAlive = adminReactor.nanoTime();
     }
 
     public int cntlid() {
@@ -151,12 +156,12 @@ public final class Controller {
     }
 
     void onKeepAlive() {
-        lastKeepAlive = System.nanoTime();
+        lastKeepAlive = adminReactor.nanoTime();
     }
 
     void setKeepAliveTimeout(long millis) {
         katoMillis = millis;
-        lastKeepAlive = System.nanoTime();
+        lastKeepAlive = adminReactor.nanoTime();
         if (keepAliveTimer >= 0) {
             adminReactor.cancelTimer(keepAliveTimer);
             keepAliveTimer = -1;
@@ -176,7 +181,7 @@ public final class Controller {
         if (gone || katoMillis <= 0) {
             return;
         }
-        if (System.nanoTime() - lastKeepAlive > TimeUnit.MILLISECONDS.toNanos(katoMillis)) {
+        if (adminReactor.nanoTime() - lastKeepAlive > TimeUnit.MILLISECONDS.toNanos(katoMillis)) {
             destroy("keep-alive timeout of " + katoMillis + " ms expired");
             return;
         }
@@ -185,29 +190,22 @@ public final class Controller {
 
     // ---------------------------------------------------------------- properties (admin reactor)
 
-    static final long CAP = capValue();
+    /** CAP: MQES for our queues, contiguous, ready within 10 s, NVM command set, 4 KiB pages. */
+    static final long CAP = ControllerRegisters.cap(QueuePair.MAX_QUEUE_DEPTH, 10_000);
 
-    private static long capValue() {
-        long mqes = QueuePair.MAX_QUEUE_DEPTH - 1;          // 0's based
-        long cqr = 1L << 16;                                // contiguous queues required
-        long to = 20L << 24;                                // ready within 10 s (500 ms units)
-        long cssNvm = 1L << 37;                             // NVM command set
-        return mqes | cqr | to | cssNvm;                    // MPSMIN = MPSMAX = 0: 4 KiB pages
-    }
-
-    static final int VS = 0x00010400;                       // NVMe 1.4
+    static final int VS = ControllerRegisters.version(1, 4, 0);
 
     void onProperty(NvmfRequest req, boolean set) {
-        int attrib = req.cdw(10) & 0x7;
-        int offset = req.cdw(11);
-        boolean eightBytes = attrib == 1;
-        if (attrib > 1) {
+        int attrib = PropertyCommand.size(req.sqe, 0);
+        long offset = PropertyCommand.offset(req.sqe, 0);
+        boolean eightBytes = attrib == PropertyCommand.SIZE_8_BYTES;
+        if (attrib != PropertyCommand.SIZE_4_BYTES && !eightBytes) {
             req.complete(NvmeStatus.INVALID_FIELD, 0);
             return;
         }
         if (set) {
-            long value = io.panastor.engine.nvmf.proto.TcpPdu.u32(req.sqe, NvmeCommand.CDW12_OFFSET);
-            if (offset == NvmeOpcodes.PROP_CC && !eightBytes) {
+            long value = PropertyCommand.value(req.sqe, 0);
+            if (offset == ControllerRegisters.CC && !eightBytes) {
                 writeCc((int) value);
                 req.complete(NvmeStatus.SUCCESS, 0);
             } else {
@@ -216,11 +214,11 @@ public final class Controller {
             return;
         }
         long value;
-        switch (offset) {
-            case NvmeOpcodes.PROP_CAP -> value = CAP;
-            case NvmeOpcodes.PROP_VS -> value = VS;
-            case NvmeOpcodes.PROP_CC -> value = Integer.toUnsignedLong(cc);
-            case NvmeOpcodes.PROP_CSTS -> value = Integer.toUnsignedLong(csts);
+        switch ((int) Math.min(offset, Integer.MAX_VALUE)) {
+            case ControllerRegisters.CAP -> value = CAP;
+            case ControllerRegisters.VS -> value = VS;
+            case ControllerRegisters.CC -> value = Integer.toUnsignedLong(cc);
+            case ControllerRegisters.CSTS -> value = Integer.toUnsignedLong(csts);
             default -> {
                 req.complete(NvmeStatus.INVALID_FIELD, 0);
                 return;
@@ -231,22 +229,22 @@ public final class Controller {
     }
 
     private void writeCc(int value) {
-        boolean wasEnabled = (cc & 1) != 0;
-        boolean enable = (value & 1) != 0;
-        int shn = (value >>> 14) & 0x3;
+        boolean wasEnabled = ControllerRegisters.enabled(cc);
+        boolean enable = ControllerRegisters.enabled(value);
+        int shn = ControllerRegisters.shutdownNotification(value);
         cc = value;
         if (shn != 0) {
             // Shutdown: nothing is cached above the bdevs, so it completes at once.
-            csts = (csts & ~0xC) | (0x2 << 2);
+            csts = ControllerRegisters.withShutdownStatus(csts, ControllerRegisters.CSTS_SHST_COMPLETE);
             ready = false;
         }
         if (enable && !wasEnabled) {
-            csts = (csts & ~0xC) | 0x1;
+            csts = ControllerRegisters.withShutdownStatus(csts, 0) | ControllerRegisters.CSTS_RDY;
             ready = true;
         } else if (!enable && wasEnabled) {
             // Controller Level Reset: its IO queues are deleted, so their connections end; the
             // admin queue stays and the host may enable the controller again.
-            csts &= ~0x1;
+            csts &= ~ControllerRegisters.CSTS_RDY;
             ready = false;
             closeIoQueues("controller " + cntlid + " reset (CC.EN cleared)");
         }
@@ -255,66 +253,64 @@ public final class Controller {
     // ---------------------------------------------------------------- features (admin reactor)
 
     void onSetFeatures(NvmfRequest req) {
-        int fid = req.cdw(10) & 0xFF;
-        if ((req.cdw(10) & 0x8000_0000) != 0) {
+        int fid = Features.fid(req.sqe, 0);
+        if (Features.save(req.sqe, 0)) {
             req.complete(NvmeStatus.FEATURE_NOT_SAVEABLE, 0);
             return;
         }
-        int cdw11 = req.cdw(11);
+        int cdw11 = Features.value(req.sqe, 0);
         switch (fid) {
-            case NvmeOpcodes.FEAT_NUMBER_OF_QUEUES -> {
-                int nsqr = cdw11 & 0xFFFF;
-                int ncqr = cdw11 >>> 16;
-                if (nsqr == 0xFFFF || ncqr == 0xFFFF) {
+            case Features.FID_NUMBER_OF_QUEUES -> {
+                if ((cdw11 & 0xFFFF) == Features.QUEUES_INVALID || (cdw11 >>> 16) == Features.QUEUES_INVALID) {
                     req.complete(NvmeStatus.INVALID_FIELD, 0);
                     return;
                 }
-                int granted = Math.min(Math.min(nsqr, ncqr) + 1, MAX_IO_QUEUES);
+                int granted = Math.min(Math.min(Features.submissionQueues(cdw11), Features.completionQueues(cdw11)),
+                        MAX_IO_QUEUES);
                 ioQueuesGranted = granted;
-                req.complete(NvmeStatus.SUCCESS, ((granted - 1) << 16) | (granted - 1));
+                req.complete(NvmeStatus.SUCCESS, Features.queues(granted, granted));
             }
-            case NvmeOpcodes.FEAT_ASYNC_EVENT_CONFIG -> {
+            case Features.FID_ASYNC_EVENT_CONFIG -> {
                 asyncEventConfig = cdw11;
                 req.complete(NvmeStatus.SUCCESS, 0);
             }
-            case NvmeOpcodes.FEAT_KEEP_ALIVE_TIMER -> {
+            case Features.FID_KEEP_ALIVE_TIMER -> {
                 setKeepAliveTimeout(Integer.toUnsignedLong(cdw11));
                 req.complete(NvmeStatus.SUCCESS, 0);
             }
-            case NvmeOpcodes.FEAT_ARBITRATION, NvmeOpcodes.FEAT_POWER_MANAGEMENT, NvmeOpcodes.FEAT_TEMPERATURE_THRESHOLD,
-                 NvmeOpcodes.FEAT_ERROR_RECOVERY, NvmeOpcodes.FEAT_VOLATILE_WRITE_CACHE, NvmeOpcodes.FEAT_WRITE_ATOMICITY,
-                 NvmeOpcodes.FEAT_HOST_IDENTIFIER -> req.complete(NvmeStatus.FEATURE_NOT_CHANGEABLE, 0);
+            case Features.FID_ARBITRATION, Features.FID_POWER_MANAGEMENT, Features.FID_TEMPERATURE_THRESHOLD,
+                 Features.FID_ERROR_RECOVERY, Features.FID_VOLATILE_WRITE_CACHE, Features.FID_WRITE_ATOMICITY,
+                 Features.FID_HOST_IDENTIFIER -> req.complete(NvmeStatus.FEATURE_NOT_CHANGEABLE, 0);
             default -> req.complete(NvmeStatus.INVALID_FIELD, 0);
         }
     }
 
     void onGetFeatures(NvmfRequest req) {
-        int fid = req.cdw(10) & 0xFF;
-        int select = (req.cdw(10) >>> 8) & 0x7;
-        if (select == 3) {
-            // Supported capabilities: nothing is saveable, namespace specific or changeable
-            // beyond the three features below.
-            boolean changeable = fid == NvmeOpcodes.FEAT_NUMBER_OF_QUEUES || fid == NvmeOpcodes.FEAT_ASYNC_EVENT_CONFIG
-                    || fid == NvmeOpcodes.FEAT_KEEP_ALIVE_TIMER;
-            req.complete(NvmeStatus.SUCCESS, changeable ? 0x4 : 0);
+        int fid = Features.fid(req.sqe, 0);
+        int select = Features.select(req.sqe, 0);
+        if (select == Features.SEL_SUPPORTED_CAPABILITIES) {
+            // Nothing is saveable or namespace specific; only the three features below change.
+            boolean changeable = fid == Features.FID_NUMBER_OF_QUEUES || fid == Features.FID_ASYNC_EVENT_CONFIG
+                    || fid == Features.FID_KEEP_ALIVE_TIMER;
+            req.complete(NvmeStatus.SUCCESS, changeable ? Features.CAPABILITY_CHANGEABLE : 0);
             return;
         }
-        if (select > 3) {
+        if (select > Features.SEL_SUPPORTED_CAPABILITIES) {
             req.complete(NvmeStatus.INVALID_FIELD, 0);
             return;
         }
-        boolean current = select == 0;
+        boolean current = select == Features.SEL_CURRENT;
         switch (fid) {
-            case NvmeOpcodes.FEAT_NUMBER_OF_QUEUES -> {
-                int n = (current ? ioQueuesGranted : MAX_IO_QUEUES) - 1;
-                req.complete(NvmeStatus.SUCCESS, (n << 16) | n);
+            case Features.FID_NUMBER_OF_QUEUES -> {
+                int n = current ? ioQueuesGranted : MAX_IO_QUEUES;
+                req.complete(NvmeStatus.SUCCESS, Features.queues(n, n));
             }
-            case NvmeOpcodes.FEAT_ASYNC_EVENT_CONFIG -> req.complete(NvmeStatus.SUCCESS, current ? asyncEventConfig : 0);
-            case NvmeOpcodes.FEAT_KEEP_ALIVE_TIMER -> req.complete(NvmeStatus.SUCCESS, current ? (int) katoMillis : 0);
-            case NvmeOpcodes.FEAT_VOLATILE_WRITE_CACHE -> req.complete(NvmeStatus.SUCCESS, 1);
-            case NvmeOpcodes.FEAT_TEMPERATURE_THRESHOLD -> req.complete(NvmeStatus.SUCCESS, 358);
-            case NvmeOpcodes.FEAT_ARBITRATION, NvmeOpcodes.FEAT_POWER_MANAGEMENT, NvmeOpcodes.FEAT_ERROR_RECOVERY,
-                 NvmeOpcodes.FEAT_WRITE_ATOMICITY -> req.complete(NvmeStatus.SUCCESS, 0);
+            case Features.FID_ASYNC_EVENT_CONFIG -> req.complete(NvmeStatus.SUCCESS, current ? asyncEventConfig : 0);
+            case Features.FID_KEEP_ALIVE_TIMER -> req.complete(NvmeStatus.SUCCESS, current ? (int) katoMillis : 0);
+            case Features.FID_VOLATILE_WRITE_CACHE -> req.complete(NvmeStatus.SUCCESS, 1);       // WCE: enabled
+            case Features.FID_TEMPERATURE_THRESHOLD -> req.complete(NvmeStatus.SUCCESS, TEMPERATURE_THRESHOLD_KELVIN);
+            case Features.FID_ARBITRATION, Features.FID_POWER_MANAGEMENT, Features.FID_ERROR_RECOVERY,
+                 Features.FID_WRITE_ATOMICITY -> req.complete(NvmeStatus.SUCCESS, 0);
             default -> req.complete(NvmeStatus.INVALID_FIELD, 0);
         }
     }

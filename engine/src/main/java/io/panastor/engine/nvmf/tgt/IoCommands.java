@@ -1,14 +1,13 @@
 package io.panastor.engine.nvmf.tgt;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
-
 import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.BdevIo;
 import io.panastor.engine.bdev.IoChannel;
 import io.panastor.engine.bdev.IoCompletion;
 import io.panastor.engine.bdev.IoStatus;
 import io.panastor.engine.bdev.IoType;
+import io.panastor.engine.nvmf.proto.DsmRange;
+import io.panastor.engine.nvmf.proto.NvmeCommand;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import io.panastor.engine.nvmf.proto.NvmeStatus;
 
@@ -20,17 +19,26 @@ final class IoCommands {
     private IoCommands() {
     }
 
-    static final int DSM_RANGE_SIZE = 16;
-    /** Dataset Management attribute: deallocate (CDW11 bit 2). */
-    static final int DSM_DEALLOCATE = 1 << 2;
 
     /** Routes a bdev completion back to its request's queue pair. */
     private static final IoCompletion COMPLETION = io -> {
         NvmfRequest req = (NvmfRequest) io.context;
         int status = toNvme(io);
         io.release();
-        req.owner.ioFinished(req, status);
+        if (req != null) {
+            req.owner.ioFinished(req, status);
+        }
     };
+
+    /** Submits {@code io} for {@code req}, which already counts it; a submit that throws fails the request. */
+    private static void start(QueuePair q, NvmfRequest req, IoChannel channel, BdevIo io) {
+        try {
+            channel.submit(io);
+        } catch (RuntimeException e) {
+            io.context = null;
+            q.ioSubmitFailed(req, e);
+        }
+    }
 
     static void execute(QueuePair q, NvmfRequest req) {
         Namespace ns = q.controller.subsystem().namespace(req.nsid());
@@ -50,8 +58,8 @@ final class IoCommands {
         int blockSize = bdev.blockSize();
         switch (opcode) {
             case NvmeOpcodes.NVM_READ, NvmeOpcodes.NVM_WRITE -> {
-                long slba = req.sqe.get(JAVA_LONG_UNALIGNED, 40);
-                int nlb = (req.cdw(12) & 0xFFFF) + 1;
+                long slba = NvmeCommand.slba(req.sqe, 0);
+                int nlb = NvmeCommand.blocks(req.sqe, 0);
                 long bytes = (long) nlb * blockSize;
                 if (bytes != req.length) {
                     q.finish(req, NvmeStatus.DATA_SGL_LENGTH_INVALID);
@@ -78,12 +86,12 @@ final class IoCommands {
                     io.prepareWrite(slba, nlb, req.data(bytes), COMPLETION);
                 }
                 q.ioStarted(req);
-                channel.submit(io);
+                start(q, req, channel, io);
             }
             case NvmeOpcodes.NVM_FLUSH -> submit(q, req, channel, IoType.FLUSH, 0, bdev.blockCount(), false);
             case NvmeOpcodes.NVM_WRITE_ZEROES -> {
-                long slba = req.sqe.get(JAVA_LONG_UNALIGNED, 40);
-                int nlb = (req.cdw(12) & 0xFFFF) + 1;
+                long slba = NvmeCommand.slba(req.sqe, 0);
+                int nlb = NvmeCommand.blocks(req.sqe, 0);
                 if (slba < 0 || slba + nlb > bdev.blockCount()) {
                     q.finish(req, NvmeStatus.LBA_OUT_OF_RANGE);
                     return;
@@ -115,24 +123,23 @@ final class IoCommands {
             default -> throw new IllegalArgumentException(type.toString());
         }
         q.ioStarted(req);
-        channel.submit(io);
+        start(q, req, channel, io);
     }
 
     /** Deallocate ranges become UNMAPs, all started at once; other attributes are hints we may ignore. */
     private static void datasetManagement(QueuePair q, NvmfRequest req, IoChannel channel, Bdev bdev) {
-        int ranges = (req.cdw(10) & 0xFF) + 1;
-        if (req.length < ranges * DSM_RANGE_SIZE) {
+        int ranges = DsmRange.ranges(req.sqe, 0);
+        if (req.length < ranges * DsmRange.SIZE) {
             q.finish(req, NvmeStatus.DATA_SGL_LENGTH_INVALID);
             return;
         }
-        if ((req.cdw(11) & DSM_DEALLOCATE) == 0) {
+        if (!DsmRange.deallocate(req.sqe, 0)) {
             q.finish(req, NvmeStatus.SUCCESS);
             return;
         }
         for (int i = 0; i < ranges; i++) {
-            long at = (long) i * DSM_RANGE_SIZE;
-            long length = Integer.toUnsignedLong(req.buffer.get(JAVA_INT_UNALIGNED, at + 4));
-            long slba = req.buffer.get(JAVA_LONG_UNALIGNED, at + 8);
+            long length = DsmRange.length(req.buffer, 0, i);
+            long slba = DsmRange.slba(req.buffer, 0, i);
             if (length > 0 && (slba < 0 || slba + length > bdev.blockCount())) {
                 q.finish(req, NvmeStatus.LBA_OUT_OF_RANGE);
                 return;
@@ -142,9 +149,8 @@ final class IoCommands {
         // completion cannot finish it.
         q.ioStarted(req);
         for (int i = 0; i < ranges; i++) {
-            long at = (long) i * DSM_RANGE_SIZE;
-            long length = Integer.toUnsignedLong(req.buffer.get(JAVA_INT_UNALIGNED, at + 4));
-            long slba = req.buffer.get(JAVA_LONG_UNALIGNED, at + 8);
+            long length = DsmRange.length(req.buffer, 0, i);
+            long slba = DsmRange.slba(req.buffer, 0, i);
             if (length > 0) {
                 submit(q, req, channel, IoType.UNMAP, slba, length, true);
             }

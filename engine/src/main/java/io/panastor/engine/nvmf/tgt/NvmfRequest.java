@@ -4,8 +4,9 @@ import io.panastor.engine.nvmf.proto.NvmeCommand;
 import java.lang.foreign.MemorySegment;
 
 /**
- * One command in flight on a queue pair: a copy of its SQE, its data buffer, where its data
- * transfer stands and how it ended. Pooled by its {@link QueuePair}; reactor-confined.
+ * One command in flight on a queue pair: a copy of its SQE, its data buffer (lent by the
+ * reactor's {@link DataBufferPool} while it has data to move), where its data transfer stands
+ * and how it ended. Pooled by its queue pair's {@link Requests}; reactor-confined.
  */
 final class NvmfRequest {
     /** Where a request is (the request state machine of SPDK's tcp.c, reduced). */
@@ -23,7 +24,8 @@ final class NvmfRequest {
         SENDING
     }
 
-    /** Data direction, from the opcode's (or FCTYPE's) bits 1:0. */
+    /** Data direction, from the opcode's (or FCTYPE's) bits 1:0 (NVMe base 2.0 §5, Figure 80). */
+    static final int DIRECTION_MASK = 0x3;
     static final int DIR_NONE = 0;
     static final int DIR_HOST_TO_CONTROLLER = 1;
     static final int DIR_CONTROLLER_TO_HOST = 2;
@@ -31,9 +33,12 @@ final class NvmfRequest {
     final QueuePair owner;
     final int index;
     final MemorySegment sqe;
-    final MemorySegment buffer;
+    /** The lent data buffer, or null while the command moves no data. */
+    DataBuffer data;
+    /** {@link #data}'s memory (null without one), named for the command handlers. */
+    MemorySegment buffer;
     /** {@link #buffer} as a ByteBuffer, for data digests. */
-    final java.nio.ByteBuffer bufferView;
+    java.nio.ByteBuffer bufferView;
     State state = State.FREE;
     int cid;
     int direction;
@@ -50,15 +55,17 @@ final class NvmfRequest {
     int pendingIos;
     /** Next in the queue pair's waiting-to-send list. */
     NvmfRequest nextWaiting;
-    /** The last exact-length view of {@link #buffer} handed to a bdev: reused while IO sizes repeat. */
-    private MemorySegment view;
-
-    NvmfRequest(QueuePair owner, int index, MemorySegment sqe, MemorySegment buffer) {
+    NvmfRequest(QueuePair owner, int index, MemorySegment sqe) {
         this.owner = owner;
         this.index = index;
         this.sqe = sqe;
-        this.buffer = buffer;
-        this.bufferView = buffer.asByteBuffer();
+    }
+
+    /** Lends {@code b} (or nothing) to this request. */
+    void attach(DataBuffer b) {
+        data = b;
+        buffer = b == null ? null : b.segment;
+        bufferView = b == null ? null : b.view;
     }
 
     int opcode() {
@@ -75,12 +82,7 @@ final class NvmfRequest {
 
     /** The first {@code bytes} of the buffer, as a segment of exactly that length, without allocating in steady state. */
     MemorySegment data(long bytes) {
-        MemorySegment v = view;
-        if (v == null || v.byteSize() != bytes) {
-            v = buffer.asSlice(0, bytes);
-            view = v;
-        }
-        return v;
+        return data.data(bytes);
     }
 
     void complete(int status, int dw0) {

@@ -1,10 +1,10 @@
 package io.panastor.engine.nvmf.tgt;
 
-import static io.panastor.engine.nvmf.proto.TcpPdu.u16;
-import static io.panastor.engine.nvmf.proto.TcpPdu.u8;
-
 import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.Bdevs;
+import io.panastor.engine.nvmf.proto.ConnectCommand;
+import io.panastor.engine.nvmf.proto.ConnectData;
+import io.panastor.engine.nvmf.proto.DiscoveryLog;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import io.panastor.engine.nvmf.proto.NvmeStatus;
 import io.panastor.natives.Sockets;
@@ -37,7 +37,10 @@ public final class NvmfTarget implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(NvmfTarget.class.getName());
     /** Longest NQN (NVMe base 2.0 §4.5): 223 bytes. */
     static final int MAX_NQN = 223;
-    static final int DISCOVERY_ENTRY = 1024;
+    /** Time from accept to a completed Connect before the socket is closed. */
+    public static final long DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
+    /** Accepted connections that may be mid-handshake at once; more are closed at accept. */
+    public static final int DEFAULT_MAX_UNCONNECTED = 256;
 
     /** A connection, as listed for operators. */
     public record ConnectionInfo(String peer, int reactor, int qid, int cntlid, String subsystem, String host,
@@ -56,6 +59,13 @@ public final class NvmfTarget implements AutoCloseable {
     private final AtomicInteger nextReactor = new AtomicInteger();
     private final AtomicInteger nextPortId = new AtomicInteger(1);
     private final AtomicLong discoveryGeneration = new AtomicLong(1);
+    private final TargetCounters counters = new TargetCounters();
+    /** Each reactor's shared data buffers, made on that reactor by its first connection. */
+    private final ConcurrentHashMap<Integer, DataBufferPool> pools = new ConcurrentHashMap<>();
+    /** Accepted connections that have not yet completed Connect (or closed). */
+    private final AtomicInteger unconnected = new AtomicInteger();
+    private volatile long handshakeTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(DEFAULT_HANDSHAKE_TIMEOUT_MS);
+    private volatile int maxUnconnected = DEFAULT_MAX_UNCONNECTED;
     private volatile boolean closed;
     /** Completes once the target is closed and its last connection is gone. */
     private final CompletableFuture<Void> drained = new CompletableFuture<>();
@@ -189,27 +199,84 @@ public final class NvmfTarget implements AutoCloseable {
         return listeners.stream().map(Listener::address).toList();
     }
 
+    /** Time a connection has from accept to a completed Connect (0: no limit). Applies to connections accepted after. */
+    public void setHandshakeTimeout(java.time.Duration timeout) {
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("handshake timeout must not be negative, got " + timeout);
+        }
+        handshakeTimeoutNanos = timeout.toNanos();
+    }
+
+    long handshakeTimeoutNanos() {
+        return handshakeTimeoutNanos;
+    }
+
+    /** Connections that may be between accept and Connect at once; beyond it new ones are closed at accept. */
+    public void setMaxUnconnected(int max) {
+        if (max < 1) {
+            throw new IllegalArgumentException("the cap on connections not yet connected must be at least 1, got "
+                    + max);
+        }
+        maxUnconnected = max;
+    }
+
+    /** A connection completed Connect or closed before it. */
+    void onHandshakeEnded() {
+        unconnected.decrementAndGet();
+    }
+
+    /** The reactor's shared data buffers. On that reactor. */
+    DataBufferPool dataBufferPool(Reactor r) {
+        return pools.computeIfAbsent(r.id(), id -> new DataBufferPool(r, counters));
+    }
+
     void onAccepted(int fd) {
+        if (unconnected.incrementAndGet() > maxUnconnected) {
+            unconnected.decrementAndGet();
+            counters.onRefusedUnconnected();
+            if (counters.refusedUnconnected() == 1) {
+                LOG.log(System.Logger.Level.WARNING, "more than {0} connections have not connected yet: closing new "
+                        + "ones at accept (logged once, counted after)", maxUnconnected);
+            }
+            Sockets.close(fd);
+            return;
+        }
+        if (!startConnection(fd)) {
+            unconnected.decrementAndGet();
+        }
+    }
+
+    private boolean startConnection(int fd) {
         String peer;
         try {
             Sockets.tune(fd, 0);
             peer = Sockets.address(fd, true).toString();
         } catch (RuntimeException e) {
             Sockets.close(fd);
-            return;
+            return false;
         }
         Reactor r = reactors.get(Math.floorMod(nextReactor.getAndIncrement(), reactors.size()));
         try {
             r.execute(() -> {
                 if (closed) {
                     Sockets.close(fd);
+                    onHandshakeEnded();
                     return;
                 }
-                connections.add(new QueuePair(this, r, fd, peer));
+                try {
+                    connections.add(new QueuePair(this, r, fd, peer));
+                } catch (RuntimeException e) {
+                    // Out of memory or submission slots: this connection is refused, the rest serve on.
+                    counters.handlerFailed("nvmf " + peer, "starting a connection", e);
+                    Sockets.close(fd);
+                    onHandshakeEnded();
+                }
             });
         } catch (RejectedExecutionException e) {
             Sockets.close(fd);
+            return false;
         }
+        return true;
     }
 
     void onQueuePairClosed(QueuePair q) {
@@ -224,41 +291,41 @@ public final class NvmfTarget implements AutoCloseable {
     /** Handles a fabrics Connect (NVMe over Fabrics 1.1 §3.3): makes or joins a controller. */
     void connect(QueuePair q, NvmfRequest req) {
         MemorySegment sqe = req.sqe;
-        int recfmt = u16(sqe, 40);
-        int qid = u16(sqe, 42);
-        int sqsize = u16(sqe, 44);
-        int cattr = u8(sqe, 46);
-        long kato = io.panastor.engine.nvmf.proto.TcpPdu.u32(sqe, 48);
+        int recfmt = ConnectCommand.recfmt(sqe, 0);
+        int qid = ConnectCommand.qid(sqe, 0);
+        int sqsize = ConnectCommand.sqsize(sqe, 0);
+        int cattr = ConnectCommand.cattr(sqe, 0);
+        long kato = ConnectCommand.kato(sqe, 0);
         if (recfmt != 0) {
             req.complete(NvmeStatus.CONNECT_INCOMPATIBLE_FORMAT, 0);
             return;
         }
-        if (req.length < 1024 || req.received < 1024) {
+        if (req.length < ConnectData.SIZE || req.received < ConnectData.SIZE) {
             req.complete(NvmeStatus.DATA_SGL_LENGTH_INVALID, 0);
             return;
         }
         MemorySegment data = req.buffer;
-        byte[] hostId = data.asSlice(0, 16).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-        int cntlid = u16(data, 16);
-        String subnqn = cString(data, 256, 256);
-        String hostnqn = cString(data, 512, 256);
+        byte[] hostId = ConnectData.hostId(data, 0);
+        int cntlid = ConnectData.cntlid(data, 0);
+        String subnqn = ConnectData.subNqn(data, 0).strip();
+        String hostnqn = ConnectData.hostNqn(data, 0).strip();
         Subsystem s = subsystems.get(subnqn);
         if (s == null) {
-            invalidParameter(req, true, 256);
+            invalidParameter(req, true, ConnectData.SUBNQN_OFFSET);
             return;
         }
         if (!s.allows(hostnqn)) {
             req.complete(NvmeStatus.CONNECT_INVALID_HOST, 0);
             return;
         }
-        boolean noSqFlowControl = (cattr & 0x4) != 0;
+        boolean noSqFlowControl = (cattr & ConnectCommand.CATTR_DISABLE_SQ_FLOW_CONTROL) != 0;
         if (qid == 0) {
             if (sqsize < 1 || sqsize + 1 > QueuePair.ADMIN_QUEUE_DEPTH) {
-                invalidParameter(req, false, 44);
+                invalidParameter(req, false, ConnectCommand.SQSIZE_OFFSET);
                 return;
             }
-            if (cntlid != 0xFFFF) {
-                invalidParameter(req, true, 16);
+            if (cntlid != ConnectCommand.CNTLID_DYNAMIC) {
+                invalidParameter(req, true, ConnectData.CNTLID_OFFSET);
                 return;
             }
             int id = s.allocateCntlid();
@@ -277,7 +344,7 @@ public final class NvmfTarget implements AutoCloseable {
         }
         Controller c = s.isDiscovery() ? null : s.controller(cntlid);
         if (c == null || !c.hostNqn().equals(hostnqn)) {
-            invalidParameter(req, true, 16);
+            invalidParameter(req, true, ConnectData.CNTLID_OFFSET);
             return;
         }
         if (!c.isReady()) {
@@ -285,11 +352,11 @@ public final class NvmfTarget implements AutoCloseable {
             return;
         }
         if (sqsize < 1 || sqsize + 1 > QueuePair.MAX_QUEUE_DEPTH) {
-            invalidParameter(req, false, 44);
+            invalidParameter(req, false, ConnectCommand.SQSIZE_OFFSET);
             return;
         }
         if (!c.attachIoQueue(qid, q)) {
-            invalidParameter(req, false, 42);
+            invalidParameter(req, false, ConnectCommand.QID_OFFSET);
             return;
         }
         q.connected(c, qid, sqsize + 1, noSqFlowControl);
@@ -297,56 +364,44 @@ public final class NvmfTarget implements AutoCloseable {
     }
 
     /** Connect Invalid Parameters, with IATTR (in the data or the SQE) and the byte offset (§3.3.1). */
-    private static void invalidParameter(NvmfRequest req, boolean inData, int offset) {
-        req.complete(NvmeStatus.CONNECT_INVALID_PARAMETERS, (offset << 16) | (inData ? 1 : 0));
-    }
-
-    private static String cString(MemorySegment s, long at, int max) {
-        byte[] b = s.asSlice(at, max).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-        int n = 0;
-        while (n < b.length && b[n] != 0) {
-            n++;
-        }
-        return new String(b, 0, n, StandardCharsets.US_ASCII).strip();
+    private static void invalidParameter(NvmfRequest req, boolean inData, long offset) {
+        req.complete(NvmeStatus.CONNECT_INVALID_PARAMETERS, ConnectCommand.invalidParameter(inData, (int) offset));
     }
 
     // ---------------------------------------------------------------- discovery
 
     /** The discovery log page for {@code hostNqn}: one entry per subsystem it may use and listener (§5.4). */
     byte[] discoveryLog(String hostNqn) {
-        List<byte[]> entries = new ArrayList<>();
+        List<Subsystem> nvm = new ArrayList<>();
         for (Subsystem s : subsystems.values()) {
-            if (s.isDiscovery() || !s.allows(hostNqn)) {
-                continue;
-            }
-            for (Listener l : listeners) {
-                byte[] e = new byte[DISCOVERY_ENTRY];
-                MemorySegment m = MemorySegment.ofArray(e);
-                u8(m, 0, 3);                                 // TRTYPE: TCP
-                u8(m, 1, 1);                                 // ADRFAM: IPv4
-                u8(m, 2, 2);                                 // SUBTYPE: NVM subsystem
-                u8(m, 3, 0x2);                               // TREQ: secure channel not required
-                u16(m, 4, l.portId());                       // PORTID
-                u16(m, 6, 0xFFFF);                           // CNTLID: dynamic
-                u16(m, 8, QueuePair.ADMIN_QUEUE_DEPTH);      // ASQSZ
-                AdminCommands.ascii(m, 32, 32, Integer.toString(l.address().getPort()));
-                AdminCommands.ascii0(m, 256, 256, s.nqn());
-                AdminCommands.ascii(m, 512, 256, l.address().getAddress().getHostAddress());
-                u8(m, 768, 0);                               // TSAS: no security
-                entries.add(e);
+            if (!s.isDiscovery() && s.allows(hostNqn)) {
+                nvm.add(s);
             }
         }
-        byte[] page = new byte[DISCOVERY_ENTRY * (1 + entries.size())];
+        List<Listener> ls = List.copyOf(listeners);
+        int records = nvm.size() * ls.size();
+        byte[] page = new byte[(int) DiscoveryLog.entry(records)];
         MemorySegment m = MemorySegment.ofArray(page);
-        m.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 0, discoveryGeneration.get());
-        m.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 8, entries.size());
-        for (int i = 0; i < entries.size(); i++) {
-            System.arraycopy(entries.get(i), 0, page, DISCOVERY_ENTRY * (i + 1), DISCOVERY_ENTRY);
+        DiscoveryLog.header(m, 0, discoveryGeneration.get(), records);
+        int i = 0;
+        for (Subsystem s : nvm) {
+            for (Listener l : ls) {
+                InetSocketAddress a = l.address();
+                DiscoveryLog.writeTcpEntry(m, DiscoveryLog.entry(i++), DiscoveryLog.SUBTYPE_NVM,
+                        a.getAddress() instanceof java.net.Inet6Address ? DiscoveryLog.ADRFAM_IPV6
+                                : DiscoveryLog.ADRFAM_IPV4,
+                        l.portId(), QueuePair.ADMIN_QUEUE_DEPTH, a.getAddress().getHostAddress(), a.getPort(), s.nqn());
+            }
         }
         return page;
     }
 
     // ---------------------------------------------------------------- listing and shutdown
+
+    /** Fault and resource counters. */
+    public TargetCounters counters() {
+        return counters;
+    }
 
     public List<ConnectionInfo> connections() {
         List<ConnectionInfo> out = new ArrayList<>();
@@ -401,6 +456,24 @@ public final class NvmfTarget implements AutoCloseable {
         }
         if (!connections.isEmpty()) {
             LOG.log(System.Logger.Level.WARNING, "{0} connections still open at shutdown", connections.size());
+            return;     // their buffers may still be in use: leave the pools to the process's end
         }
+        for (DataBufferPool p : pools.values()) {
+            try {
+                p.reactor().run(p::close).get(10, TimeUnit.SECONDS);
+            } catch (RejectedExecutionException | java.util.concurrent.ExecutionException
+                     | java.util.concurrent.TimeoutException ex) {
+                p.close();
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        pools.clear();
+    }
+
+    /** Native bytes the target's connections and data-buffer pools hold now, by its own accounting. */
+    public long nativeBytes() {
+        return counters.connectionBytes() + counters.poolBytes();
     }
 }

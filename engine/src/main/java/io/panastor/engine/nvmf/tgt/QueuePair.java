@@ -9,7 +9,6 @@ import io.panastor.engine.nvmf.proto.NvmeStatus;
 import io.panastor.engine.nvmf.tcp.Crc32cDigest;
 import io.panastor.engine.nvmf.tcp.RecvBuffer;
 import io.panastor.engine.nvmf.tcp.SendBuffers;
-import io.panastor.natives.BufferPool;
 import io.panastor.natives.CompletionHandler;
 import io.panastor.natives.IoUring;
 import io.panastor.natives.Sockets;
@@ -24,6 +23,15 @@ import java.nio.ByteBuffer;
  * Receives into one buffer and parses PDUs in place; sends from two buffers that alternate,
  * so that every response, R2T and C2HData queued while a send is in flight leaves in the
  * next single send (few syscalls under load). No allocation per PDU.
+ *
+ * <p>Memory follows use: data buffers are lent per command by the reactor's shared
+ * {@link DataBufferPool} (when it is empty the connection stops parsing until one comes back);
+ * request slots and SQE copies match the queue size the host's Connect asked for; the receive
+ * buffer starts small and grows only when PDUs or bursts need more; send buffers and their
+ * iovecs are small and fixed. An idle IO queue holds well under 256 KiB of native memory.
+ *
+ * <p>A connection that has not finished ICReq and Connect within the target's handshake
+ * timeout is closed (slowloris sockets cost a timer and a small buffer, not megabytes).
  *
  * <p>Connection states ({@link State}): AWAIT_ICREQ → READY (commands flow; the first must be
  * a fabrics Connect) → TERMINATING (a fatal protocol error: C2HTermReq queued, input ignored)
@@ -45,8 +53,12 @@ public final class QueuePair implements CompletionHandler {
 
     /** Largest data transfer of one command (Identify Controller MDTS = 5 with 4 KiB pages). */
     static final int MAX_TRANSFER = 128 * 1024;
-    /** Largest H2CData payload the host may send (ICResp MAXH2CDATA). */
-    static final int MAX_H2C_DATA = 128 * 1024;
+    /**
+     * Largest H2CData payload the host may send (ICResp MAXH2CDATA): a quarter of MDTS, so that
+     * the largest PDU, which must fit the receive buffer whole, keeps a busy connection's buffer
+     * at {@link #RECV_MAX}; hosts split an R2T's data into PDUs of this size (NVMe/TCP 1.0 §3.6.2.2).
+     */
+    static final int MAX_H2C_DATA = 32 * 1024;
     /** In-capsule data a command may carry on an IO queue (IOCCSZ = 8 KiB + the SQE); the admin queue takes as much. */
     static final int IN_CAPSULE_DATA = 8192;
     /** Queue entries of any queue (CAP.MQES + 1). */
@@ -54,8 +66,14 @@ public final class QueuePair implements CompletionHandler {
     /** C2H payloads from this size up are sent from the request's buffer rather than copied. */
     static final int GATHER_MIN_BYTES = 1024;
     static final int ADMIN_QUEUE_DEPTH = 32;
-    static final int RECV_BUFFER = 512 * 1024;
-    static final int SEND_BUFFER = 512 * 1024;
+    /** The receive buffer a connection starts with: a capsule with full in-capsule data, and then some. */
+    static final int RECV_INITIAL = 16 * 1024;
+    /** The most it grows to (under a burst of in-capsule writes: a QD 32 of 4 KiB, say). */
+    static final int RECV_MAX = 128 * 1024;
+    /** Each of the two send sides; a response that does not fit waits for the next send. */
+    static final int SEND_BUFFER = 32 * 1024;
+    /** iovecs per send side: two per gathered C2H payload, one per request at most, plus the tail. */
+    static final int SEND_IOVS = 2 * MAX_QUEUE_DEPTH + 2;
     /** The longest PDU we accept: an H2CData of MAXH2CDATA with both digests. */
     static final int MAX_PDU = DATA_HLEN + 2 * DIGEST_LENGTH + MAX_H2C_DATA;
     private static final int TOKEN_RECV = 0;
@@ -68,22 +86,30 @@ public final class QueuePair implements CompletionHandler {
     private final String peer;
     private final int handlerId;
     private final Arena arena = Arena.ofShared();
-    private final BufferPool dataBuffers;
-    /** Requests whose data is gathered into each send side, released when that side's send completes. */
-    private final NvmfRequest[][] held = new NvmfRequest[2][MAX_QUEUE_DEPTH];
-    private final int[] heldCounts = new int[2];
+    /** The reactor's data buffers, shared with its other connections. */
+    private final DataBufferPool pool;
     private final Poller flusher = this::flushQueued;
-    private final NvmfRequest[] requests;
-    private final int[] freeRequests;
-    private int freeCount;
+    private final Requests requests;
     private final Crc32cDigest crc = new Crc32cDigest();
 
-    private final RecvBuffer in;
+    private RecvBuffer in;
+    /** {@link #in}'s own arena: a grown buffer replaces it. */
+    private Arena recvArena;
     /** {@link #in}'s memory and view, named for the parsing code. */
-    private final MemorySegment recv;
-    private final ByteBuffer recvView;
+    private MemorySegment recv;
+    private ByteBuffer recvView;
+    /** Native bytes this connection holds itself (not counting lent data buffers). */
+    private long nativeBytes;
+    /** Waiting for a data buffer from {@link #pool} (parsing and receiving paused); set by the pool. */
+    boolean awaitingBuffer;
+    int awaitedClass;
+    QueuePair nextBufferWaiter;
+    private long handshakeTimer = -1;
+    /** Counted among the target's connections that have not connected yet. */
+    private boolean unconnected = true;
 
     private final SendBuffers out;
+    private final ResponseWriter writer;
     private NvmfRequest waitHead;
     private NvmfRequest waitTail;
 
@@ -99,6 +125,8 @@ public final class QueuePair implements CompletionHandler {
     private int sqHead;
     private boolean sqFlowControlDisabled;
     long commands;
+    /** Handlers that threw on this connection (see {@link TargetCounters#handlerFailures()}). */
+    long handlerFailures;
     long bytesRead;
     long bytesWritten;
     long readCommands;
@@ -110,24 +138,81 @@ public final class QueuePair implements CompletionHandler {
         this.ring = reactor.ring();
         this.fd = fd;
         this.peer = peer;
-        this.dataBuffers = new BufferPool(MAX_QUEUE_DEPTH, MAX_TRANSFER);
-        this.requests = new NvmfRequest[MAX_QUEUE_DEPTH];
-        this.freeRequests = new int[MAX_QUEUE_DEPTH];
-        MemorySegment sqes = arena.allocate((long) NvmeCommand.SIZE * MAX_QUEUE_DEPTH, 64);
-        for (int i = 0; i < MAX_QUEUE_DEPTH; i++) {
-            requests[i] = new NvmfRequest(this, i, sqes.asSlice((long) i * NvmeCommand.SIZE, NvmeCommand.SIZE),
-                    dataBuffers.acquire());
-            freeRequests[i] = MAX_QUEUE_DEPTH - 1 - i;
-        }
-        freeCount = MAX_QUEUE_DEPTH;
-        this.in = new RecvBuffer(arena, RECV_BUFFER, MAX_PDU);
-        this.recv = in.segment();
-        this.recvView = in.view();
-        this.out = new SendBuffers(arena, SEND_BUFFER);
+        this.pool = target.dataBufferPool(reactor);
+        this.requests = new Requests(this, arena);
+        this.recvArena = Arena.ofShared();
+        useRecvBuffer(new RecvBuffer(recvArena, RECV_INITIAL, RECV_INITIAL));
+        this.out = new SendBuffers(arena, SEND_BUFFER, SEND_IOVS);
+        this.writer = new ResponseWriter(this, out);
+        account(requests.nativeBytes() + in.capacity() + out.nativeBytes());
         this.handlerId = reactor.registerCompletionHandler(this);
         reactor.addPoller(flusher);
         stateEntries[State.AWAIT_ICREQ.ordinal()]++;
+        long timeout = target.handshakeTimeoutNanos();
+        if (timeout > 0) {
+            handshakeTimer = reactor.scheduleTimer(timeout, this::onHandshakeTimeout);
+        }
         postRecv();
+    }
+
+    private void useRecvBuffer(RecvBuffer b) {
+        in = b;
+        recv = b.segment();
+        recvView = b.view();
+    }
+
+    private void account(long bytes) {
+        nativeBytes += bytes;
+        target.counters().connectionMemory(bytes);
+    }
+
+    /** Native bytes this connection holds itself (receive/send buffers, iovecs, SQE copies). */
+    long nativeBytes() {
+        return nativeBytes;
+    }
+
+    /** No ICReq and Connect within the handshake timeout: the socket is closed (a slowloris, or a lost host). */
+    private void onHandshakeTimeout() {
+        handshakeTimer = -1;
+        if (controller == null && state != State.CLOSING && state != State.CLOSED) {
+            target.counters().onHandshakeTimeout();
+            close("no ICReq and Connect within " + target.handshakeTimeoutNanos() / 1_000_000 + " ms");
+            maybeFinishClose();
+        }
+    }
+
+    /**
+     * Grows the receive buffer to hold at least {@code bytes} (at most {@link #RECV_MAX}),
+     * keeping what is unparsed. Only between receives.
+     */
+    private void growRecv(int bytes) {
+        int size = Math.min(RECV_MAX, Math.max(bytes, 2 * in.capacity()));
+        if (size <= in.capacity() || in.inFlight()) {
+            return;
+        }
+        size = (size + 4095) & ~4095;
+        Arena a = Arena.ofShared();
+        RecvBuffer bigger = new RecvBuffer(a, size, Math.min(size, MAX_PDU));
+        in.moveUnparsedTo(bigger);
+        account(size - in.capacity());
+        Arena old = recvArena;
+        recvArena = a;
+        useRecvBuffer(bigger);
+        old.close();
+    }
+
+    /** The pool has a buffer again: parse on from where this connection paused. Called by the pool's poller. */
+    void onBufferAvailable() {
+        try {
+            process();
+            postRecv();
+            flush();
+        } catch (RuntimeException e) {
+            handlerFailures++;
+            target.counters().handlerFailed(this, "resume after waiting for a buffer", e);
+            close("internal error: " + e);
+        }
+        maybeFinishClose();
     }
 
     public State state() {
@@ -160,16 +245,32 @@ public final class QueuePair implements CompletionHandler {
 
     @Override
     public void onCompletion(long token, int res, int flags) {
-        if (token == TOKEN_RECV) {
-            onRecv(res);
-        } else {
-            onSend(res);
+        try {
+            if (token == TOKEN_RECV) {
+                onRecv(res);
+            } else {
+                onSend(res);
+            }
+        } catch (RuntimeException e) {
+            // Nothing a connection does may end up in the reactor's duty cycle: this one ends.
+            handlerFailures++;
+            target.counters().handlerFailed(this, token == TOKEN_RECV ? "receive handling" : "send handling", e);
+            close("internal error: " + e);
+            maybeFinishClose();
         }
     }
 
     private void postRecv() {
-        if (in.inFlight() || state == State.CLOSING || state == State.CLOSED || state == State.TERMINATING) {
+        if (in.inFlight() || awaitingBuffer || state == State.CLOSING || state == State.CLOSED
+                || state == State.TERMINATING) {
             return;
+        }
+        if (in.free() < in.capacity() / 4 && in.start() == 0) {
+            // Full of unparsed bytes that are not a whole PDU yet (or a burst): room first.
+            growRecv(2 * in.capacity());
+        }
+        if (in.free() == 0 && in.start() == 0) {
+            return;     // nothing can be received until something is parsed (cannot happen: growRecv made room)
         }
         if (!in.post(ring, fd, Reactor.userData(handlerId, TOKEN_RECV))) {
             close("no submission slot for a receive");
@@ -177,7 +278,12 @@ public final class QueuePair implements CompletionHandler {
     }
 
     private void onRecv(int res) {
+        boolean filled = res > 0 && res == in.free();
         in.onReceived(res);
+        if (filled && in.capacity() < RECV_MAX) {
+            // The receive filled all the room there was: more is waiting, so take more at a time.
+            growRecv(2 * in.capacity());
+        }
         if (res <= 0) {
             close(res == 0 ? "host closed the connection" : "receive failed: " + io.panastor.natives.Errno.name(-res));
             maybeFinishClose();
@@ -202,7 +308,7 @@ public final class QueuePair implements CompletionHandler {
             return;
         }
         if (sent == SendBuffers.SENT) {
-            releaseHeld(side);
+            writer.releaseHeld(side);
         }
         if (sent == SendBuffers.STUCK) {
             close("no submission slot for the rest of a send");
@@ -227,10 +333,6 @@ public final class QueuePair implements CompletionHandler {
         }
     }
 
-    /** Offset of {@code bytes} reserved in the filling send buffer, or -1 when they do not fit now. */
-    private int reserve(int bytes) {
-        return out.reserve(bytes);
-    }
 
     // ---------------------------------------------------------------- PDU parsing
 
@@ -288,7 +390,22 @@ public final class QueuePair implements CompletionHandler {
                 return;
             }
             if (available < plen) {
+                if (plen > in.capacity()) {
+                    growRecv((int) plen);
+                }
                 return;
+            }
+            DataBuffer lent = null;
+            if (type == CAPSULE_CMD) {
+                long need = bufferNeeded(base + SQE_OFFSET);
+                if (need > 0) {
+                    lent = pool.acquire(need);
+                    if (lent == null) {
+                        // Every buffer of the reactor is in use: wait for one, the PDU left unparsed.
+                        pool.await(this, need);
+                        return;
+                    }
+                }
             }
             if (hd && digest(recvView, (int) base, hlen) != (int) u32(recv, base + hlen)) {
                 fatal(FES_HEADER_DIGEST_ERROR, 0, base);
@@ -299,14 +416,33 @@ public final class QueuePair implements CompletionHandler {
             boolean dataIntact = !hasData || (flags & FLAG_DDGSTF) == 0
                     || digest(recvView, dataOffset, dataLength) == (int) u32(recv, dataOffset + dataLength);
             in.consume((int) plen);
-            switch (type) {
-                case ICREQ -> onIcReq(base);
-                case CAPSULE_CMD -> onCapsuleCmd(base, dataOffset, dataLength, dataIntact);
-                case H2C_DATA -> onH2CData(base, dataOffset, dataLength, dataIntact, flags);
-                case H2C_TERM_REQ -> close("host terminated the connection (FES " + u16(recv, base + FES_OFFSET) + ")");
-                default -> throw new IllegalStateException();
+            try {
+                switch (type) {
+                    case ICREQ -> onIcReq(base);
+                    case CAPSULE_CMD -> onCapsuleCmd(base, dataOffset, dataLength, dataIntact, lent);
+                    case H2C_DATA -> onH2CData(base, dataOffset, dataLength, dataIntact, flags);
+                    case H2C_TERM_REQ -> close("host terminated the connection (FES " + u16(recv, base + FES_OFFSET)
+                            + ")");
+                    default -> throw new IllegalStateException("PDU type " + type);
+                }
+            } catch (RuntimeException e) {
+                // A handler bug the PDU provoked: the PDU is what we name in the C2HTermReq.
+                handlerFailures++;
+                target.counters().handlerFailed(this, "PDU type " + type, e);
+                if (state == State.READY || state == State.AWAIT_ICREQ) {
+                    fatal(FES_INVALID_PDU_HEADER_FIELD, 0, base);
+                }
+                return;
             }
         }
+    }
+
+    /** Data bytes the command at {@code sqe} of the receive buffer moves, when it needs a buffer for them; else 0. */
+    private long bufferNeeded(long sqe) {
+        int opcode = NvmeCommand.opcode(recv, sqe);
+        int direction = (opcode == NvmeOpcodes.FABRICS ? NvmeCommand.fctype(recv, sqe) : opcode) & NvmfRequest.DIRECTION_MASK;
+        long length = NvmeCommand.sglLength(recv, sqe);
+        return direction == NvmfRequest.DIR_NONE || length <= 0 || length > MAX_TRANSFER ? 0 : length;
     }
 
     private int digest(ByteBuffer view, int offset, int length) {
@@ -325,27 +461,25 @@ public final class QueuePair implements CompletionHandler {
             fatal(FES_INVALID_PDU_HEADER_FIELD, (int) HPDA_OFFSET, base);
             return;
         }
-        int at = reserve(IC_LENGTH);
-        MemorySegment s = out.filling();
-        s.asSlice(at, IC_LENGTH).fill((byte) 0);
-        header(s, at, ICRESP, 0, IC_LENGTH, 0, IC_LENGTH);
-        u16(s, at + PFV_OFFSET, 0);
-        u8(s, at + CPDA_OFFSET, 0);
-        u8(s, at + DGST_OFFSET, dgst & (DGST_HDGST | DGST_DDGST));
-        u32(s, at + MAXH2CDATA_OFFSET, MAX_H2C_DATA);
+        writer.icResp(dgst & (DGST_HDGST | DGST_DDGST), MAX_H2C_DATA);
         // Digests apply to the PDUs after the exchange (§3.6.2.2).
         headerDigest = (dgst & DGST_HDGST) != 0;
         dataDigest = (dgst & DGST_DDGST) != 0;
+        writer.digests(headerDigest, dataDigest);
         setState(State.READY);
     }
 
-    private void onCapsuleCmd(long base, int dataOffset, int dataLength, boolean dataIntact) {
-        if (freeCount == 0) {
+    private void onCapsuleCmd(long base, int dataOffset, int dataLength, boolean dataIntact, DataBuffer lent) {
+        NvmfRequest req = requests.take();
+        if (req == null) {
             // The host sent more commands than its queue holds.
+            if (lent != null) {
+                pool.release(lent);
+            }
             fatal(FES_PDU_SEQUENCE_ERROR, 0, base);
             return;
         }
-        NvmfRequest req = requests[freeRequests[--freeCount]];
+        req.attach(lent);
         MemorySegment.copy(recv, base + SQE_OFFSET, req.sqe, 0, NvmeCommand.SIZE);
         req.cid = NvmeCommand.cid(req.sqe, 0);
         req.status = NvmeStatus.SUCCESS;
@@ -359,10 +493,10 @@ public final class QueuePair implements CompletionHandler {
         commands++;
         sqHead = depth > 0 ? (sqHead + 1) % depth : sqHead + 1;
         int opcode = req.opcode();
-        req.direction = (opcode == NvmeOpcodes.FABRICS ? NvmeCommand.fctype(req.sqe, 0) : opcode) & 0x3;
+        req.direction = (opcode == NvmeOpcodes.FABRICS ? NvmeCommand.fctype(req.sqe, 0) : opcode) & NvmfRequest.DIRECTION_MASK;
         if (!dataIntact) {
             // A data digest error fails the command, not the connection (§3.6.2.5): "transient transport error".
-            finish(req, NvmeStatus.of(NvmeStatus.SCT_GENERIC, 0x22));
+            finish(req, NvmeStatus.TRANSIENT_TRANSPORT_ERROR);
             return;
         }
         int sglId = NvmeCommand.sglId(req.sqe, 0);
@@ -373,7 +507,8 @@ public final class QueuePair implements CompletionHandler {
             execute(req);
             return;
         }
-        if (NvmeCommand.psdt(req.sqe, 0) == 0 && opcode != NvmeOpcodes.FABRICS) {
+        // Data is described by SGLs, PSDT 01b, on every fabrics queue (NVMe over Fabrics 1.1 §2.2).
+        if (NvmeCommand.psdt(req.sqe, 0) != NvmeCommand.PSDT_SGL && opcode != NvmeOpcodes.FABRICS) {
             finish(req, NvmeStatus.INVALID_FIELD);
             return;
         }
@@ -384,12 +519,18 @@ public final class QueuePair implements CompletionHandler {
         req.length = (int) sglLength;
         if (sglId == NvmeCommand.SGL_IN_CAPSULE) {
             long offset = NvmeCommand.sglAddress(req.sqe, 0);
-            if (req.direction != NvmfRequest.DIR_HOST_TO_CONTROLLER || offset < 0 || offset + sglLength > dataLength) {
-                finish(req, offset + sglLength > dataLength ? NvmeStatus.DATA_SGL_LENGTH_INVALID
-                        : NvmeStatus.SGL_OFFSET_INVALID);
+            // Offset and length are unsigned 64/32-bit: compared so that no sum can overflow.
+            boolean offsetBad = offset < 0 || offset > dataLength;
+            if (req.direction != NvmfRequest.DIR_HOST_TO_CONTROLLER || offsetBad || sglLength > dataLength - offset) {
+                finish(req, offsetBad ? NvmeStatus.SGL_OFFSET_INVALID
+                        : req.direction != NvmfRequest.DIR_HOST_TO_CONTROLLER || sglLength > dataLength - offset
+                        ? NvmeStatus.DATA_SGL_LENGTH_INVALID : NvmeStatus.SGL_OFFSET_INVALID);
                 return;
             }
-            MemorySegment.copy(recv, dataOffset + offset, req.buffer, 0, sglLength);
+            if (sglLength > 0) {
+                // (An SGL of length 0 with in-capsule data moves nothing: no buffer was lent for it.)
+                MemorySegment.copy(recv, dataOffset + offset, req.buffer, 0, sglLength);
+            }
             req.received = req.length;
             execute(req);
         } else if (sglId == NvmeCommand.SGL_TRANSPORT) {
@@ -413,7 +554,7 @@ public final class QueuePair implements CompletionHandler {
         int cccid = u16(recv, base + CCCID_OFFSET);
         long datao = u32(recv, base + DATAO_OFFSET);
         long datal = u32(recv, base + DATAL_OFFSET);
-        NvmfRequest req = ttag < requests.length ? requests[ttag] : null;
+        NvmfRequest req = requests.byTag(ttag);
         if (req == null || req.state != NvmfRequest.State.AWAIT_H2C_DATA || req.cid != cccid) {
             fatal(FES_INVALID_PDU_HEADER_FIELD, (int) TTAG_OFFSET, base);
             return;
@@ -426,10 +567,17 @@ public final class QueuePair implements CompletionHandler {
             fatal(FES_DATA_TRANSFER_OUT_OF_RANGE, (int) DATAO_OFFSET, base);
             return;
         }
+        if ((flags & FLAG_LAST_PDU) != 0 && datao + datal != req.length) {
+            // LAST_PDU marks the H2CData that ends the R2T's transfer (NVMe/TCP 1.0 §3.6.2.7);
+            // one set while the R2T still wants data would leave the command waiting forever:
+            // a fatal transport error naming the flags byte (§3.6.2.4).
+            fatal(FES_INVALID_PDU_HEADER_FIELD, (int) FLAGS_OFFSET, base);
+            return;
+        }
         MemorySegment.copy(recv, dataOffset, req.buffer, datao, datal);
         req.received += (int) datal;
         if (!dataIntact) {
-            req.status = NvmeStatus.of(NvmeStatus.SCT_GENERIC, 0x22);
+            req.status = NvmeStatus.TRANSIENT_TRANSPORT_ERROR;
         }
         if (req.received == req.length) {
             req.state = NvmfRequest.State.EXECUTING;
@@ -443,7 +591,24 @@ public final class QueuePair implements CompletionHandler {
 
     // ---------------------------------------------------------------- commands
 
+    /**
+     * Runs a command whose data is in. A handler that throws does not reach the reactor: the
+     * command completes with Internal Error, counted and logged once.
+     */
     private void execute(NvmfRequest req) {
+        try {
+            dispatch(req);
+        } catch (RuntimeException e) {
+            handlerFailures++;
+            target.counters().handlerFailed(this, "opcode 0x" + Integer.toHexString(req.opcode()), e);
+            if (req.state == NvmfRequest.State.EXECUTING && req.pendingIos == 0
+                    && state != State.CLOSING && state != State.CLOSED) {
+                finish(req, NvmeStatus.INTERNAL_ERROR);
+            }
+        }
+    }
+
+    private void dispatch(NvmfRequest req) {
         int opcode = req.opcode();
         if (opcode == NvmeOpcodes.FABRICS) {
             onFabrics(req);
@@ -494,12 +659,45 @@ public final class QueuePair implements CompletionHandler {
         }
     }
 
+    int sqHead() {
+        return sqHead;
+    }
+
+    boolean sqFlowControlDisabled() {
+        return sqFlowControlDisabled;
+    }
+
     /** Called by {@link NvmfTarget#connect} once the Connect is accepted. */
     void connected(Controller c, int queueId, int queueDepth, boolean disableSqFlowControl) {
         this.controller = c;
         this.qid = queueId;
         this.depth = queueDepth;
         this.sqFlowControlDisabled = disableSqFlowControl;
+        long before = requests.nativeBytes();
+        requests.grow(queueDepth);
+        account(requests.nativeBytes() - before);
+        if (handshakeTimer >= 0) {
+            reactor.cancelTimer(handshakeTimer);
+            handshakeTimer = -1;
+        }
+        leaveUnconnected();
+    }
+
+    private void leaveUnconnected() {
+        if (unconnected) {
+            unconnected = false;
+            target.onHandshakeEnded();
+        }
+    }
+
+    /**
+     * A bdev IO's submit threw: its completion may never come, so the request stops waiting
+     * for it (the descriptor, its context cleared, is dropped by the completion if one comes).
+     */
+    void ioSubmitFailed(NvmfRequest req, RuntimeException e) {
+        handlerFailures++;
+        target.counters().handlerFailed(this, "bdev submit", e);
+        ioFinished(req, NvmeStatus.INTERNAL_ERROR);
     }
 
     /** Counts a bdev IO started for a request. */
@@ -543,122 +741,15 @@ public final class QueuePair implements CompletionHandler {
             release(req);
             return;
         }
-        if (waitHead != null || !tryRespond(req)) {
+        if (waitHead != null || !writer.tryRespond(req)) {
             enqueueWaiting(req);
         }
     }
 
     private void sendR2T(NvmfRequest req) {
-        if (waitHead != null || !tryR2T(req)) {
+        if (waitHead != null || !writer.tryR2T(req)) {
             enqueueWaiting(req);
         }
-    }
-
-    private boolean tryR2T(NvmfRequest req) {
-        int hd = headerDigest ? DIGEST_LENGTH : 0;
-        int at = reserve(R2T_HLEN + hd);
-        if (at < 0) {
-            return false;
-        }
-        MemorySegment s = out.filling();
-        header(s, at, R2T, headerDigest ? FLAG_HDGSTF : 0, R2T_HLEN, 0, R2T_HLEN + hd);
-        u16(s, at + CCCID_OFFSET, req.cid);
-        u16(s, at + TTAG_OFFSET, req.index);
-        u32(s, at + R2TO_OFFSET, 0);
-        u32(s, at + R2TL_OFFSET, req.length);
-        u32(s, at + 20, 0);
-        if (headerDigest) {
-            u32(s, at + R2T_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, R2T_HLEN)));
-        }
-        req.state = NvmfRequest.State.AWAIT_H2C_DATA;
-        return true;
-    }
-
-    private boolean tryRespond(NvmfRequest req) {
-        int hd = headerDigest ? DIGEST_LENGTH : 0;
-        int dd = dataDigest ? DIGEST_LENGTH : 0;
-        boolean withData = req.status == NvmeStatus.SUCCESS && req.direction == NvmfRequest.DIR_CONTROLLER_TO_HOST
-                && req.transfer > 0;
-        // The SUCCESS flag replaces the response only when the host turned SQ flow control off (§3.6.2.9).
-        boolean successFlag = withData && sqFlowControlDisabled;
-        int dataPdu = withData ? DATA_HLEN + hd + req.transfer + dd : 0;
-        int respPdu = successFlag ? 0 : CAPSULE_RESP_HLEN + hd;
-        // Larger payloads go on the wire from the request's own buffer (no copy into the send
-        // buffer); the request is then held until that send completes.
-        boolean gather = withData && req.transfer >= GATHER_MIN_BYTES;
-        if (gather && (!out.canAppendExternal() || out.room() < dataPdu - req.transfer + respPdu)) {
-            return false;
-        }
-        if (gather) {
-            int side = out.fillingIndex();
-            int at = reserve(DATA_HLEN + hd);
-            MemorySegment s = out.filling();
-            c2hHeader(s, at, req, successFlag, dataPdu);
-            out.appendExternal(req.buffer.address(), req.transfer);
-            if (dataDigest) {
-                u32(s, reserve(DIGEST_LENGTH), Integer.toUnsignedLong(digest(req.bufferView, 0, req.transfer)));
-            }
-            if (!successFlag) {
-                capsuleResp(s, reserve(respPdu), req, respPdu);
-            }
-            req.state = NvmfRequest.State.SENDING;
-            held[side][heldCounts[side]++] = req;
-            return true;
-        }
-        int at = reserve(dataPdu + respPdu);
-        if (at < 0) {
-            return false;
-        }
-        MemorySegment s = out.filling();
-        if (withData) {
-            c2hHeader(s, at, req, successFlag, dataPdu);
-            int data = at + DATA_HLEN + hd;
-            MemorySegment.copy(req.buffer, 0, s, data, req.transfer);
-            if (dataDigest) {
-                u32(s, data + req.transfer, Integer.toUnsignedLong(digest(out.fillingView(), data, req.transfer)));
-            }
-            at += dataPdu;
-        }
-        if (!successFlag) {
-            capsuleResp(s, at, req, respPdu);
-        }
-        release(req);
-        return true;
-    }
-
-    /** A C2HData header (and its digest) for all of {@code req}'s data, at {@code at} of the filling buffer. */
-    private void c2hHeader(MemorySegment s, int at, NvmfRequest req, boolean successFlag, int plen) {
-        int hd = headerDigest ? DIGEST_LENGTH : 0;
-        int pflags = FLAG_LAST_PDU | (successFlag ? FLAG_SUCCESS : 0) | (headerDigest ? FLAG_HDGSTF : 0)
-                | (dataDigest ? FLAG_DDGSTF : 0);
-        header(s, at, C2H_DATA, pflags, DATA_HLEN, DATA_HLEN + hd, plen);
-        u16(s, at + CCCID_OFFSET, req.cid);
-        u16(s, at + TTAG_OFFSET, 0);
-        u32(s, at + DATAO_OFFSET, 0);
-        u32(s, at + DATAL_OFFSET, req.transfer);
-        u32(s, at + 20, 0);
-        if (headerDigest) {
-            u32(s, at + DATA_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, DATA_HLEN)));
-        }
-    }
-
-    /** A CapsuleResp for {@code req} at {@code at} of the filling buffer. */
-    private void capsuleResp(MemorySegment s, int at, NvmfRequest req, int plen) {
-        header(s, at, CAPSULE_RESP, headerDigest ? FLAG_HDGSTF : 0, CAPSULE_RESP_HLEN, 0, plen);
-        NvmeCompletion.write(s, at + CQE_OFFSET, req.dw0, req.dw1, sqHead, Math.max(qid, 0), req.cid, req.status);
-        if (headerDigest) {
-            u32(s, at + CAPSULE_RESP_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, CAPSULE_RESP_HLEN)));
-        }
-    }
-
-    /** The send of {@code side} completed: the requests whose data it carried are free again. */
-    private void releaseHeld(int side) {
-        NvmfRequest[] h = held[side];
-        for (int i = 0; i < heldCounts[side]; i++) {
-            release(h[i]);
-            h[i] = null;
-        }
-        heldCounts[side] = 0;
     }
 
     private void enqueueWaiting(NvmfRequest req) {
@@ -674,7 +765,7 @@ public final class QueuePair implements CompletionHandler {
     private void drainWaiting() {
         while (waitHead != null) {
             NvmfRequest req = waitHead;
-            boolean done = req.state == NvmfRequest.State.NEED_R2T ? tryR2T(req) : tryRespond(req);
+            boolean done = req.state == NvmfRequest.State.NEED_R2T ? writer.tryR2T(req) : writer.tryRespond(req);
             if (!done) {
                 return;
             }
@@ -686,17 +777,22 @@ public final class QueuePair implements CompletionHandler {
         }
     }
 
-    private void release(NvmfRequest req) {
+    void release(NvmfRequest req) {
         if (req.state == NvmfRequest.State.FREE) {
             return;
         }
         req.state = NvmfRequest.State.FREE;
-        freeRequests[freeCount++] = req.index;
+        DataBuffer b = req.data;
+        if (b != null) {
+            req.attach(null);
+            pool.release(b);
+        }
+        requests.put(req);
     }
 
-    /** Requests this queue can hold at once (the host's SQSIZE + 1, bounded by our pool). */
+    /** Requests this queue can hold at once (the host's SQSIZE + 1 once connected). */
     int capacity() {
-        return requests.length;
+        return requests.capacity();
     }
 
     // ---------------------------------------------------------------- errors and teardown
@@ -709,18 +805,8 @@ public final class QueuePair implements CompletionHandler {
         int copy = Math.min(in.end() - (int) pduBase, Math.min(hlen(recv, pduBase) == 0 ? COMMON_HEADER_LENGTH
                 : hlen(recv, pduBase), TERM_REQ_MAX_DATA));
         copy = Math.max(0, Math.min(copy, in.end() - (int) pduBase));
-        LOG.log(System.Logger.Level.WARNING, "nvmf {0} qid {1}: fatal transport error {2} at byte {3}; terminating",
-                peer, qid, fes, fieldOffset);
-        int plen = TERM_REQ_HLEN + copy;
-        int at = reserve(plen);
-        if (at >= 0) {
-            MemorySegment s = out.filling();
-            s.asSlice(at, TERM_REQ_HLEN).fill((byte) 0);
-            header(s, at, C2H_TERM_REQ, 0, TERM_REQ_HLEN, 0, plen);
-            u16(s, at + FES_OFFSET, fes);
-            u32(s, at + FEI_OFFSET, fieldOffset);
-            MemorySegment.copy(recv, pduBase, s, at + TERM_REQ_HLEN, copy);
-        }
+        target.counters().transportError(this, fes, fieldOffset);
+        writer.termReq(fes, fieldOffset, recv, pduBase, copy);
         setState(State.TERMINATING);
         flush();
         if (!out.inFlight()) {
@@ -743,9 +829,14 @@ public final class QueuePair implements CompletionHandler {
         Sockets.shutdown(fd);
         waitHead = null;
         waitTail = null;
-        heldCounts[0] = 0;
-        heldCounts[1] = 0;
-        for (NvmfRequest r : requests) {
+        writer.clearHeld();
+        pool.cancel(this);
+        if (handshakeTimer >= 0) {
+            reactor.cancelTimer(handshakeTimer);
+            handshakeTimer = -1;
+        }
+        leaveUnconnected();
+        for (NvmfRequest r : requests.all()) {
             if (r.state != NvmfRequest.State.FREE && r.state != NvmfRequest.State.EXECUTING) {
                 release(r);
             } else if (r.state == NvmfRequest.State.EXECUTING && r.pendingIos == 0) {
@@ -767,8 +858,9 @@ public final class QueuePair implements CompletionHandler {
         Sockets.close(fd);
         reactor.removePoller(flusher);
         reactor.unregisterCompletionHandler(handlerId);
-        dataBuffers.close();
         arena.close();
+        recvArena.close();
+        account(-nativeBytes);
         target.onQueuePairClosed(this);
     }
 
