@@ -17,4 +17,21 @@ public final class Crc32cDigest {
         view.clear();
         return (int) crc.getValue();
     }
+
+    /** Starts a digest computed piece by piece ({@link #update}, then {@link #value}): data that arrives in parts. */
+    public void begin() {
+        crc.reset();
+    }
+
+    /** Adds a region of {@code view} to the digest {@link #begin} started. */
+    public void update(ByteBuffer view, int offset, int length) {
+        view.limit(offset + length).position(offset);
+        crc.update(view);
+        view.clear();
+    }
+
+    /** The digest of everything added since {@link #begin}. */
+    public int value() {
+        return (int) crc.getValue();
+    }
 }
