@@ -110,15 +110,27 @@ public abstract class AbstractBdev implements Bdev {
                     .thenCompose(f -> f));
         }
         destruction = CompletableFuture.allOf(closes.toArray(CompletableFuture[]::new))
-                .whenComplete((v, t) -> {
+                .handle((v, t) -> t)
+                .thenCompose(failure -> {
                     channels.clear();
-                    release();
+                    return releaseAsync().thenCompose(v -> failure == null ? CompletableFuture.<Void>completedFuture(null)
+                            : CompletableFuture.<Void>failedFuture(failure));
                 });
         return destruction;
     }
 
     /** Frees the device's resources once every channel is closed. */
     protected abstract void release();
+
+    /**
+     * {@link #release} for a kind that has goodbyes to say once the channels are closed (a
+     * remote bdev's admin queue disconnecting): {@link #destroy} completes with the returned
+     * future. By default {@link #release}, done at once.
+     */
+    protected CompletableFuture<Void> releaseAsync() {
+        release();
+        return CompletableFuture.completedFuture(null);
+    }
 
     @Override
     public String toString() {

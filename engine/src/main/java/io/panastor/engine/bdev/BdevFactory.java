@@ -1,6 +1,7 @@
 package io.panastor.engine.bdev;
 
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Makes bdevs of one kind from their URIs. A kind registers its factory in
@@ -21,4 +22,17 @@ public interface BdevFactory {
 
     /** Makes the bdev, or throws a {@link BdevException} that says what is wrong. Control path. */
     Bdev create(BdevUri uri);
+
+    /**
+     * Makes the bdev without blocking the caller: kinds that wait on the network or a device
+     * (nvmf) override this, and their future fails with a {@link BdevException} that says what
+     * is wrong. By default {@link #create} on the calling thread. Control path.
+     */
+    default CompletableFuture<Bdev> createAsync(BdevUri uri, BdevContext context) {
+        try {
+            return CompletableFuture.completedFuture(create(uri));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
 }

@@ -9,13 +9,17 @@ import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import io.panastor.reactor.Reactor;
+import io.panastor.reactor.Reactors;
 
 /**
  * The bdevs of an engine, by name, alias and UUID, and the kinds that make them.
  * Creating from an identical URI again returns the existing bdev (as Mayastor does); a
  * different bdev under a taken name or UUID is refused.
  *
- * Thread-safety: any thread (control plane; methods are synchronized).
+ * Thread-safety: any thread (control plane; methods are synchronized, and no lock is held
+ * while a bdev is being made).
  */
 public final class Bdevs {
     /** The scheme that names an existing bdev: {@code bdev:///NAME}. */
@@ -23,6 +27,13 @@ public final class Bdevs {
 
     private final Map<String, BdevFactory> factories = new LinkedHashMap<>();
     private final Map<String, Bdev> byName = new LinkedHashMap<>();
+    /** Bdevs being made, by name: an identical create joins the one under way. */
+    private final Map<String, Creating> creating = new LinkedHashMap<>();
+    private final List<Reactor> reactors;
+    private int nextHome;
+
+    private record Creating(String uri, CompletableFuture<Bdev> future) {
+    }
 
     /** A registry with every kind on the class path. */
     public Bdevs() {
@@ -30,7 +41,21 @@ public final class Bdevs {
                 .map(ServiceLoader.Provider::get).toList());
     }
 
+    /**
+     * A registry with every kind on the class path whose bdevs do their control-path work
+     * (remote admin queues) on {@code reactors}, spread round-robin.
+     */
+    public Bdevs(Reactors reactors) {
+        this(ServiceLoader.load(BdevFactory.class, Bdevs.class.getClassLoader()).stream()
+                .map(ServiceLoader.Provider::get).toList(), reactors.all());
+    }
+
     public Bdevs(Collection<BdevFactory> kinds) {
+        this(kinds, List.of());
+    }
+
+    public Bdevs(Collection<BdevFactory> kinds, List<Reactor> reactors) {
+        this.reactors = List.copyOf(reactors);
         for (BdevFactory f : kinds) {
             for (String scheme : f.schemes()) {
                 factories.put(scheme, f);
@@ -43,40 +68,111 @@ public final class Bdevs {
         return List.copyOf(new TreeSet<>(factories.keySet()));
     }
 
-    /** Creates the bdev that {@code uri} describes, or returns the identical one that exists. */
-    public synchronized Bdev create(String uri) {
-        BdevUri u = BdevUri.parse(uri);
-        if (EXISTING_SCHEME.equals(u.scheme())) {
-            u.requireOnly(java.util.Set.of());
-            return get(u.simpleName());
-        }
-        BdevFactory factory = factories.get(u.scheme());
-        if (factory == null) {
-            throw BdevUri.invalid(u.text(), "unsupported scheme '" + u.scheme() + "' (supported: "
-                    + String.join(", ", schemes()) + ", bdev, or an absolute path)");
-        }
-        String name = factory.nameOf(u);
-        Bdev existing = byName.get(name);
-        if (existing != null) {
-            if (existing.uri().equals(u.canonical())) {
-                return existing;
+    /**
+     * Creates the bdev that {@code uri} describes, or returns the identical one that exists;
+     * waits for {@link #createAsync}. For tools and tests: an engine's control plane uses
+     * {@link #createAsync}.
+     */
+    public Bdev create(String uri) {
+        try {
+            return createAsync(uri).join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
             }
-            throw new BdevException(BdevException.Reason.ALREADY_EXISTS, "bdev " + name + " already exists (from "
-                    + existing.uri() + "); destroy it first or choose another name");
+            throw e;
         }
-        Bdev bdev = factory.create(u);
-        for (Bdev other : byName.values()) {
-            if (other.uuid().equals(bdev.uuid())) {
-                bdev.destroy().join();
-                throw new BdevException(BdevException.Reason.ALREADY_EXISTS, "uuid " + bdev.uuid()
-                        + " is already used by bdev " + other.name());
+    }
+
+    /**
+     * Creates the bdev that {@code uri} describes without holding the registry while it is
+     * made: attaching a remote bdev that takes its time (or never answers) blocks no other
+     * bdev operation. The future completes with the new bdev, or the identical one that
+     * exists, or the one an identical create under way makes (creates of one URI join one
+     * attach); it fails with a {@link BdevException} (bad URI, name or UUID taken, the kind's
+     * own error), and a failed create leaves nothing registered. Any thread.
+     */
+    public CompletableFuture<Bdev> createAsync(String uri) {
+        BdevUri u;
+        BdevFactory factory;
+        String name;
+        CompletableFuture<Bdev> result;
+        Reactor home;
+        synchronized (this) {
+            try {
+                u = BdevUri.parse(uri);
+                if (EXISTING_SCHEME.equals(u.scheme())) {
+                    u.requireOnly(java.util.Set.of());
+                    return CompletableFuture.completedFuture(get(u.simpleName()));
+                }
+                factory = factories.get(u.scheme());
+                if (factory == null) {
+                    throw BdevUri.invalid(u.text(), "unsupported scheme '" + u.scheme() + "' (supported: "
+                            + String.join(", ", schemes()) + ", bdev, or an absolute path)");
+                }
+                name = factory.nameOf(u);
+            } catch (RuntimeException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+            Bdev existing = byName.get(name);
+            if (existing != null) {
+                if (existing.uri().equals(u.canonical())) {
+                    return CompletableFuture.completedFuture(existing);
+                }
+                return CompletableFuture.failedFuture(new BdevException(BdevException.Reason.ALREADY_EXISTS, "bdev "
+                        + name + " already exists (from " + existing.uri() + "); destroy it first or choose another name"));
+            }
+            Creating under = creating.get(name);
+            if (under != null) {
+                if (under.uri().equals(u.canonical())) {
+                    return under.future();
+                }
+                return CompletableFuture.failedFuture(new BdevException(BdevException.Reason.ALREADY_EXISTS, "bdev "
+                        + name + " is being created (from " + under.uri() + ")"));
+            }
+            result = new CompletableFuture<>();
+            creating.put(name, new Creating(u.canonical(), result));
+            home = reactors.isEmpty() ? null : reactors.get(Math.floorMod(nextHome++, reactors.size()));
+        }
+        CompletableFuture<Bdev> made;
+        try {
+            made = factory.createAsync(u, new BdevContext(home));
+        } catch (RuntimeException e) {
+            made = CompletableFuture.failedFuture(e);
+        }
+        BdevUri parsed = u;
+        made.whenComplete((bdev, failure) -> register(name, parsed, bdev, failure, result));
+        return result;
+    }
+
+    private void register(String name, BdevUri u, Bdev bdev, Throwable failure, CompletableFuture<Bdev> result) {
+        Throwable refusal = failure instanceof CompletionException ce && ce.getCause() != null ? ce.getCause() : failure;
+        synchronized (this) {
+            creating.remove(name);
+            if (refusal == null) {
+                for (Bdev other : byName.values()) {
+                    if (other.uuid().equals(bdev.uuid())) {
+                        refusal = new BdevException(BdevException.Reason.ALREADY_EXISTS, "uuid " + bdev.uuid()
+                                + " is already used by bdev " + other.name());
+                        break;
+                    }
+                }
+            }
+            if (refusal == null) {
+                if (bdev instanceof AbstractBdev a && !u.text().equals(name)) {
+                    a.addAlias(u.text());
+                }
+                byName.put(name, bdev);
             }
         }
-        if (bdev instanceof AbstractBdev a && !u.text().equals(name)) {
-            a.addAlias(u.text());
+        if (refusal == null) {
+            result.complete(bdev);
+        } else if (bdev != null) {
+            Throwable why = refusal;
+            bdev.destroy().whenComplete((v, t) -> result.completeExceptionally(why));
+        } else {
+            result.completeExceptionally(refusal);
         }
-        byName.put(name, bdev);
-        return bdev;
     }
 
     /** The bdev with this name, alias or UUID. */

@@ -11,17 +11,12 @@ import io.panastor.engine.nvmf.proto.NvmeCommand;
 import io.panastor.engine.nvmf.proto.NvmeCompletion;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import io.panastor.engine.nvmf.proto.NvmeStatus;
-import io.panastor.engine.nvmf.tcp.Crc32cDigest;
-import io.panastor.engine.nvmf.tcp.RecvBuffer;
 import io.panastor.engine.nvmf.tcp.SendBuffers;
-import io.panastor.natives.CompletionHandler;
+import io.panastor.engine.nvmf.tcp.TcpConnection;
 import io.panastor.natives.Errno;
-import io.panastor.natives.IoUring;
-import io.panastor.natives.Sockets;
+import io.panastor.reactor.Poller;
 import io.panastor.reactor.Reactor;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
@@ -30,40 +25,35 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One IO queue to a remote controller, owned by one reactor: the initiator's side of a
- * {@code QueuePair}. It connects through the reactor's ring (connect, ICReq, fabrics
- * Connect), then turns bdev IO into NVMe commands: small writes travel in the capsule,
- * larger ones answer the target's R2T with H2CData; reads gather C2HData into the IO's
- * buffers. A command older than the URI's {@code io_timeout_ms} is first aborted through the
- * admin queue; one still outstanding a timeout later resets the controller
- * ({@link NvmfBdev#resetController}): this queue's connection is dropped at once and its
- * commands fail with ETIMEDOUT, every queue of the controller is {@linkplain #suspend
- * suspended}, and each reconnects to the new controller when the admin queue has one,
- * holding new IO (up to its deadline) until then. A transport error on this connection alone
- * only reconnects this queue, with backoff. Closing sends a fabrics Disconnect.
+ * {@code QueuePair}, on a {@link TcpConnection}. It connects (ICReq, fabrics Connect), then
+ * turns bdev IO into NVMe commands — an IO larger than the controller's MDTS becomes several
+ * commands — small writes travel in the capsule, larger ones answer the target's R2T with
+ * H2CData; reads take C2HData straight into the IO's buffers. What each command moved is
+ * accounted ({@link HostCommands}): a target that sends too little, too much, out of order or
+ * twice breaks the connection and fails the IO, never completes it with wrong data.
  *
- * <p>Connection states: CONNECTING → AWAIT_ICRESP → AWAIT_CONNECT → READY → (DISCONNECTING);
- * FAILED (waiting to reconnect); CLOSED. Reactor-confined, but for {@link #suspendAsync} and
- * {@link #resumeAsync}.
+ * <p>A command older than {@code io_timeout_ms} is first aborted through the admin queue; one
+ * still outstanding a timeout later resets the controller ({@link NvmfBdev#resetController}):
+ * this queue's connection is dropped at once and its commands fail with ETIMEDOUT, every queue
+ * of the controller is {@linkplain #suspend suspended}, and each reconnects to the new
+ * controller when the admin queue has one, holding new IO (up to its deadline) until then. A
+ * transport or protocol error on this connection alone only reconnects this queue, with
+ * backoff. Closing sends a fabrics Disconnect. Deadlines are kept to the timeout scan's
+ * clock (read once per scan, every {@link #TIMEOUT_SCAN_NANOS}), not read per IO.
+ *
+ * <p>Thread-safety: reactor-confined, but for {@link #suspendAsync} and {@link #resumeAsync}.
  */
-final class HostQueue extends IoChannel implements CompletionHandler {
+final class HostQueue extends IoChannel implements TcpConnection.Handler {
     private static final System.Logger LOG = System.getLogger(HostQueue.class.getName());
-
-    enum State {
-        CONNECTING,
-        AWAIT_ICRESP,
-        AWAIT_CONNECT,
-        READY,
-        /** Closing: a fabrics Disconnect is on its way; the socket goes when it is answered. */
-        DISCONNECTING,
-        FAILED,
-        CLOSED
-    }
 
     static final int QUEUE_DEPTH = 128;
     /** Write payloads from this size up are sent from the IO's buffers rather than copied. */
     static final int GATHER_MIN_BYTES = 1024;
-    static final int RECV_BUFFER = 512 * 1024;
-    static final int SEND_BUFFER = 512 * 1024;
+    /** The receive buffer holds headers only (payloads stream into the IO's buffers): its size only sets how much one receive takes. */
+    static final int RECV_BUFFER = 64 * 1024;
+    static final int SEND_BUFFER = 64 * 1024;
+    /** Longest H2CData payload built in the send buffer (when it is copied, not gathered). */
+    static final int MAX_COPIED_H2C = SEND_BUFFER / 2;
     /** How often in-flight IO is checked against its deadline. */
     static final long TIMEOUT_SCAN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     static final long MIN_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
@@ -76,74 +66,67 @@ final class HostQueue extends IoChannel implements CompletionHandler {
     static final long DISCONNECT_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
     /** Dataset Management CDW11: deallocate (NVM command set 1.0 §3.2.3). */
     private static final int DSM_DEALLOCATE = 1 << 2;
-    private static final int TOKEN_CONNECT = 0;
-    private static final int TOKEN_RECV = 1;
-    private static final int TOKEN_SEND = 2;
+    /** Connect data: CNTLID, SUBNQN, HOSTNQN (fabrics 1.1 §3.3.1) — local until proto has ConnectData. */
+    private static final int CONNECT_DATA_SIZE = 1024;
+
+    /** What the queue is doing, besides its connection's own state. */
+    enum State {
+        /** Connecting: transport, ICReq, fabrics Connect. */
+        CONNECTING,
+        /** IO flows. */
+        READY,
+        /** Closing: a fabrics Disconnect is on its way; the socket goes when it is answered. */
+        DISCONNECTING,
+        /** Lost the connection; reconnects after a backoff (or when resumed). */
+        FAILED,
+        /** Not connected (suspended, or closed). */
+        CLOSED
+    }
 
     private final NvmfBdev remote;
-    private final IoUring ring;
     private final int qid;
-    private final int handlerId;
-    private final Arena arena = Arena.ofShared();
-    private final MemorySegment sockaddr;
-    private final Crc32cDigest crc = new Crc32cDigest();
     private final long timeoutNanos;
     private final int blockSize;
+    private final TcpConnection conn;
+    private final HostCommands cmds = new HostCommands(QUEUE_DEPTH);
+    private final long[] entered = new long[State.values().length];
 
-    private final RecvBuffer in;
-    /** {@link #in}'s memory and view, named for the parsing code. */
-    private final MemorySegment recv;
-    private final ByteBuffer recvView;
-    private final SendBuffers out;
-    private boolean connectInFlight;
-
-    private final BdevIo[] slots = new BdevIo[QUEUE_DEPTH];
-    private final long[] deadlines = new long[QUEUE_DEPTH];
-    /** Deadline of each submitted IO, by descriptor index (the descriptor's own fields are the submitter's). */
+    /** Per IO descriptor (by index): bytes of its data already given to commands, commands in flight, first failure. */
+    private final long[] ioStarted = new long[DEFAULT_IO_POOL_SIZE];
+    private final int[] ioParts = new int[DEFAULT_IO_POOL_SIZE];
+    private final int[] ioStatus = new int[DEFAULT_IO_POOL_SIZE];
+    private final int[] ioErrno = new int[DEFAULT_IO_POOL_SIZE];
     private final long[] ioDeadlines = new long[DEFAULT_IO_POOL_SIZE];
-    /** Whether an Abort was already sent for the command in each CID. */
-    private final boolean[] abortSent = new boolean[QUEUE_DEPTH];
-    /** The TTAG of the R2T a write answers, by CID. */
-    private final int[] ttags = new int[QUEUE_DEPTH];
-    private final int[] freeCids = new int[QUEUE_DEPTH];
-    private int freeCount;
     private final ArrayDeque<BdevIo> waiting = new ArrayDeque<>(IoChannel.DEFAULT_IO_POOL_SIZE);
-    /** Writes whose R2T arrived while the send buffer was full: cid, offset, length. */
-    private final ArrayDeque<long[]> pendingR2T = new ArrayDeque<>();
 
-    private int fd = -1;
     private State state = State.CLOSED;
     /** The controller is being reset: do not reconnect until {@link #resume}. */
     private boolean suspended;
-    private boolean headerDigest;
-    private boolean dataDigest;
-    private int maxH2CData;
+    private boolean closing;
+    private boolean released;
     private long backoffNanos = MIN_BACKOFF_NANOS;
     private long timeoutTimer = -1;
-    private boolean closing;
+    private long disconnectTimer = -1;
+    private long connectTimer = -1;
+    /** The clock as the last timeout scan read it: deadlines are kept to it, so no IO reads the clock. */
+    private long now = System.nanoTime();
+    private CompletableFuture<Void> goodbye;
+    private int maxTransfer;
+    private int inCapsuleBytes;
     /**
      * Sends what the cycle queued: commands submitted by other code during a duty cycle leave
      * together in one send at the next poll, rather than one send each.
      */
-    private final io.panastor.reactor.Poller flusher = this::flushQueued;
+    private final Poller flusher = this::flushQueued;
 
     HostQueue(NvmfBdev remote, Reactor reactor, int qid) {
         super(remote, reactor, DEFAULT_IO_POOL_SIZE);
         this.remote = remote;
-        this.ring = reactor.ring();
         this.qid = qid;
         this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(remote.remoteUri().ioTimeoutMillis());
         this.blockSize = remote.blockSize();
-        this.sockaddr = Sockets.socketAddress(arena, remote.remoteUri().host(), remote.remoteUri().port());
-        this.in = new RecvBuffer(arena, RECV_BUFFER, RECV_BUFFER / 2);
-        this.recv = in.segment();
-        this.recvView = in.view();
-        this.out = new SendBuffers(arena, SEND_BUFFER);
-        for (int i = 0; i < QUEUE_DEPTH; i++) {
-            freeCids[i] = QUEUE_DEPTH - 1 - i;
-        }
-        freeCount = QUEUE_DEPTH;
-        this.handlerId = reactor.registerCompletionHandler(this);
+        this.conn = new TcpConnection(reactor, remote.remoteUri().host(), remote.remoteUri().port(), RECV_BUFFER,
+                SEND_BUFFER, this);
         reactor.addPoller(flusher);
         connect();
         scheduleTimeoutScan();
@@ -153,150 +136,128 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         return state;
     }
 
+    long entered(State s) {
+        return entered[s.ordinal()];
+    }
+
+    TcpConnection connection() {
+        return conn;
+    }
+
+    private void setState(State s) {
+        state = s;
+        entered[s.ordinal()]++;
+    }
+
     // ---------------------------------------------------------------- connection
 
     private void connect() {
-        fd = Sockets.socket();
-        in.reset();
-        out.clearQueued();
-        state = State.CONNECTING;
-        connectInFlight = ring.prepConnect(fd, sockaddr.address(), (int) sockaddr.byteSize(),
-                Reactor.userData(handlerId, TOKEN_CONNECT));
-        if (!connectInFlight) {
-            fail("no submission slot for the connect", Errno.EAGAIN);
-        }
+        setState(State.CONNECTING);
+        maxTransfer = remote.maxTransfer();
+        inCapsuleBytes = remote.inCapsuleBytes();
+        conn.connect(remote.remoteUri().headerDigest(), remote.remoteUri().dataDigest());
+        long limit = TimeUnit.MILLISECONDS.toNanos(remote.remoteUri().connectTimeoutMillis());
+        connectTimer = reactor.scheduleTimer(limit, () -> {
+            connectTimer = -1;
+            if (state == State.CONNECTING) {
+                conn.fail("IO queue " + qid + " not connected within connect_timeout_ms", Errno.ETIMEDOUT);
+            }
+        });
     }
 
-    private void onConnected(int res) {
-        connectInFlight = false;
-        if (res < 0) {
-            fail("connect to " + remote.remoteUri().host() + ":" + remote.remoteUri().port() + " failed: " + Errno.name(-res),
-                    -res);
-            return;
-        }
-        Sockets.tune(fd, 0);
-        int at = reserve(IC_LENGTH);
-        MemorySegment s = out.filling();
-        s.asSlice(at, IC_LENGTH).fill((byte) 0);
-        header(s, at, ICREQ, 0, IC_LENGTH, 0, IC_LENGTH);
-        u8(s, at + DGST_OFFSET, (remote.remoteUri().headerDigest() ? DGST_HDGST : 0)
-                | (remote.remoteUri().dataDigest() ? DGST_DDGST : 0));
-        headerDigest = false;
-        dataDigest = false;
-        state = State.AWAIT_ICRESP;
-        postRecv();
-        flush();
-    }
-
-    private void onIcResp(long base) {
-        int dgst = u8(recv, base + DGST_OFFSET);
-        maxH2CData = (int) Math.min(u32(recv, base + MAXH2CDATA_OFFSET), 1 << 20);
-        if (maxH2CData < 4096 || u8(recv, base + CPDA_OFFSET) != 0) {
-            fail("the target's ICResp asks for what we do not do (MAXH2CDATA " + maxH2CData + ", CPDA "
-                    + u8(recv, base + CPDA_OFFSET) + ")", Errno.EOPNOTSUPP);
-            return;
-        }
-        headerDigest = (dgst & DGST_HDGST) != 0;
-        dataDigest = (dgst & DGST_DDGST) != 0;
+    @Override
+    public void onReady() {
         // Fabrics Connect for this IO queue, its 1 KiB of data in the capsule.
-        int hd = headerDigest ? DIGEST_LENGTH : 0;
-        int dd = dataDigest ? DIGEST_LENGTH : 0;
-        int plen = CAPSULE_CMD_HLEN + hd + 1024 + dd;
-        int at = reserve(plen);
-        MemorySegment s = out.filling();
+        int hd = conn.hd();
+        int dd = conn.dd();
+        int plen = CAPSULE_CMD_HLEN + hd + CONNECT_DATA_SIZE + dd;
+        int at = conn.reserve(plen);
+        MemorySegment s = conn.filling();
         s.asSlice(at, plen).fill((byte) 0);
         header(s, at, CAPSULE_CMD, (hd > 0 ? FLAG_HDGSTF : 0) | (dd > 0 ? FLAG_DDGSTF : 0), CAPSULE_CMD_HLEN,
                 CAPSULE_CMD_HLEN + hd, plen);
         long sqe = at + SQE_OFFSET;
-        u8(s, sqe, NvmeOpcodes.FABRICS);
-        u8(s, sqe + 1, 0x40);
-        u16(s, sqe + 2, CONNECT_CID);
+        u8(s, sqe + NvmeCommand.OPC_OFFSET, NvmeOpcodes.FABRICS);
+        u8(s, sqe + NvmeCommand.FLAGS_OFFSET, AdminCommands.PSDT_SGL);
+        u16(s, sqe + NvmeCommand.CID_OFFSET, CONNECT_CID);
         u8(s, sqe + NvmeCommand.FCTYPE_OFFSET, NvmeOpcodes.FCTYPE_CONNECT);
-        u32(s, sqe + NvmeCommand.SGL_LENGTH_OFFSET, 1024);
+        u32(s, sqe + NvmeCommand.SGL_LENGTH_OFFSET, CONNECT_DATA_SIZE);
         u8(s, sqe + NvmeCommand.SGL_ID_OFFSET, NvmeCommand.SGL_IN_CAPSULE);
-        u16(s, sqe + 42, qid);
-        u16(s, sqe + 44, QUEUE_DEPTH - 1);
+        // CDW10: RECFMT 0, QID; CDW11: SQSIZE (0's based).
+        u16(s, sqe + NvmeCommand.CDW10_OFFSET + 2, qid);
+        u16(s, sqe + NvmeCommand.CDW11_OFFSET, depth() - 1);
         long data = at + CAPSULE_CMD_HLEN + hd;
-        u16(s, data + 16, remote.cntlid());
-        ascii(s, data + 256, remote.remoteUri().nqn());
-        ascii(s, data + 512, remote.remoteUri().hostNqn());
-        if (hd > 0) {
-            u32(s, at + CAPSULE_CMD_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, CAPSULE_CMD_HLEN)));
-        }
+        u16(s, data + AdminQueue.CD_CNTLID, remote.cntlid());
+        ascii(s, data + AdminQueue.CD_SUBNQN, remote.remoteUri().nqn());
+        ascii(s, data + AdminQueue.CD_HOSTNQN, remote.remoteUri().hostNqn());
+        conn.sealHeader(at, CAPSULE_CMD_HLEN);
         if (dd > 0) {
-            u32(s, data + 1024, Integer.toUnsignedLong(digest(out.fillingView(), (int) data, 1024)));
+            u32(s, data + CONNECT_DATA_SIZE, Integer.toUnsignedLong(conn.digestOfFilling((int) data, CONNECT_DATA_SIZE)));
         }
-        state = State.AWAIT_CONNECT;
+    }
+
+    /** Entries this queue asks for: our depth, or less if the controller's CAP.MQES says so. */
+    private int depth() {
+        return Math.max(2, Math.min(QUEUE_DEPTH, remote.maxQueueEntries()));
     }
 
     private static void ascii(MemorySegment s, long at, String text) {
         byte[] b = text.getBytes(StandardCharsets.US_ASCII);
-        MemorySegment.copy(b, 0, s, java.lang.foreign.ValueLayout.JAVA_BYTE, at, Math.min(255, b.length));
+        MemorySegment.copy(b, 0, s, java.lang.foreign.ValueLayout.JAVA_BYTE, at, Math.min(AdminQueue.NQN_MAX, b.length));
     }
 
     private void onConnectResponse(int status) {
         if (status != NvmeStatus.SUCCESS) {
-            fail(String.format("the target refused IO queue %d (status 0x%x)", qid, status), Errno.EIO);
+            conn.fail("the target refused IO queue " + qid + ": " + AdminQueue.describe(status), Errno.EIO);
             // Most likely the controller it named is gone: let the admin queue find out now.
             remote.checkController();
             return;
         }
-        state = State.READY;
+        cancelConnectTimer();
+        setState(State.READY);
         backoffNanos = MIN_BACKOFF_NANOS;
         startWaiting();
     }
 
-    /** Drops the connection: in-flight IO fails with {@code errno}; new IO waits for the reconnect. */
-    private void fail(String why, int errno) {
-        if (state == State.FAILED || state == State.CLOSED) {
-            return;
+    private void cancelConnectTimer() {
+        if (connectTimer >= 0) {
+            reactor.cancelTimer(connectTimer);
+            connectTimer = -1;
         }
-        LOG.log(System.Logger.Level.WARNING, "nvmf {0} qid {1}: {2}", remote.remoteUri().nqn(), qid, why);
-        state = State.FAILED;
-        if (fd >= 0) {
-            Sockets.shutdown(fd);
-        }
-        pendingR2T.clear();
-        for (int cid = 0; cid < QUEUE_DEPTH; cid++) {
-            BdevIo io = slots[cid];
-            if (io != null) {
-                slots[cid] = null;
-                freeCids[freeCount++] = cid;
-                complete(io, IoStatus.IO_ERROR, errno);
-            }
-        }
-        maybeReconnect();
     }
 
-    /** Once nothing of the old socket is in flight: close it and, unless closing, reconnect after a backoff. */
-    private void maybeReconnect() {
-        if (in.inFlight() || out.inFlight() || connectInFlight) {
-            return;
+    /** The connection is closed: in-flight IO fails; new IO waits for the reconnect. */
+    @Override
+    public void onClosed(String why, int errno) {
+        cancelConnectTimer();
+        cmds.clearR2T();
+        if (!closing) {
+            setState(State.FAILED);     // before failing IO: a callback that resubmits must find the queue down
         }
-        if (fd >= 0) {
-            Sockets.close(fd);
-            fd = -1;
+        int failed = 0;
+        for (int cid = 0; cid < QUEUE_DEPTH; cid++) {
+            if (cmds.ios[cid] != null) {
+                endPart(cid, IoStatus.IO_ERROR, errno == 0 ? Errno.EIO : errno);
+                failed++;
+            }
         }
         if (closing) {
             finishRelease();
             return;
         }
-        if (state == State.FAILED) {
-            state = State.CLOSED;
-            if (!suspended) {
-                scheduleReconnect();
-            }
+        LOG.log(System.Logger.Level.WARNING, "nvmf {0} qid {1}: {2} ({3} command(s) failed)", remote.remoteUri().nqn(),
+                qid, why, failed);
+        if (!suspended) {
+            long delay = backoffNanos;
+            backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
+            reactor.scheduleTimer(delay, () -> {
+                if (!closing && !suspended && state == State.FAILED && conn.state() == TcpConnection.State.CLOSED) {
+                    connect();
+                }
+            });
+        } else {
+            setState(State.CLOSED);
         }
-    }
-
-    private void scheduleReconnect() {
-        long delay = backoffNanos;
-        backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
-        reactor.scheduleTimer(delay, () -> {
-            if (!closing && !suspended && state == State.CLOSED && fd < 0) {
-                connect();
-            }
-        });
     }
 
     // ---------------------------------------------------------------- controller reset
@@ -311,9 +272,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             return;
         }
         suspended = true;
-        if (state != State.FAILED && state != State.CLOSED) {
-            fail(why, errno);
-        }
+        conn.fail(why, errno);
     }
 
     /** The controller is back (possibly a new one): reconnect now. Reactor-confined. */
@@ -323,10 +282,10 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         }
         suspended = false;
         backoffNanos = MIN_BACKOFF_NANOS;
-        if (state == State.CLOSED && fd < 0) {
+        if (conn.state() == TcpConnection.State.CLOSED) {
             connect();
         }
-        // FAILED: maybeReconnect() reconnects once the old socket's last completion is in.
+        // DRAINING: onClosed reconnects (after the shortest backoff) once the old socket is done.
     }
 
     /** {@link #suspend} from any thread. */
@@ -351,12 +310,12 @@ final class HostQueue extends IoChannel implements CompletionHandler {
 
     @Override
     protected void doSubmit(BdevIo io) {
-        ioDeadlines[io.index()] = System.nanoTime() + timeoutNanos;
-        long bytes = io.numBlocks() * blockSize;
-        if ((io.type() == IoType.READ || io.type() == IoType.WRITE) && bytes > remote.maxTransfer()) {
-            completeLater(io, IoStatus.BAD_BUFFER, 0);
-            return;
-        }
+        int i = io.index();
+        ioDeadlines[i] = now + timeoutNanos + TIMEOUT_SCAN_NANOS;
+        ioStarted[i] = 0;
+        ioParts[i] = 0;
+        ioStatus[i] = IoStatus.SUCCESS;
+        ioErrno[i] = 0;
         if (io.type() == IoType.WRITE_ZEROES && io.numBlocks() > MAX_WRITE_ZEROES_BLOCKS) {
             completeLater(io, IoStatus.UNSUPPORTED, 0);
             return;
@@ -372,9 +331,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
 
     /**
      * Queues the commands of waiting IO while CIDs and send room last. It does not send: the
-     * caller's receive or send completion does, once, for everything its handling queued
-     * (sending here would put the first command of a batch on the wire alone and make the
-     * rest wait for that send).
+     * caller's receive or send completion does, once, for everything its handling queued.
      */
     private void startWaiting() {
         while (state == State.READY && !waiting.isEmpty()) {
@@ -385,40 +342,57 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         }
     }
 
-    /** Queues the command for {@code io}; false when no CID or send room is free now. */
+    /**
+     * Queues the commands for what is left of {@code io} (reads and writes larger than MDTS
+     * become several); false when CIDs or send room ran out first (it stays at the head).
+     */
     private boolean start(BdevIo io) {
-        if (freeCount == 0) {
+        int i = io.index();
+        long total = io.type() == IoType.READ || io.type() == IoType.WRITE ? io.numBlocks() * blockSize : 0;
+        do {
+            long offset = ioStarted[i];
+            int length = (int) Math.min(Math.max(blockSize, maxTransfer - (maxTransfer % blockSize)), total - offset);
+            if (!startPart(io, offset, length)) {
+                return false;
+            }
+            ioStarted[i] = offset + length;
+            ioParts[i]++;
+        } while (ioStarted[i] < total);
+        return true;
+    }
+
+    /** Queues one command for bytes {@code [offset, offset + length)} of {@code io}; false when it does not fit now. */
+    private boolean startPart(BdevIo io, long offset, int length) {
+        if (!cmds.hasFreeCid()) {
             return false;
         }
-        int hd = headerDigest ? DIGEST_LENGTH : 0;
-        int dd = dataDigest ? DIGEST_LENGTH : 0;
-        long bytes = io.numBlocks() * blockSize;
+        int hd = conn.hd();
+        int dd = conn.dd();
         IoType type = io.type();
-        int inCapsule = type == IoType.UNMAP ? 16
-                : type == IoType.WRITE && bytes <= remote.inCapsuleBytes() ? (int) bytes : 0;
+        int inCapsule = type == IoType.UNMAP ? 16 : type == IoType.WRITE && length <= inCapsuleBytes ? length : 0;
         int plen = CAPSULE_CMD_HLEN + hd + inCapsule + (inCapsule > 0 ? dd : 0);
         // Write data of 1 KiB and up is sent from the IO's own buffers (they stay put until the
         // IO completes, which is after the target answered); with data digests it is copied.
-        int pieces = type == IoType.WRITE && inCapsule >= GATHER_MIN_BYTES && dd == 0 ? pieces(io, 0, inCapsule) : 0;
+        int pieces = type == IoType.WRITE && inCapsule >= GATHER_MIN_BYTES && dd == 0 ? pieces(io, offset, inCapsule) : 0;
         boolean gather = pieces > 0 && SendBuffers.fitsOneSend(pieces);
+        SendBuffers out = conn.sendBuffers();
         if (gather && !out.canAppendExternal(pieces)) {
             return false;
         }
-        int at = reserve(gather ? CAPSULE_CMD_HLEN + hd : plen);
+        int at = conn.reserve(gather ? CAPSULE_CMD_HLEN + hd : plen);
         if (at < 0) {
             return false;
         }
-        int cid = freeCids[--freeCount];
-        slots[cid] = io;
-        deadlines[cid] = ioDeadlines[io.index()];
-        ttags[cid] = 0;
-        abortSent[cid] = false;
-        MemorySegment s = out.filling();
+        int cid = cmds.take(io, offset, length, ioDeadlines[io.index()]);
+        if (type == IoType.WRITE && inCapsule > 0) {
+            cmds.moved[cid] = length;
+        }
+        MemorySegment s = conn.filling();
         header(s, at, CAPSULE_CMD, (hd > 0 ? FLAG_HDGSTF : 0) | (inCapsule > 0 && dd > 0 ? FLAG_DDGSTF : 0),
                 CAPSULE_CMD_HLEN, inCapsule > 0 ? CAPSULE_CMD_HLEN + hd : 0, plen);
         long sqe = at + SQE_OFFSET;
-        for (long i = 0; i < NvmeCommand.SIZE; i += 8) {
-            s.set(JAVA_LONG_UNALIGNED, sqe + i, 0L);
+        for (long b = 0; b < NvmeCommand.SIZE; b += 8) {
+            s.set(JAVA_LONG_UNALIGNED, sqe + b, 0L);
         }
         int opcode = switch (type) {
             case READ -> NvmeOpcodes.NVM_READ;
@@ -428,78 +402,84 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             case UNMAP -> NvmeOpcodes.NVM_DATASET_MANAGEMENT;
             case RESET -> throw new IllegalStateException();
         };
-        u8(s, sqe, opcode);
-        u8(s, sqe + 1, 0x40);
-        u16(s, sqe + 2, cid);
-        u32(s, sqe + NvmeCommand.NSID_OFFSET, remote.remoteUri().nsid());
-        if (type == IoType.READ || type == IoType.WRITE || type == IoType.WRITE_ZEROES) {
+        u8(s, sqe + NvmeCommand.OPC_OFFSET, opcode);
+        u8(s, sqe + NvmeCommand.FLAGS_OFFSET, AdminCommands.PSDT_SGL);
+        u16(s, sqe + NvmeCommand.CID_OFFSET, cid);
+        u32(s, sqe + NvmeCommand.NSID_OFFSET, Integer.toUnsignedLong(remote.remoteUri().nsid()));
+        if (type == IoType.READ || type == IoType.WRITE) {
+            // SLBA (CDW10-11) and NLB (CDW12, 0's based) of this part.
+            s.set(JAVA_LONG_UNALIGNED, sqe + NvmeCommand.CDW10_OFFSET, io.offsetBlocks() + offset / blockSize);
+            u32(s, sqe + NvmeCommand.CDW12_OFFSET, length / blockSize - 1);
+            u32(s, sqe + NvmeCommand.SGL_LENGTH_OFFSET, length);
+            u8(s, sqe + NvmeCommand.SGL_ID_OFFSET, inCapsule > 0 ? NvmeCommand.SGL_IN_CAPSULE : NvmeCommand.SGL_TRANSPORT);
+        } else if (type == IoType.WRITE_ZEROES) {
             s.set(JAVA_LONG_UNALIGNED, sqe + NvmeCommand.CDW10_OFFSET, io.offsetBlocks());
             u32(s, sqe + NvmeCommand.CDW12_OFFSET, io.numBlocks() - 1);
-        }
-        if (type == IoType.READ || type == IoType.WRITE || type == IoType.UNMAP) {
-            u32(s, sqe + NvmeCommand.SGL_LENGTH_OFFSET, inCapsule > 0 ? inCapsule : bytes);
-            u8(s, sqe + NvmeCommand.SGL_ID_OFFSET, inCapsule > 0 ? NvmeCommand.SGL_IN_CAPSULE : NvmeCommand.SGL_TRANSPORT);
-        }
-        if (type == IoType.UNMAP) {
+        } else if (type == IoType.UNMAP) {
+            u32(s, sqe + NvmeCommand.SGL_LENGTH_OFFSET, inCapsule);
+            u8(s, sqe + NvmeCommand.SGL_ID_OFFSET, NvmeCommand.SGL_IN_CAPSULE);
             u32(s, sqe + NvmeCommand.CDW11_OFFSET, DSM_DEALLOCATE);    // one range (NR = 0)
         }
         // The header digest covers the finished SQE.
-        if (hd > 0) {
-            u32(s, at + CAPSULE_CMD_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, CAPSULE_CMD_HLEN)));
-        }
+        conn.sealHeader(at, CAPSULE_CMD_HLEN);
         long data = at + CAPSULE_CMD_HLEN + hd;
         if (type == IoType.UNMAP) {
+            // One DSM range (NVM command set 1.0 §3.2.3.1): context attributes 0, NLB, SLBA.
             u32(s, data, 0);
             u32(s, data + 4, io.numBlocks());
             s.set(JAVA_LONG_UNALIGNED, data + 8, io.offsetBlocks());
         } else if (gather) {
-            appendData(io, 0, inCapsule);
+            appendData(io, offset, inCapsule);
         } else if (inCapsule > 0) {
-            io.copyFromBuffers(0, s, data, inCapsule);
+            io.copyFromBuffers(offset, s, data, inCapsule);
         }
         if (inCapsule > 0 && dd > 0) {
-            u32(s, data + inCapsule, Integer.toUnsignedLong(digest(out.fillingView(), (int) data, inCapsule)));
+            u32(s, data + inCapsule, Integer.toUnsignedLong(conn.digestOfFilling((int) data, inCapsule)));
         }
         return true;
     }
 
-    private boolean sendH2C(int cid, long offset, long length) {
-        BdevIo io = slots[cid];
-        int hd = headerDigest ? DIGEST_LENGTH : 0;
-        int dd = dataDigest ? DIGEST_LENGTH : 0;
-        int pdus = (int) ((length + maxH2CData - 1) / maxH2CData);
-        int pieces = dd == 0 && length >= GATHER_MIN_BYTES ? pieces(io, offset, length) + pdus : 0;
-        boolean gather = pieces > 0 && SendBuffers.fitsOneSend(pieces);
-        boolean fits = gather ? (long) pdus * (DATA_HLEN + hd) <= out.room() && out.canAppendExternal(pieces)
-                : length + (long) pdus * (DATA_HLEN + hd + dd) <= out.room();
-        if (!fits) {
-            return false;
-        }
-        for (long off = offset; off < offset + length; off += maxH2CData) {
-            int n = (int) Math.min(maxH2CData, offset + length - off);
-            boolean last = off + n == offset + length;
+    /**
+     * Sends as much of the R2T'd range of write {@code cid} as the send side takes now, in
+     * H2CData PDUs of at most MAXH2CDATA; true when all of it is queued.
+     */
+    private boolean sendH2C(int cid) {
+        BdevIo io = cmds.ios[cid];
+        int hd = conn.hd();
+        int dd = conn.dd();
+        SendBuffers out = conn.sendBuffers();
+        int chunk = Math.min(conn.maxH2CData(), MAX_COPIED_H2C);
+        while (cmds.r2tNext[cid] < cmds.r2tEnd[cid]) {
+            int off = cmds.r2tNext[cid];
+            int n = Math.min(cmds.r2tEnd[cid] - off, chunk);
+            long dataAt = cmds.partOffset[cid] + off;
+            int pieces = dd == 0 && n >= GATHER_MIN_BYTES ? pieces(io, dataAt, n) : 0;
+            boolean gather = pieces > 0 && SendBuffers.fitsOneSend(pieces);
             int plen = DATA_HLEN + hd + n + dd;
-            int at = reserve(gather ? DATA_HLEN + hd : plen);
-            MemorySegment s = out.filling();
+            if (gather ? !out.canAppendExternal(pieces) || DATA_HLEN + hd > out.room() : plen > out.room()) {
+                return false;
+            }
+            boolean last = off + n == cmds.r2tEnd[cid];
+            int at = conn.reserve(gather ? DATA_HLEN + hd : plen);
+            MemorySegment s = conn.filling();
             header(s, at, H2C_DATA, (last ? FLAG_LAST_PDU : 0) | (hd > 0 ? FLAG_HDGSTF : 0) | (dd > 0 ? FLAG_DDGSTF : 0),
                     DATA_HLEN, DATA_HLEN + hd, plen);
             u16(s, at + CCCID_OFFSET, cid);
-            u16(s, at + TTAG_OFFSET, ttags[cid]);
+            u16(s, at + TTAG_OFFSET, cmds.ttags[cid]);
             u32(s, at + DATAO_OFFSET, off);
             u32(s, at + DATAL_OFFSET, n);
-            u32(s, at + 20, 0);
-            if (hd > 0) {
-                u32(s, at + DATA_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, DATA_HLEN)));
-            }
+            u32(s, at + DATAL_OFFSET + 4, 0);
+            conn.sealHeader(at, DATA_HLEN);
             if (gather) {
-                appendData(io, off, n);
-                continue;
+                appendData(io, dataAt, n);
+            } else {
+                long data = at + DATA_HLEN + hd;
+                io.copyFromBuffers(dataAt, s, data, n);
+                if (dd > 0) {
+                    u32(s, data + n, Integer.toUnsignedLong(conn.digestOfFilling((int) data, n)));
+                }
             }
-            long data = at + DATA_HLEN + hd;
-            io.copyFromBuffers(off, s, data, n);
-            if (dd > 0) {
-                u32(s, data + n, Integer.toUnsignedLong(digest(out.fillingView(), (int) data, n)));
-            }
+            cmds.r2tNext[cid] = off + n;
         }
         return true;
     }
@@ -520,6 +500,7 @@ final class HostQueue extends IoChannel implements CompletionHandler {
 
     /** Puts bytes {@code [offset, offset + length)} of {@code io}'s data on the wire from its own buffers. */
     private void appendData(BdevIo io, long offset, long length) {
+        SendBuffers out = conn.sendBuffers();
         long start = 0;
         for (int i = 0; i < io.bufferCount() && length > 0; i++) {
             MemorySegment b = io.buffer(i);
@@ -535,169 +516,82 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         }
     }
 
-    // ---------------------------------------------------------------- ring completions
-
     @Override
-    public void onCompletion(long token, int res, int flags) {
-        switch ((int) token) {
-            case TOKEN_CONNECT -> onConnected(res);
-            case TOKEN_RECV -> onRecv(res);
-            default -> onSend(res);
-        }
-        if (state == State.FAILED || closing) {
-            maybeReconnect();
-        }
-    }
-
-    private void postRecv() {
-        if (in.inFlight() || state == State.FAILED || state == State.CLOSED || fd < 0) {
-            return;
-        }
-        if (!in.post(ring, fd, Reactor.userData(handlerId, TOKEN_RECV))) {
-            fail("no submission slot for a receive", Errno.EAGAIN);
-        }
-    }
-
-    private void onRecv(int res) {
-        in.onReceived(res);
-        if (state == State.FAILED || state == State.CLOSED) {
-            return;
-        }
-        if (res <= 0) {
-            fail(res == 0 ? "the target closed the connection" : "receive failed: " + Errno.name(-res), Errno.EIO);
-            return;
-        }
-        process();
-        if (state != State.FAILED) {
-            postRecv();
-            flush();
-        }
-    }
-
-    private void onSend(int res) {
-        if (res < 0) {
-            out.onFailed();
-            fail("send failed: " + Errno.name(-res), -res);
-            return;
-        }
-        int sent = out.onSent(res, ring, fd, Reactor.userData(handlerId, TOKEN_SEND));
-        if (sent == SendBuffers.RESUBMITTED) {
-            return;
-        }
-        if (sent == SendBuffers.STUCK) {
-            fail("no submission slot for the rest of a send", Errno.EAGAIN);
-            return;
-        }
-        if (state == State.FAILED || state == State.CLOSED) {
-            return;
-        }
-        while (!pendingR2T.isEmpty()) {
-            long[] r = pendingR2T.peek();
-            if (!sendH2C((int) r[0], r[1], r[2])) {
+    public void onSent() {
+        while (cmds.hasPendingR2T()) {
+            int cid = cmds.peekR2T();
+            if (cmds.ios[cid] != null && !sendH2C(cid)) {
                 break;
             }
-            pendingR2T.poll();
+            cmds.popR2T();
         }
         startWaiting();
-        flush();
     }
 
     private int flushQueued() {
-        if (out.hasQueued() && !out.inFlight()) {
-            flush();
+        if (conn.hasQueued() && !conn.sendInFlight()) {
+            conn.flush();
             return 1;
         }
         return 0;
     }
 
-    private void flush() {
-        if (fd < 0 || state == State.FAILED || state == State.CLOSED) {
-            return;
-        }
-        if (!out.flush(ring, fd, Reactor.userData(handlerId, TOKEN_SEND))) {
-            fail("no submission slot for a send", Errno.EAGAIN);
-        }
-    }
+    // ---------------------------------------------------------------- PDUs from the target
 
-    private int reserve(int bytes) {
-        return out.reserve(bytes);
-    }
-
-    private int digest(ByteBuffer view, int offset, int length) {
-        return crc.of(view, offset, length);
-    }
-
-    /** Parses every complete PDU from the target. */
-    private void process() {
-        while (state != State.FAILED && state != State.CLOSED) {
-            int available = in.available();
-            if (available < COMMON_HEADER_LENGTH) {
-                return;
-            }
-            long base = in.start();
-            int type = type(recv, base);
-            int flags = flags(recv, base);
-            int hlen = hlen(recv, base);
-            long plen = plen(recv, base);
-            int expected = expectedHlen(type);
-            boolean fromController = type == ICRESP || type == C2H_TERM_REQ || type == CAPSULE_RESP
-                    || type == C2H_DATA || type == R2T;
-            int hd = (flags & FLAG_HDGSTF) != 0 ? DIGEST_LENGTH : 0;
-            if (!fromController || hlen != expected || plen < hlen + hd || plen > RECV_BUFFER / 2
-                    || (state == State.AWAIT_ICRESP) != (type == ICRESP)) {
-                fail("malformed PDU from the target (type " + type + ", hlen " + hlen + ", plen " + plen + ")",
-                        Errno.EIO);
-                return;
-            }
-            if (available < plen) {
-                return;
-            }
-            if (hd > 0 && digest(recvView, (int) base, hlen) != (int) u32(recv, base + hlen)) {
-                fail("header digest error from the target", Errno.EIO);
-                return;
-            }
-            in.consume((int) plen);
-            switch (type) {
-                case ICRESP -> onIcResp(base);
-                case CAPSULE_RESP -> onCapsuleResp(base);
-                case C2H_DATA -> onC2HData(base, flags, plen);
-                case R2T -> onR2T(base);
-                case C2H_TERM_REQ -> fail("the target terminated the connection (FES " + u16(recv, base + FES_OFFSET)
-                        + ")", Errno.EIO);
-                default -> throw new IllegalStateException();
-            }
+    @Override
+    public void onPdu(int type, int flags, MemorySegment pdu, long base) {
+        switch (type) {
+            case CAPSULE_RESP -> onCapsuleResp(pdu, base);
+            case R2T -> onR2T(pdu, base);
+            case C2H_TERM_REQ -> conn.fail("the target terminated the connection (FES " + u16(pdu, base + FES_OFFSET)
+                    + ")", Errno.EIO);
+            default -> conn.protocolError("PDU type " + type + " on an IO queue");
         }
     }
 
-    private void onCapsuleResp(long base) {
+    private void onCapsuleResp(MemorySegment pdu, long base) {
         long cqe = base + CQE_OFFSET;
-        int cid = NvmeCompletion.cid(recv, cqe);
-        int status = NvmeCompletion.status(recv, cqe);
+        int cid = NvmeCompletion.cid(pdu, cqe);
+        int status = NvmeCompletion.status(pdu, cqe);
         if (state == State.DISCONNECTING) {
             if (cid == DISCONNECT_CID) {
                 endDisconnect();
             }
             return;
         }
-        if (state == State.AWAIT_CONNECT) {
+        if (state == State.CONNECTING) {
             if (cid == CONNECT_CID) {
                 onConnectResponse(status);
             } else {
-                fail("response to an unknown command " + cid + " while connecting", Errno.EIO);
+                conn.protocolError("a completion for cid " + cid + " while connecting");
             }
             return;
         }
-        if (cid >= QUEUE_DEPTH || slots[cid] == null) {
-            fail("response to an unknown command " + cid, Errno.EIO);
+        if (!cmds.inFlight(cid)) {
+            conn.protocolError("a completion for cid " + cid + ", which has no command in flight");
+            return;
+        }
+        if (status == NvmeStatus.SUCCESS && !allMoved(cid)) {
+            conn.protocolError("command " + cid + " (" + cmds.ios[cid].type() + ") completed successfully having moved "
+                    + cmds.moved[cid] + " of " + cmds.partLength[cid] + " bytes");
             return;
         }
         finish(cid, status);
     }
 
+    /** Whether command {@code cid} moved all of its data: every read byte in (with LAST_PDU), every write byte sent. */
+    private boolean allMoved(int cid) {
+        IoType t = cmds.ios[cid].type();
+        if (t == IoType.READ) {
+            return cmds.dataDone[cid] && cmds.moved[cid] == cmds.partLength[cid];
+        }
+        if (t == IoType.WRITE) {
+            return cmds.moved[cid] == cmds.partLength[cid] && cmds.r2tNext[cid] == cmds.r2tEnd[cid];
+        }
+        return true;
+    }
+
     private void finish(int cid, int status) {
-        BdevIo io = slots[cid];
-        slots[cid] = null;
-        freeCids[freeCount++] = cid;
         int ioStatus;
         int errno = 0;
         if (status == NvmeStatus.SUCCESS) {
@@ -710,44 +604,103 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             ioStatus = IoStatus.IO_ERROR;
             errno = Errno.EIO;
         }
-        complete(io, ioStatus, errno);
+        endPart(cid, ioStatus, errno);
         startWaiting();
     }
 
-    private void onC2HData(long base, int flags, long plen) {
-        int cid = u16(recv, base + CCCID_OFFSET);
-        long datao = u32(recv, base + DATAO_OFFSET);
-        long datal = u32(recv, base + DATAL_OFFSET);
-        int pdo = pdo(recv, base);
-        BdevIo io = cid < QUEUE_DEPTH ? slots[cid] : null;
-        if (io == null || io.type() != IoType.READ || datao + datal > io.numBlocks() * blockSize
-                || pdo + datal > plen) {
-            fail("C2HData outside any read (cid " + cid + ")", Errno.EIO);
+    /** Ends one command of an IO; the IO completes with its first failure once all its commands are done. */
+    private void endPart(int cid, int status, int errno) {
+        BdevIo io = cmds.release(cid);
+        int i = io.index();
+        if (status != IoStatus.SUCCESS && ioStatus[i] == IoStatus.SUCCESS) {
+            ioStatus[i] = status;
+            ioErrno[i] = errno;
+        }
+        if (--ioParts[i] > 0) {
             return;
         }
-        long data = base + pdo;
-        if ((flags & FLAG_DDGSTF) != 0 && digest(recvView, (int) data, (int) datal) != (int) u32(recv, data + datal)) {
-            fail("data digest error from the target", Errno.EIO);
-            return;
+        long total = io.type() == IoType.READ || io.type() == IoType.WRITE ? io.numBlocks() * blockSize : 0;
+        if (ioStarted[i] < total) {
+            if (ioStatus[i] == IoStatus.SUCCESS) {
+                return;     // more of it is still waiting to start
+            }
+            waiting.remove(io);
         }
-        io.copyToBuffers(recv, data, datao, datal);
+        complete(io, ioStatus[i], ioErrno[i]);
+    }
+
+    @Override
+    public boolean onDataStart(int type, int flags, MemorySegment pdu, long base) {
+        int cid = u16(pdu, base + CCCID_OFFSET);
+        long datao = u32(pdu, base + DATAO_OFFSET);
+        long datal = u32(pdu, base + DATAL_OFFSET);
+        if (state != State.READY || !cmds.inFlight(cid) || cmds.ios[cid].type() != IoType.READ || cmds.dataDone[cid]) {
+            conn.protocolError("C2HData for cid " + cid + ", which is no read awaiting data");
+            return false;
+        }
+        // In order, each byte once, within the command: DATAO must be where the data so far
+        // ends (no gap, no overlap), and the PDU must end within the command (long arithmetic).
+        if (datao != cmds.moved[cid] || datao + datal > cmds.partLength[cid]) {
+            conn.protocolError("C2HData for cid " + cid + " at " + datao + " (+" + datal + ") where " + cmds.moved[cid]
+                    + " of " + cmds.partLength[cid] + " bytes have arrived");
+            return false;
+        }
+        if ((flags & FLAG_SUCCESS) != 0 && (flags & FLAG_LAST_PDU) == 0) {
+            conn.protocolError("C2HData with SUCCESS but not LAST_PDU (cid " + cid + ")");
+            return false;
+        }
+        cmds.receiving = cid;
+        cmds.receivingAt = cmds.partOffset[cid] + datao;
+        return true;
+    }
+
+    @Override
+    public void onData(MemorySegment from, long at, int length) {
+        int cid = cmds.receiving;
+        cmds.ios[cid].copyToBuffers(from, at, cmds.receivingAt, length);
+        cmds.receivingAt += length;
+        cmds.moved[cid] += length;
+    }
+
+    @Override
+    public void onDataEnd(int flags) {
+        int cid = cmds.receiving;
+        cmds.receiving = -1;
+        if ((flags & FLAG_LAST_PDU) != 0) {
+            if (cmds.moved[cid] != cmds.partLength[cid]) {
+                conn.protocolError("LAST_PDU after " + cmds.moved[cid] + " of " + cmds.partLength[cid] + " bytes (cid "
+                        + cid + ")");
+                return;
+            }
+            cmds.dataDone[cid] = true;
+        }
         if ((flags & FLAG_SUCCESS) != 0) {
             finish(cid, NvmeStatus.SUCCESS);
         }
     }
 
-    private void onR2T(long base) {
-        int cid = u16(recv, base + CCCID_OFFSET);
-        BdevIo io = cid < QUEUE_DEPTH ? slots[cid] : null;
-        long offset = u32(recv, base + R2TO_OFFSET);
-        long length = u32(recv, base + R2TL_OFFSET);
-        if (io == null || io.type() != IoType.WRITE || length == 0 || offset + length > io.numBlocks() * blockSize) {
-            fail("R2T outside any write (cid " + cid + ")", Errno.EIO);
+    private void onR2T(MemorySegment pdu, long base) {
+        int cid = u16(pdu, base + CCCID_OFFSET);
+        long offset = u32(pdu, base + R2TO_OFFSET);
+        long length = u32(pdu, base + R2TL_OFFSET);
+        if (state != State.READY || !cmds.inFlight(cid) || cmds.ios[cid].type() != IoType.WRITE) {
+            conn.protocolError("R2T for cid " + cid + ", which is no write");
             return;
         }
-        ttags[cid] = u16(recv, base + TTAG_OFFSET);
-        if (!pendingR2T.isEmpty() || !sendH2C(cid, offset, length)) {
-            pendingR2T.add(new long[] {cid, offset, length});
+        // We asked for one R2T at a time (MAXR2T 0): the next asks for what follows the last.
+        if (length == 0 || offset != cmds.moved[cid] || offset + length > cmds.partLength[cid]
+                || cmds.r2tNext[cid] != cmds.r2tEnd[cid]) {
+            conn.protocolError("R2T for cid " + cid + " of " + offset + " (+" + length + ") where " + cmds.moved[cid]
+                    + " of " + cmds.partLength[cid] + " bytes were asked for"
+                    + (cmds.r2tNext[cid] != cmds.r2tEnd[cid] ? " and the last R2T is not answered yet" : ""));
+            return;
+        }
+        cmds.ttags[cid] = u16(pdu, base + TTAG_OFFSET);
+        cmds.moved[cid] = (int) (offset + length);
+        cmds.r2tNext[cid] = (int) offset;
+        cmds.r2tEnd[cid] = (int) (offset + length);
+        if (cmds.hasPendingR2T() || !sendH2C(cid)) {
+            cmds.queueR2T(cid);
         }
     }
 
@@ -762,27 +715,28 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         if (closing) {
             return;
         }
-        long now = System.nanoTime();
+        now = System.nanoTime();
         for (int cid = 0; cid < QUEUE_DEPTH; cid++) {
-            if (slots[cid] == null || now - deadlines[cid] <= 0) {
+            if (cmds.ios[cid] == null || now - cmds.deadlines[cid] <= 0) {
                 continue;
             }
-            if (!abortSent[cid] && state == State.READY) {
+            if (!cmds.abortSent[cid] && state == State.READY) {
                 // First, ask the controller to abort it, and give it one more timeout.
-                abortSent[cid] = true;
-                deadlines[cid] = now + timeoutNanos;
+                cmds.abortSent[cid] = true;
+                cmds.deadlines[cid] = now + timeoutNanos;
                 remote.abort(qid, cid);
                 continue;
             }
             // The abort did not help: reset the controller. This queue fails its commands now
-            // (the caller learns within two timeouts); the others follow from the admin thread.
+            // (the caller learns within two timeouts); the others follow from the admin queue.
             String why = "command " + cid + " on queue " + qid + " timed out after "
                     + remote.remoteUri().ioTimeoutMillis() + " ms and an abort";
             suspend(why + "; resetting the controller", Errno.ETIMEDOUT);
             remote.resetController(why);
             break;
         }
-        while (!waiting.isEmpty() && now - ioDeadlines[waiting.peek().index()] > 0) {
+        while (!waiting.isEmpty() && now - ioDeadlines[waiting.peek().index()] > 0
+                && ioParts[waiting.peek().index()] == 0) {
             complete(waiting.poll(), IoStatus.IO_ERROR, Errno.ETIMEDOUT);
         }
         scheduleTimeoutScan();
@@ -798,10 +752,9 @@ final class HostQueue extends IoChannel implements CompletionHandler {
         if (state == State.READY && sendDisconnect()) {
             // Nothing is in flight (the channel closes only then): end the queue the way the
             // spec asks (fabrics Disconnect, NVMe over Fabrics 1.1 §3.3.2), and give the target
-            // a moment to answer before the socket goes anyway.
-            state = State.DISCONNECTING;
-            // The bdev's admin queue closes after its IO queues: let it wait for the answer,
-            // or the target could end the controller (and this connection) first.
+            // a moment to answer before the socket goes anyway. The bdev's admin queue closes
+            // after its IO queues: it waits for this.
+            setState(State.DISCONNECTING);
             goodbye = lingerAfterClose();
             disconnectTimer = reactor.scheduleTimer(DISCONNECT_WAIT_NANOS, () -> {
                 disconnectTimer = -1;
@@ -811,37 +764,33 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             });
             return;
         }
-        if (fd >= 0) {
-            Sockets.shutdown(fd);
+        if (conn.state() == TcpConnection.State.CLOSED) {
+            finishRelease();
+        } else {
+            goodbye = lingerAfterClose();
+            conn.fail("closed", 0);
         }
-        state = State.CLOSED;
-        maybeReconnect();
     }
-
-    private long disconnectTimer = -1;
-    private CompletableFuture<Void> goodbye;
 
     /** Queues and sends a fabrics Disconnect for this queue; false when it does not fit. */
     private boolean sendDisconnect() {
-        int hd = headerDigest ? DIGEST_LENGTH : 0;
+        int hd = conn.hd();
         int plen = CAPSULE_CMD_HLEN + hd;
-        int at = reserve(plen);
+        int at = conn.reserve(plen);
         if (at < 0) {
             return false;
         }
-        MemorySegment s = out.filling();
+        MemorySegment s = conn.filling();
         s.asSlice(at, plen).fill((byte) 0);
         header(s, at, CAPSULE_CMD, hd > 0 ? FLAG_HDGSTF : 0, CAPSULE_CMD_HLEN, 0, plen);
         long sqe = at + SQE_OFFSET;
-        u8(s, sqe, NvmeOpcodes.FABRICS);
-        u8(s, sqe + 1, 0x40);
-        u16(s, sqe + 2, DISCONNECT_CID);
+        u8(s, sqe + NvmeCommand.OPC_OFFSET, NvmeOpcodes.FABRICS);
+        u8(s, sqe + NvmeCommand.FLAGS_OFFSET, AdminCommands.PSDT_SGL);
+        u16(s, sqe + NvmeCommand.CID_OFFSET, DISCONNECT_CID);
         u8(s, sqe + NvmeCommand.FCTYPE_OFFSET, NvmeOpcodes.FCTYPE_DISCONNECT);
-        if (hd > 0) {
-            u32(s, at + CAPSULE_CMD_HLEN, Integer.toUnsignedLong(digest(out.fillingView(), at, CAPSULE_CMD_HLEN)));
-        }
-        flush();
-        return state != State.FAILED;
+        conn.sealHeader(at, CAPSULE_CMD_HLEN);
+        conn.flush();
+        return conn.state() == TcpConnection.State.READY;
     }
 
     /** The Disconnect was answered (or not in time): the socket goes. */
@@ -850,28 +799,24 @@ final class HostQueue extends IoChannel implements CompletionHandler {
             reactor.cancelTimer(disconnectTimer);
             disconnectTimer = -1;
         }
-        if (fd >= 0) {
-            Sockets.shutdown(fd);
-        }
-        state = State.CLOSED;
-        maybeReconnect();
+        setState(State.CLOSED);
+        conn.fail("disconnected", 0);
     }
-
-    private boolean released;
 
     private void finishRelease() {
         if (released) {
             return;
         }
         released = true;
+        cancelConnectTimer();
         if (disconnectTimer >= 0) {
             reactor.cancelTimer(disconnectTimer);
             disconnectTimer = -1;
         }
+        setState(State.CLOSED);
         remote.queueReleased(this);
         reactor.removePoller(flusher);
-        reactor.unregisterCompletionHandler(handlerId);
-        arena.close();
+        conn.release();
         if (goodbye != null) {
             goodbye.complete(null);
         }

@@ -9,8 +9,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A namespace of a remote NVMe/TCP subsystem as a bdev: the admin queue on the control path,
- * one IO queue per reactor that uses it. What a nexus will use for a remote replica.
+ * A namespace of a remote NVMe/TCP subsystem as a bdev: its {@link AdminQueue} on one
+ * reactor, one IO queue per reactor that uses it, no thread of its own. What a nexus will use
+ * for a remote replica.
  *
  * <p>When the controller goes (its admin queue fails, or a reset is asked for because a
  * command outlived its abort) every IO queue is suspended — its commands fail, new IO
@@ -18,15 +19,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Thread-safety: as {@link AbstractBdev}.
  */
-public final class NvmfBdev extends AbstractBdev implements AdminConnection.ControllerListener {
+public final class NvmfBdev extends AbstractBdev implements AdminQueue.ControllerListener {
     private static final System.Logger LOG = System.getLogger(NvmfBdev.class.getName());
     private final NvmfUri uri;
-    private final AdminConnection admin;
+    private final AdminQueue admin;
     private final AtomicInteger nextQid = new AtomicInteger();
     private final Set<HostQueue> queues = ConcurrentHashMap.newKeySet();
 
-    NvmfBdev(String name, UUID uuid, NvmfUri uri, AdminConnection admin) {
-        super(name, uuid, uri.text(), admin.geometry().blockSize(), admin.geometry().blocks());
+    NvmfBdev(String name, UUID uuid, NvmfUri uri, AdminQueue admin) {
+        super(name, uuid, uri.text(), admin.controller().blockSize(), admin.controller().blocks());
         this.uri = uri;
         this.admin = admin;
         admin.listener(this);
@@ -44,7 +45,7 @@ public final class NvmfBdev extends AbstractBdev implements AdminConnection.Cont
 
     /** The controller's current CNTLID (changes when the admin queue reconnects). */
     int cntlid() {
-        return admin.geometry().cntlid();
+        return admin.controller().cntlid();
     }
 
     void abort(int qid, int cid) {
@@ -61,7 +62,7 @@ public final class NvmfBdev extends AbstractBdev implements AdminConnection.Cont
 
     /** The controller's current CNTLID, or -1 while the admin queue has none. */
     public int controllerId() {
-        return admin.connected() ? admin.geometry().cntlid() : -1;
+        return admin.live() ? admin.controller().cntlid() : -1;
     }
 
     @Override
@@ -90,23 +91,39 @@ public final class NvmfBdev extends AbstractBdev implements AdminConnection.Cont
     }
 
     int maxTransfer() {
-        return admin.geometry().maxTransfer();
+        return admin.controller().maxTransfer();
+    }
+
+    /** Most entries an IO queue may have (CAP.MQES + 1). */
+    int maxQueueEntries() {
+        return admin.controller().maxQueueEntries();
     }
 
     int inCapsuleBytes() {
-        return admin.geometry().inCapsuleBytes();
+        return admin.controller().inCapsuleBytes();
     }
 
     @Override
     protected IoChannel createChannel(Reactor reactor) {
-        int count = Math.max(1, admin.geometry().ioQueues());
+        int count = Math.max(1, admin.controller().ioQueues());
         HostQueue q = new HostQueue(this, reactor, 1 + Math.floorMod(nextQid.getAndIncrement(), count));
         queues.add(q);
         return q;
     }
 
+    /** The admin queue, for tests that watch its state. */
+    AdminQueue adminQueue() {
+        return admin;
+    }
+
     @Override
     protected void release() {
-        admin.close();
+        admin.closeAsync();
+    }
+
+    /** IO queues are closed (each sent its Disconnect): now the admin queue disconnects. */
+    @Override
+    protected java.util.concurrent.CompletableFuture<Void> releaseAsync() {
+        return admin.closeAsync();
     }
 }

@@ -1,16 +1,22 @@
 package io.panastor.engine.nvmf.host;
 
 import io.panastor.engine.bdev.Bdev;
+import io.panastor.engine.bdev.BdevContext;
 import io.panastor.engine.bdev.BdevException;
 import io.panastor.engine.bdev.BdevFactory;
 import io.panastor.engine.bdev.BdevUri;
-import java.io.IOException;
+import io.panastor.reactor.Reactor;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * {@code nvmf://host[:port]/nqn} (or {@code nvmf+tcp://}): connects to the subsystem and
- * makes its namespace a bdev named by the URI, as Mayastor names its nvmf bdevs.
+ * makes its namespace a bdev named by the URI, as Mayastor names its nvmf bdevs. Attaching is
+ * asynchronous ({@link #createAsync}): the admin queue runs on the reactor the registry gives
+ * ({@link BdevContext#home()}), or on the {@link FallbackReactor}.
  */
 public final class NvmfBdevFactory implements BdevFactory {
     @Override
@@ -25,15 +31,32 @@ public final class NvmfBdevFactory implements BdevFactory {
 
     @Override
     public Bdev create(BdevUri uri) {
-        NvmfUri n = NvmfUri.of(uri);
-        AdminConnection admin;
         try {
-            admin = AdminConnection.open(n);
-        } catch (IOException e) {
-            throw new BdevException(BdevException.Reason.IO_ERROR, "cannot attach " + uri.text() + ": "
-                    + e.getMessage(), e);
+            return createAsync(uri, BdevContext.NONE).join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException re ? re : e;
         }
-        return new NvmfBdev(n.text(), uri.param("uuid") != null ? uri.uuidOrRandom()
-                : UUID.nameUUIDFromBytes(n.text().getBytes(java.nio.charset.StandardCharsets.UTF_8)), n, admin);
+    }
+
+    @Override
+    public CompletableFuture<Bdev> createAsync(BdevUri uri, BdevContext context) {
+        NvmfUri n;
+        try {
+            n = NvmfUri.of(uri);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        Reactor home = context.home() != null ? context.home() : FallbackReactor.get();
+        UUID uuid = uri.param("uuid") != null ? uri.uuidOrRandom()
+                : UUID.nameUUIDFromBytes(n.text().getBytes(StandardCharsets.UTF_8));
+        return AdminQueue.attach(n, home).handle((admin, failure) -> {
+            if (failure != null) {
+                Throwable why = failure instanceof CompletionException && failure.getCause() != null
+                        ? failure.getCause() : failure;
+                throw new BdevException(BdevException.Reason.IO_ERROR, "cannot attach " + uri.text() + ": "
+                        + why.getMessage(), why);
+            }
+            return new NvmfBdev(n.text(), uuid, n, admin);
+        });
     }
 }

@@ -7,13 +7,15 @@ import java.util.Set;
  * Where a remote namespace is and how to reach it: {@code nvmf://host[:port]/nqn} (Mayastor's
  * form; {@code nvmf+tcp://} too; port 8420 when none is given) with optional parameters
  * {@code nsid} (1), {@code hostnqn}, {@code hdgst} and {@code ddgst} (0/1), {@code io_timeout_ms}
- * (30000) and {@code kato_ms} (10000).
+ * (30000), {@code kato_ms} (10000) and {@code connect_timeout_ms} (5000: how long attaching, or one
+ * reconnect of the admin queue, may take from the TCP connect to a ready controller).
  */
 public record NvmfUri(String text, String host, int port, String nqn, int nsid, String hostNqn, boolean headerDigest,
-                      boolean dataDigest, int ioTimeoutMillis, int keepAliveMillis) {
+                      boolean dataDigest, int ioTimeoutMillis, int keepAliveMillis, int connectTimeoutMillis) {
     public static final int DEFAULT_PORT = 8420;
     public static final String DEFAULT_HOST_NQN = "nqn.2026-11.io.panastor:host";
-    static final Set<String> PARAMS = Set.of("nsid", "hostnqn", "hdgst", "ddgst", "io_timeout_ms", "kato_ms", "uuid");
+    static final Set<String> PARAMS = Set.of("nsid", "hostnqn", "hdgst", "ddgst", "io_timeout_ms", "kato_ms", "connect_timeout_ms", "uuid");
+    public static final int DEFAULT_CONNECT_TIMEOUT_MILLIS = 5_000;
 
     public static NvmfUri of(BdevUri uri) {
         uri.requireOnly(PARAMS);
@@ -46,7 +48,8 @@ public record NvmfUri(String text, String host, int port, String nqn, int nsid, 
         String hostNqn = uri.param("hostnqn") == null ? DEFAULT_HOST_NQN : uri.param("hostnqn");
         return new NvmfUri(uri.canonical(), host, port, nqn, (int) nsid, hostNqn, flag(uri, "hdgst"),
                 flag(uri, "ddgst"), (int) Math.min(Integer.MAX_VALUE, uri.positiveLong("io_timeout_ms", 30_000)),
-                (int) Math.min(Integer.MAX_VALUE, uri.positiveLong("kato_ms", 10_000)));
+                (int) Math.min(Integer.MAX_VALUE, uri.positiveLong("kato_ms", 10_000)),
+                (int) Math.min(Integer.MAX_VALUE, uri.positiveLong("connect_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MILLIS)));
     }
 
     private static boolean flag(BdevUri uri, String key) {

@@ -318,7 +318,7 @@ public final class TcpConnection implements CompletionHandler {
             return;
         }
         if (res < 0) {
-            fail("connect to " + peer + " failed: " + Errno.name(-res), -res);
+            fail("cannot reach " + peer + ": connect failed with " + Errno.name(-res), -res);
             return;
         }
         Sockets.tune(fd, 0);

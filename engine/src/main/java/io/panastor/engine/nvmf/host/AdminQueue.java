@@ -1,0 +1,630 @@
+package io.panastor.engine.nvmf.host;
+
+import static io.panastor.engine.nvmf.proto.TcpPdu.*;
+
+import io.panastor.engine.nvmf.proto.NvmeOpcodes;
+import io.panastor.engine.nvmf.proto.NvmeStatus;
+import io.panastor.engine.nvmf.tcp.TcpConnection;
+import io.panastor.natives.Errno;
+import io.panastor.reactor.Reactor;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The admin queue of a remote controller: a queue pair on a reactor like every IO queue
+ * ({@link TcpConnection}), with no thread of its own. Its home is the reactor the bdev
+ * registry hands the new bdev ({@code BdevContext.home()}: the registry spreads bdevs over
+ * its reactors round-robin), or the shared fallback reactor ({@link FallbackReactor}) for a
+ * registry that has none. Everything runs there, asynchronously; control-path callers get
+ * {@link CompletableFuture}s.
+ *
+ * <p>An association (NVMe over Fabrics 1.1 §3.3, NVMe base 2.0 §3.5.1): connect and ICReq,
+ * fabrics Connect (QID 0) → CNTLID, Property Get CAP, Property Set CC.EN=1 then CSTS.RDY
+ * polled on a reactor timer (5 ms doubling to 100 ms) until it is 1, for at most CAP.TO, then
+ * Identify controller and namespace (every field range-checked, {@link RemoteController}),
+ * Set Features Number of Queues, and Keep Alive every KATO/2 on a timer. Each
+ * association has one deadline, the URI's {@code connect_timeout_ms}, for all of it (a peer
+ * that trickles one byte at a time fails at that deadline, not at a read timeout that restarts
+ * with every byte); every command also has its own, {@code io_timeout_ms}.
+ *
+ * <p>When the controller is lost — a keep-alive or Abort goes unanswered, the connection
+ * fails, or {@link #resetAsync} asks — the {@link ControllerListener} hears it (IO queues
+ * are suspended), the controller is disabled if it still answers (CC.EN 1→0, CSTS.RDY 0
+ * polled as above, fabrics Disconnect), and a new association is made at once, then with
+ * backoff (100 ms doubling to 5 s); the listener hears when a controller is ready again (IO
+ * queues reconnect to it). {@link #closeAsync} sends Disconnect and ends the connection.
+ *
+ * <p>Thread-safety: reactor-confined, but for the methods marked "any thread".
+ */
+final class AdminQueue implements TcpConnection.Handler {
+    private static final System.Logger LOG = System.getLogger(AdminQueue.class.getName());
+    static final int IO_QUEUES_WANTED = 64;
+    static final long MIN_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(5);
+    static final long FIRST_CSTS_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+    static final long MAX_CSTS_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** CAP.TO is in units of 500 ms (NVMe base 2.0 §3.1.3.1). */
+    static final long CAP_TO_UNIT_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    /** Longest wait for the answer to the Disconnect sent on close. */
+    static final long DISCONNECT_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
+    static final int RECV_BYTES = 16 * 1024;
+    static final int SEND_BYTES = 8 * 1024;
+    // Controller registers (NVMe base 2.0 §3.1.3) — local until proto has ControllerRegisters.
+    static final long CC_EN = 1;
+    /** CC.IOSQES = 6 (64-byte SQEs), CC.IOCQES = 4 (16-byte CQEs). */
+    static final long CC_ENTRY_SIZES = (6L << 16) | (4L << 20);
+    static final long CSTS_RDY = 1;
+    static final long CSTS_CFS = 2;
+    /** Property Get/Set ATTRIB: an 8-byte property. */
+    static final int PROPERTY_8_BYTES = 1;
+    /** Property Get/Set ATTRIB: a 4-byte property (CC, CSTS, VS). */
+    static final int PROPERTY_4_BYTES = 0;
+    // Connect data (fabrics 1.1 §3.3.1) — local until proto has ConnectData.
+    static final int CONNECT_DATA_SIZE = 1024;
+    static final int CD_CNTLID = 16;
+    static final int CD_SUBNQN = 256;
+    static final int CD_HOSTNQN = 512;
+    static final int NQN_MAX = 255;
+    static final int IDENTIFY_SIZE = 4096;
+
+    /** Hears when the controller goes and when one is ready again. Called on the admin queue's reactor. */
+    interface ControllerListener {
+        /** The controller is gone or being reset: stop using its IO queues; fail their commands with {@code errno}. */
+        void controllerLost(String why, int errno);
+
+        /** A controller (a new one after a loss) is enabled and ready for IO queues. */
+        void controllerReady(int cntlid);
+    }
+
+    /** Where the admin queue is in its life. */
+    enum Phase {
+        /** Transport connect and ICReq. */
+        CONNECTING,
+        /** Fabrics Connect, CAP, CC.EN=1, CSTS.RDY polled, Identify, Set Features. */
+        ASSOCIATING,
+        /** The controller is ready; keep-alive runs. */
+        LIVE,
+        /** A reset: CC.EN=0, CSTS.RDY=0 polled, Disconnect. */
+        DISABLING,
+        /** Lost: waiting out the backoff before the next association. */
+        BACKOFF,
+        /** Closing: Disconnect sent, the connection ends. */
+        CLOSING,
+        /** Done. */
+        CLOSED
+    }
+
+    private final NvmfUri uri;
+    private final Reactor reactor;
+    private final TcpConnection conn;
+    private final AdminCommands commands;
+    private final long[] entered = new long[Phase.values().length];
+    private final long ioTimeoutNanos;
+    private final CompletableFuture<RemoteController> attached = new CompletableFuture<>();
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    private volatile RemoteController controller;
+    private volatile Phase phase = Phase.CLOSED;
+    private volatile boolean live;
+    private ControllerListener listener;
+    private int cntlid;
+    private long capTimeoutNanos;
+    private int mqes;
+    private long backoffNanos = MIN_BACKOFF_NANOS;
+    private long keepAliveTimer = -1;
+    private long attachTimer = -1;
+    private long backoffTimer = -1;
+    private long cstsPolls;
+    private String lossReason;
+    private boolean resetPending;
+
+    private AdminQueue(NvmfUri uri, Reactor reactor) {
+        this.uri = uri;
+        this.reactor = reactor;
+        this.ioTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(uri.ioTimeoutMillis());
+        this.conn = new TcpConnection(reactor, uri.host(), uri.port(), RECV_BYTES, SEND_BYTES, this);
+        this.commands = new AdminCommands(reactor, conn);
+    }
+
+    /**
+     * Attaches on {@code reactor}: the future completes with the controller's limits once the
+     * first association is LIVE, or fails (with the reason, and nothing left open) at the
+     * first error or at {@code connect_timeout_ms}. Any thread.
+     */
+    static CompletableFuture<AdminQueue> attach(NvmfUri uri, Reactor reactor) {
+        CompletableFuture<AdminQueue> result = new CompletableFuture<>();
+        try {
+            reactor.execute(() -> {
+                AdminQueue a;
+                try {
+                    a = new AdminQueue(uri, reactor);
+                } catch (RuntimeException e) {
+                    result.completeExceptionally(e);
+                    return;
+                }
+                a.attached.whenComplete((c, t) -> {
+                    if (t == null) {
+                        result.complete(a);
+                    } else {
+                        result.completeExceptionally(t);
+                    }
+                });
+                a.associate();
+            });
+        } catch (RejectedExecutionException e) {
+            result.completeExceptionally(new java.io.IOException("the admin queue's reactor is closed", e));
+        }
+        return result;
+    }
+
+    RemoteController controller() {
+        return controller;
+    }
+
+    NvmfUri uri() {
+        return uri;
+    }
+
+    Reactor reactor() {
+        return reactor;
+    }
+
+    /** Whether the admin queue has a live controller now. Any thread. */
+    boolean live() {
+        return live;
+    }
+
+    Phase phase() {
+        return phase;
+    }
+
+    long entered(Phase p) {
+        return entered[p.ordinal()];
+    }
+
+    /** CSTS reads made so far (bounded per enable or disable by CAP.TO). */
+    long cstsPolls() {
+        return cstsPolls;
+    }
+
+    TcpConnection connection() {
+        return conn;
+    }
+
+    /** Set once, on the reactor, right after attach. */
+    void listener(ControllerListener l) {
+        listener = l;
+    }
+
+    private void setPhase(Phase p) {
+        phase = p;
+        entered[p.ordinal()]++;
+        live = p == Phase.LIVE;
+    }
+
+    // ---------------------------------------------------------------- association
+
+    /** Starts an association, with {@code connect_timeout_ms} for all of it. */
+    private void associate() {
+        setPhase(Phase.CONNECTING);
+        if (attachTimer >= 0) {
+            reactor.cancelTimer(attachTimer);
+        }
+        attachTimer = reactor.scheduleTimer(TimeUnit.MILLISECONDS.toNanos(uri.connectTimeoutMillis()), () -> {
+            attachTimer = -1;
+            if (phase == Phase.CONNECTING || phase == Phase.ASSOCIATING) {
+                conn.fail("no controller within connect_timeout_ms=" + uri.connectTimeoutMillis() + " (" + phase + ")",
+                        Errno.ETIMEDOUT);
+            }
+        });
+        conn.connect(uri.headerDigest(), uri.dataDigest());
+    }
+
+    @Override
+    public void onReady() {
+        setPhase(Phase.ASSOCIATING);
+        byte[] data = new byte[CONNECT_DATA_SIZE];
+        MemorySegment d = MemorySegment.ofArray(data);
+        u16(d, CD_CNTLID, 0xFFFF);      // dynamic controller model: any controller
+        ascii(data, CD_SUBNQN, uri.nqn());
+        ascii(data, CD_HOSTNQN, uri.hostNqn());
+        // CDW10: RECFMT 0, QID 0; CDW11: SQSIZE (0's based), CATTR 0; CDW12: KATO in ms.
+        long cdw10_11 = (long) (AdminCommands.QUEUE_SIZE - 1) << 32;
+        send("Connect", NvmeOpcodes.FABRICS, NvmeOpcodes.FCTYPE_CONNECT, 0, cdw10_11, uri.keepAliveMillis(), data, 0,
+                (status, dw0, unused, why) -> {
+                    if (status != NvmeStatus.SUCCESS) {
+                        refused("the target refused the admin connect to " + uri.nqn(), status, why);
+                        return;
+                    }
+                    cntlid = (int) (dw0 & 0xFFFF);
+                    readCap();
+                });
+    }
+
+    private static void ascii(byte[] into, int at, String text) {
+        byte[] b = text.getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(b, 0, into, at, Math.min(NQN_MAX, b.length));
+    }
+
+    private void readCap() {
+        propertyGet("read CAP", NvmeOpcodes.PROP_CAP, PROPERTY_8_BYTES, cap -> {
+            mqes = (int) (cap & 0xFFFF);
+            long to = (cap >>> 24) & 0xFF;
+            capTimeoutNanos = Math.max(1, to) * CAP_TO_UNIT_NANOS;
+            setEnabled(true, this::identifyController);
+        });
+    }
+
+    /** Writes CC.EN, then polls CSTS.RDY on a timer until it follows, for at most CAP.TO. */
+    private void setEnabled(boolean enable, Runnable then) {
+        String what = enable ? "enable the controller" : "disable the controller";
+        long deadline = System.nanoTime() + capTimeoutNanos;
+        long cdw12_13 = (enable ? CC_EN : 0) | CC_ENTRY_SIZES;
+        send(what, NvmeOpcodes.FABRICS, NvmeOpcodes.FCTYPE_PROPERTY_SET, 0,
+                PROPERTY_4_BYTES | ((long) NvmeOpcodes.PROP_CC << 32), cdw12_13, null, 0, (status, dw0, d, why) -> {
+                    if (status != NvmeStatus.SUCCESS) {
+                        refused("could not " + what, status, why);
+                        return;
+                    }
+                    pollReady(enable, deadline, FIRST_CSTS_POLL_NANOS, then);
+                });
+    }
+
+    private void pollReady(boolean enable, long deadline, long interval, Runnable then) {
+        cstsPolls++;
+        propertyGet("read CSTS", NvmeOpcodes.PROP_CSTS, PROPERTY_4_BYTES, csts -> {
+            if ((csts & CSTS_CFS) != 0 && enable) {
+                conn.fail("the controller of " + uri.nqn() + " reports a fatal status (CSTS.CFS) after CC.EN was set",
+                        Errno.EIO);
+                return;
+            }
+            if (((csts & CSTS_RDY) != 0) == enable) {
+                then.run();
+                return;
+            }
+            long now = System.nanoTime();
+            if (now - deadline > 0) {
+                conn.fail("CSTS.RDY of the controller of " + uri.nqn() + " stayed " + (enable ? 0 : 1) + " for CAP.TO ("
+                        + TimeUnit.NANOSECONDS.toMillis(capTimeoutNanos) + " ms) after CC.EN was "
+                        + (enable ? "set" : "cleared"), Errno.ETIMEDOUT);
+                return;
+            }
+            reactor.scheduleTimer(Math.min(interval, deadline - now), () -> {
+                if (conn.state() == TcpConnection.State.READY) {
+                    pollReady(enable, deadline, Math.min(MAX_CSTS_POLL_NANOS, interval * 2), then);
+                }
+            });
+        });
+    }
+
+    private void identifyController() {
+        send("identify the controller", NvmeOpcodes.ADMIN_IDENTIFY, -1, 0, NvmeOpcodes.CNS_CONTROLLER, 0, null,
+                IDENTIFY_SIZE, (status, dw0, data, why) -> {
+                    if (status != NvmeStatus.SUCCESS) {
+                        refused("could not identify the controller", status, why);
+                        return;
+                    }
+                    int[] limits;
+                    try {
+                        limits = RemoteController.checkController(data, cntlid);
+                    } catch (RemoteController.Invalid e) {
+                        invalid(e);
+                        return;
+                    }
+                    identifyNamespace(limits[0], limits[1]);
+                });
+    }
+
+    private void identifyNamespace(int maxTransfer, int inCapsule) {
+        send("identify namespace " + uri.nsid(), NvmeOpcodes.ADMIN_IDENTIFY, -1, uri.nsid(), NvmeOpcodes.CNS_NAMESPACE,
+                0, null, IDENTIFY_SIZE, (status, dw0, data, why) -> {
+                    if (status != NvmeStatus.SUCCESS) {
+                        refused("could not identify namespace " + uri.nsid(), status, why);
+                        return;
+                    }
+                    long[] ns;
+                    try {
+                        ns = RemoteController.checkNamespace(data, uri.nsid());
+                    } catch (RemoteController.Invalid e) {
+                        invalid(e);
+                        return;
+                    }
+                    setQueues(maxTransfer, inCapsule, (int) ns[0], ns[1]);
+                });
+    }
+
+    private void setQueues(int maxTransfer, int inCapsule, int blockSize, long blocks) {
+        long nq = ((IO_QUEUES_WANTED - 1L) << 16) | (IO_QUEUES_WANTED - 1L);
+        send("set the number of queues", NvmeOpcodes.ADMIN_SET_FEATURES, -1, 0,
+                NvmeOpcodes.FEAT_NUMBER_OF_QUEUES | (nq << 32), 0, null, 0, (status, dw0, d, why) -> {
+                    if (status != NvmeStatus.SUCCESS) {
+                        refused("could not set the number of queues", status, why);
+                        return;
+                    }
+                    int granted = (int) Math.min(dw0 & 0xFFFF, (dw0 >>> 16) & 0xFFFF) + 1;
+                    RemoteController c = new RemoteController(cntlid, maxTransfer, inCapsule,
+                            Math.min(granted, IO_QUEUES_WANTED), blocks, blockSize, mqes + 1);
+                    RemoteController old = controller;
+                    if (old != null && (old.blockSize() != blockSize || old.blocks() != blocks)) {
+                        conn.fail("namespace " + uri.nsid() + " of " + uri.nqn() + " changed from " + old.blocks() + " x "
+                                + old.blockSize() + " B to " + blocks + " x " + blockSize + " B", Errno.EIO);
+                        return;
+                    }
+                    becomeLive(c);
+                });
+    }
+
+    private void becomeLive(RemoteController c) {
+        controller = c;
+        setPhase(Phase.LIVE);
+        backoffNanos = MIN_BACKOFF_NANOS;
+        if (attachTimer >= 0) {
+            reactor.cancelTimer(attachTimer);
+            attachTimer = -1;
+        }
+        scheduleKeepAlive();
+        if (!attached.isDone()) {
+            attached.complete(c);
+        } else {
+            LOG.log(System.Logger.Level.INFO, "controller {0} of {1} is ready", c.cntlid(), uri.nqn());
+            if (listener != null) {
+                listener.controllerReady(c.cntlid());
+            }
+        }
+        if (resetPending) {
+            resetPending = false;
+            reset(lossReason);
+        }
+    }
+
+    private void refused(String what, int status, String why) {
+        if (status < 0) {
+            return;     // the connection is already failing, with its own reason
+        }
+        conn.fail(what + ": " + describe(status), Errno.EIO);
+    }
+
+    /** A status by its fields; NvmeStatus.describe (names) replaces this once proto has it. */
+    static String describe(int status) {
+        return String.format("status 0x%x (SCT %d, SC 0x%02x%s)", status, NvmeStatus.sct(status), NvmeStatus.sc(status),
+                (status & (1 << 14)) != 0 ? ", DNR" : "");
+    }
+
+    private void invalid(RemoteController.Invalid e) {
+        conn.protocolError("the controller of " + uri.nqn() + " sent an unusable Identify: " + e.getMessage());
+    }
+
+    // ---------------------------------------------------------------- keep-alive, abort, reset
+
+    private void scheduleKeepAlive() {
+        long period = TimeUnit.MILLISECONDS.toNanos(Math.max(100, uri.keepAliveMillis() / 2));
+        keepAliveTimer = reactor.scheduleTimer(period, () -> {
+            keepAliveTimer = -1;
+            if (phase == Phase.LIVE) {
+                keepAlive();
+                scheduleKeepAlive();
+            }
+        });
+    }
+
+    private void keepAlive() {
+        send("keep alive", NvmeOpcodes.ADMIN_KEEP_ALIVE, -1, 0, 0, 0, null, 0, (status, dw0, d, why) -> {
+            if (status > 0) {
+                refused("keep alive", status, why);
+            }
+        });
+    }
+
+    /**
+     * Asks the controller to abort command {@code cid} of queue {@code qid} (NVMe base 2.0
+     * §5.1); the IO queue decides what happens if it still does not complete. An Abort that
+     * gets no reply in time ends the connection, and so resets the controller. Any thread.
+     */
+    void abortAsync(int qid, int cid) {
+        onReactor(() -> {
+            if (phase != Phase.LIVE) {
+                return;
+            }
+            send("abort", NvmeOpcodes.ADMIN_ABORT, -1, 0, qid | ((long) cid << 16), 0, null, 0,
+                    (status, dw0, d, why) -> LOG.log(System.Logger.Level.INFO,
+                            "abort of command {0} on queue {1} of {2}: {3}", cid, qid, uri.nqn(),
+                            status == NvmeStatus.SUCCESS && (dw0 & 1) == 0 ? "aborted" : status < 0 ? why : "not aborted"));
+        });
+    }
+
+    /** Resets the controller (see the class comment); requests while one is under way join it. Any thread. */
+    void resetAsync(String why) {
+        onReactor(() -> reset(why));
+    }
+
+    private void reset(String why) {
+        switch (phase) {
+            case LIVE -> {
+                LOG.log(System.Logger.Level.WARNING, "resetting controller {0} of {1}: {2}", cntlid, uri.nqn(), why);
+                lost(why, Errno.ETIMEDOUT);
+                setPhase(Phase.DISABLING);
+                setEnabled(false, () -> send("disconnect", NvmeOpcodes.FABRICS, NvmeOpcodes.FCTYPE_DISCONNECT, 0, 0, 0,
+                        null, 0, (status, dw0, d, w) -> conn.fail("reset: " + why, Errno.ETIMEDOUT)));
+            }
+            case CONNECTING, ASSOCIATING -> {
+                resetPending = true;
+                lossReason = why;
+            }
+            default -> {
+                // disabling already, waiting to reconnect, or closing: nothing more to do
+            }
+        }
+    }
+
+    /** An IO queue was refused: check the controller now rather than at the next keep-alive. Any thread. */
+    void checkAsync() {
+        onReactor(() -> {
+            if (phase == Phase.LIVE) {
+                keepAlive();
+            } else if (phase == Phase.BACKOFF) {
+                if (backoffTimer >= 0) {
+                    reactor.cancelTimer(backoffTimer);
+                    backoffTimer = -1;
+                }
+                associate();
+            }
+        });
+    }
+
+    private void lost(String why, int errno) {
+        if (listener != null) {
+            listener.controllerLost(why, errno);
+        }
+    }
+
+    // ---------------------------------------------------------------- the connection
+
+    @Override
+    public void onPdu(int type, int flags, MemorySegment pdu, long base) {
+        switch (type) {
+            case CAPSULE_RESP -> commands.onCapsuleResp(pdu, base);
+            case C2H_TERM_REQ -> conn.fail("the target terminated the admin queue (FES " + u16(pdu, base + FES_OFFSET)
+                    + ")", Errno.EIO);
+            default -> conn.protocolError("PDU type " + type + " on an admin queue");   // R2T: we write no data by R2T
+        }
+    }
+
+    @Override
+    public boolean onDataStart(int type, int flags, MemorySegment pdu, long base) {
+        return commands.onDataStart(flags, pdu, base);
+    }
+
+    @Override
+    public void onData(MemorySegment from, long at, int length) {
+        commands.onData(from, at, length);
+    }
+
+    @Override
+    public void onDataEnd(int flags) {
+        commands.onDataEnd(flags);
+    }
+
+    @Override
+    public void onSent() {
+        // admin commands go one at a time (each waits for its reply); nothing waits for room
+    }
+
+    @Override
+    public void onClosed(String why, int errno) {
+        commands.failAll(why);
+        if (keepAliveTimer >= 0) {
+            reactor.cancelTimer(keepAliveTimer);
+            keepAliveTimer = -1;
+        }
+        Phase was = phase;
+        if (was == Phase.CLOSING || was == Phase.CLOSED) {
+            finishClose();
+            return;
+        }
+        if (!attached.isDone()) {
+            if (attachTimer >= 0) {
+                reactor.cancelTimer(attachTimer);
+                attachTimer = -1;
+            }
+            setPhase(Phase.CLOSED);
+            conn.release();
+            attached.completeExceptionally(new java.io.IOException(why));
+            return;
+        }
+        if (was == Phase.LIVE) {
+            LOG.log(System.Logger.Level.WARNING, "admin queue to {0} failed ({1}); reconnecting", uri.nqn(), why);
+            lost("admin queue failed: " + why, Errno.EIO);
+        }
+        if (was == Phase.DISABLING) {
+            // The reset's end: a new association at once.
+            associate();
+            return;
+        }
+        LOG.log(System.Logger.Level.INFO, "no controller for {0} ({1}); next try in {2} ms", uri.nqn(), why,
+                TimeUnit.NANOSECONDS.toMillis(backoffNanos));
+        setPhase(Phase.BACKOFF);
+        long delay = backoffNanos;
+        backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
+        backoffTimer = reactor.scheduleTimer(delay, () -> {
+            backoffTimer = -1;
+            if (phase == Phase.BACKOFF) {
+                associate();
+            }
+        });
+    }
+
+    private boolean send(String name, int opcode, int fctype, int nsid, long cdw10_11, long cdw12_13, byte[] inCapsule,
+                         int dataIn, AdminCommands.Reply reply) {
+        if (commands.send(name, opcode, fctype, nsid, cdw10_11, cdw12_13, inCapsule, dataIn, ioTimeoutNanos, reply)) {
+            return true;
+        }
+        if (conn.state() == TcpConnection.State.READY) {
+            conn.fail("no room on the admin queue for " + name, Errno.EAGAIN);
+        }
+        return false;
+    }
+
+    private void propertyGet(String name, int offset, int size, java.util.function.LongConsumer then) {
+        send(name, NvmeOpcodes.FABRICS, NvmeOpcodes.FCTYPE_PROPERTY_GET, 0, size | ((long) offset << 32), 0,
+                null, 0, (status, dw0, d, why) -> {
+                    if (status != NvmeStatus.SUCCESS) {
+                        refused("could not " + name, status, why);
+                        return;
+                    }
+                    then.accept(dw0);
+                });
+    }
+
+    // ---------------------------------------------------------------- close
+
+    /**
+     * Disconnects (ending the controller) and closes; completes when the connection is
+     * closed. Any thread.
+     */
+    CompletableFuture<Void> closeAsync() {
+        onReactor(() -> {
+            if (phase == Phase.CLOSING || phase == Phase.CLOSED) {
+                return;
+            }
+            if (backoffTimer >= 0) {
+                reactor.cancelTimer(backoffTimer);
+                backoffTimer = -1;
+            }
+            boolean wasLive = phase == Phase.LIVE;
+            setPhase(Phase.CLOSING);
+            if (conn.state() == TcpConnection.State.CLOSED) {
+                finishClose();
+                return;
+            }
+            if (wasLive && send("disconnect", NvmeOpcodes.FABRICS, NvmeOpcodes.FCTYPE_DISCONNECT, 0, 0, 0, null, 0,
+                    (status, dw0, d, why) -> conn.fail("closed", 0))) {
+                reactor.scheduleTimer(DISCONNECT_WAIT_NANOS, () -> conn.fail("closed", 0));
+            } else {
+                conn.fail("closed", 0);
+            }
+        });
+        return closed;
+    }
+
+    private void finishClose() {
+        if (attachTimer >= 0) {
+            reactor.cancelTimer(attachTimer);
+            attachTimer = -1;
+        }
+        setPhase(Phase.CLOSED);
+        conn.release();
+        attached.completeExceptionally(new java.io.IOException("closed while attaching"));
+        closed.complete(null);
+    }
+
+    private void onReactor(Runnable r) {
+        try {
+            reactor.execute(r);
+        } catch (RejectedExecutionException e) {
+            // the reactor is closing; the connection goes with it
+            closed.complete(null);
+        }
+    }
+}
