@@ -68,7 +68,7 @@ final class TargetBench {
         try (Reactors reactors = Reactors.start(jobs)) {
             for (int round = 1; round <= rounds; round++) {
                 for (String target : targets) {
-                    Bdevs bdevs = new Bdevs();
+                    Bdevs bdevs = new Bdevs(reactors);     // a remote target's admin queue runs on a bench reactor
                     try {
                         Bdev bdev = bdevs.create(target);
                         if (rampSeconds > 0) {
