@@ -28,7 +28,8 @@ import java.util.concurrent.TimeUnit;
  * Set Features Number of Queues, and Keep Alive every KATO/2 on a timer. Each
  * association has one deadline, the URI's {@code connect_timeout_ms}, for all of it (a peer
  * that trickles one byte at a time fails at that deadline, not at a read timeout that restarts
- * with every byte); every command also has its own, {@code io_timeout_ms}.
+ * with every byte); every admin command also has its own (the larger of {@code
+ * io_timeout_ms} and {@code connect_timeout_ms}).
  *
  * <p>When the controller is lost — a keep-alive or Abort goes unanswered, the connection
  * fails, or {@link #resetAsync} asks — the {@link ControllerListener} hears it (IO queues
@@ -102,6 +103,7 @@ final class AdminQueue implements TcpConnection.Handler {
     private final TcpConnection conn;
     private final AdminCommands commands;
     private final long[] entered = new long[Phase.values().length];
+    /** Deadline of each admin command: the larger of io_timeout_ms and connect_timeout_ms. */
     private final long ioTimeoutNanos;
     private final CompletableFuture<RemoteController> attached = new CompletableFuture<>();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
@@ -123,7 +125,9 @@ final class AdminQueue implements TcpConnection.Handler {
     private AdminQueue(NvmfUri uri, Reactor reactor) {
         this.uri = uri;
         this.reactor = reactor;
-        this.ioTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(uri.ioTimeoutMillis());
+        // Admin commands wait at least as long as an association may take: a short IO timeout
+        // must not make a busy machine's attach or reset fail (Linux keeps them apart too).
+        this.ioTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(uri.ioTimeoutMillis(), uri.connectTimeoutMillis()));
         this.conn = new TcpConnection(reactor, uri.host(), uri.port(), RECV_BYTES, SEND_BYTES, this);
         this.commands = new AdminCommands(reactor, conn);
     }
