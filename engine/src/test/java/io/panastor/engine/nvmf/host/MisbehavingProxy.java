@@ -107,6 +107,7 @@ final class MisbehavingProxy implements AutoCloseable {
     private final InetSocketAddress upstream;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private volatile Mutation armed;
+    private volatile Mutation armedAdmin;
     private volatile boolean closed;
 
     MisbehavingProxy(InetSocketAddress upstream) throws IOException {
@@ -125,6 +126,11 @@ final class MisbehavingProxy implements AutoCloseable {
 
     void disarm() {
         armed = null;
+    }
+
+    /** Arms a mutation of what the target sends on admin connections (Identify data, say). */
+    void armAdmin(Mutation m) {
+        armedAdmin = m;
     }
 
     private void acceptLoop() {
@@ -203,13 +209,17 @@ final class MisbehavingProxy implements AutoCloseable {
         out.write(p);
         out.flush();
         while ((p = readPdu(in)) != null) {
-            Mutation m = armed;
+            Mutation m = ioQueue[0] ? armed : armedAdmin;
             List<byte[]> send = List.of(p);
             wire.trickle = false;
-            if (m != null && ioQueue[0]) {
+            if (m != null) {
                 send = m.apply(p, wire);
                 if (m.done()) {
-                    armed = null;
+                    if (ioQueue[0]) {
+                        armed = null;
+                    } else {
+                        armedAdmin = null;
+                    }
                 }
             }
             for (byte[] s : send) {
