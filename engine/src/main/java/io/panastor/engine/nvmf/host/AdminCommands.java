@@ -23,16 +23,15 @@ import java.lang.foreign.ValueLayout;
 final class AdminCommands {
     /** Admin queue entries asked for in Connect (SQSIZE is 0's based). */
     static final int QUEUE_SIZE = 32;
-    /** PSDT = SGL (bits 7:6 = 01): fabrics commands carry SGLs. */
-    static final int PSDT_SGL = 0x40;
 
     /** What becomes of a command: called once, on the reactor. */
     interface Reply {
         /**
          * @param status NVMe status ({@link NvmeStatus} encoding), or -1 when the command
          *               never completed (timed out, or the connection ended); {@code why} says
+         * @param dw     the completion's DW0 (low half) and DW1 (high half)
          */
-        void onReply(int status, long dw0, byte[] data, String why);
+        void onReply(int status, long dw, byte[] data, String why);
     }
 
     private final Reactor reactor;
@@ -63,13 +62,17 @@ final class AdminCommands {
         return inFlight;
     }
 
+    /** Writes a command's SQE (a proto writer: {@code IdentifyCommand.write}, ...) with the CID it is given. */
+    interface Sqe {
+        void write(MemorySegment s, long sqe, int cid);
+    }
+
     /**
-     * Sends one command. {@code cdw10_11} and {@code cdw12_13} are the command's dwords 10-13
-     * as two little-endian longs; {@code inCapsule} its write data (or null), {@code dataIn} the
-     * bytes it reads back. False (and nothing sent) when no CID or send room is free.
+     * Sends one command, its SQE written by {@code sqe}; {@code inCapsule} is its write data
+     * (or null), {@code dataIn} the bytes it reads back. False (and nothing sent) when no CID
+     * or send room is free.
      */
-    boolean send(String name, int opcode, int fctype, int nsid, long cdw10_11, long cdw12_13, byte[] inCapsule,
-                 int dataIn, long timeoutNanos, Reply reply) {
+    boolean send(String name, Sqe sqeWriter, byte[] inCapsule, int dataIn, long timeoutNanos, Reply reply) {
         if (freeCount == 0 || conn.state() != TcpConnection.State.READY) {
             return false;
         }
@@ -95,21 +98,12 @@ final class AdminCommands {
         header(s, at, CAPSULE_CMD, (hd > 0 ? FLAG_HDGSTF : 0) | (dd > 0 ? FLAG_DDGSTF : 0), CAPSULE_CMD_HLEN,
                 dataLen > 0 ? CAPSULE_CMD_HLEN + hd : 0, plen);
         long sqe = at + SQE_OFFSET;
-        u8(s, sqe + NvmeCommand.OPC_OFFSET, opcode);
-        u8(s, sqe + NvmeCommand.FLAGS_OFFSET, PSDT_SGL);
-        u16(s, sqe + NvmeCommand.CID_OFFSET, cid);
-        if (fctype >= 0) {
-            u8(s, sqe + NvmeCommand.FCTYPE_OFFSET, fctype);
-        } else {
-            u32(s, sqe + NvmeCommand.NSID_OFFSET, Integer.toUnsignedLong(nsid));
+        sqeWriter.write(s, sqe, cid);
+        if (dataLen > 0) {
+            NvmeCommand.sgl(s, sqe, NvmeCommand.SGL_IN_CAPSULE, 0, dataLen);
+        } else if (dataIn > 0) {
+            NvmeCommand.sgl(s, sqe, NvmeCommand.SGL_TRANSPORT, 0, dataIn);
         }
-        int length = dataLen > 0 ? dataLen : dataIn;
-        if (length > 0) {
-            u32(s, sqe + NvmeCommand.SGL_LENGTH_OFFSET, length);
-            u8(s, sqe + NvmeCommand.SGL_ID_OFFSET, dataLen > 0 ? NvmeCommand.SGL_IN_CAPSULE : NvmeCommand.SGL_TRANSPORT);
-        }
-        s.set(ValueLayout.JAVA_LONG_UNALIGNED, sqe + NvmeCommand.CDW10_OFFSET, cdw10_11);
-        s.set(ValueLayout.JAVA_LONG_UNALIGNED, sqe + NvmeCommand.CDW12_OFFSET, cdw12_13);
         conn.sealHeader(at, CAPSULE_CMD_HLEN);
         if (dataLen > 0) {
             long d = at + CAPSULE_CMD_HLEN + hd;
@@ -169,7 +163,8 @@ final class AdminCommands {
                     + " of its " + data[cid].length + " data bytes");
             return;
         }
-        finish(cid, status, NvmeCompletion.dw0(pdu, cqe), null);
+        // DW1 too: an 8-byte Property Get (CAP) returns its upper half there.
+        finish(cid, status, NvmeCompletion.dw0(pdu, cqe) | (u32(pdu, cqe + NvmeCompletion.DW1_OFFSET) << 32), null);
     }
 
     boolean onDataStart(int flags, MemorySegment pdu, long base) {

@@ -2,13 +2,20 @@ package io.panastor.engine.nvmf.host;
 
 import static io.panastor.engine.nvmf.proto.TcpPdu.*;
 
+import io.panastor.engine.nvmf.proto.AdminCommand;
+import io.panastor.engine.nvmf.proto.ConnectCommand;
+import io.panastor.engine.nvmf.proto.ConnectData;
+import io.panastor.engine.nvmf.proto.ControllerRegisters;
+import io.panastor.engine.nvmf.proto.Features;
+import io.panastor.engine.nvmf.proto.IdentifyCommand;
+import io.panastor.engine.nvmf.proto.NvmeCommand;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
+import io.panastor.engine.nvmf.proto.PropertyCommand;
 import io.panastor.engine.nvmf.proto.NvmeStatus;
 import io.panastor.engine.nvmf.tcp.TcpConnection;
 import io.panastor.natives.Errno;
 import io.panastor.reactor.Reactor;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -47,29 +54,10 @@ final class AdminQueue implements TcpConnection.Handler {
     static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(5);
     static final long FIRST_CSTS_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
     static final long MAX_CSTS_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-    /** CAP.TO is in units of 500 ms (NVMe base 2.0 §3.1.3.1). */
-    static final long CAP_TO_UNIT_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
     /** Longest wait for the answer to the Disconnect sent on close. */
     static final long DISCONNECT_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
     static final int RECV_BYTES = 16 * 1024;
     static final int SEND_BYTES = 8 * 1024;
-    // Controller registers (NVMe base 2.0 §3.1.3) — local until proto has ControllerRegisters.
-    static final long CC_EN = 1;
-    /** CC.IOSQES = 6 (64-byte SQEs), CC.IOCQES = 4 (16-byte CQEs). */
-    static final long CC_ENTRY_SIZES = (6L << 16) | (4L << 20);
-    static final long CSTS_RDY = 1;
-    static final long CSTS_CFS = 2;
-    /** Property Get/Set ATTRIB: an 8-byte property. */
-    static final int PROPERTY_8_BYTES = 1;
-    /** Property Get/Set ATTRIB: a 4-byte property (CC, CSTS, VS). */
-    static final int PROPERTY_4_BYTES = 0;
-    // Connect data (fabrics 1.1 §3.3.1) — local until proto has ConnectData.
-    static final int CONNECT_DATA_SIZE = 1024;
-    static final int CD_CNTLID = 16;
-    static final int CD_SUBNQN = 256;
-    static final int CD_HOSTNQN = 512;
-    static final int NQN_MAX = 255;
-    static final int IDENTIFY_SIZE = 4096;
 
     /** Hears when the controller goes and when one is ready again. Called on the admin queue's reactor. */
     interface ControllerListener {
@@ -229,34 +217,25 @@ final class AdminQueue implements TcpConnection.Handler {
     @Override
     public void onReady() {
         setPhase(Phase.ASSOCIATING);
-        byte[] data = new byte[CONNECT_DATA_SIZE];
-        MemorySegment d = MemorySegment.ofArray(data);
-        u16(d, CD_CNTLID, 0xFFFF);      // dynamic controller model: any controller
-        ascii(data, CD_SUBNQN, uri.nqn());
-        ascii(data, CD_HOSTNQN, uri.hostNqn());
-        // CDW10: RECFMT 0, QID 0; CDW11: SQSIZE (0's based), CATTR 0; CDW12: KATO in ms.
-        long cdw10_11 = (long) (AdminCommands.QUEUE_SIZE - 1) << 32;
-        send("Connect", NvmeOpcodes.FABRICS, NvmeOpcodes.FCTYPE_CONNECT, 0, cdw10_11, uri.keepAliveMillis(), data, 0,
-                (status, dw0, unused, why) -> {
+        byte[] data = new byte[ConnectData.SIZE];
+        // Dynamic controller model: any controller (fabrics 1.1 §3.3.1).
+        ConnectData.write(MemorySegment.ofArray(data), 0, null, ConnectCommand.CNTLID_DYNAMIC, uri.nqn(), uri.hostNqn());
+        send("Connect", (s, sqe, cid) -> ConnectCommand.write(s, sqe, cid, 0, AdminCommands.QUEUE_SIZE, 0,
+                uri.keepAliveMillis()), data, 0, (status, dw, unused, why) -> {
                     if (status != NvmeStatus.SUCCESS) {
                         refused("the target refused the admin connect to " + uri.nqn(), status, why);
                         return;
                     }
-                    cntlid = (int) (dw0 & 0xFFFF);
+                    cntlid = ConnectCommand.cntlid((int) dw);
                     readCap();
                 });
     }
 
-    private static void ascii(byte[] into, int at, String text) {
-        byte[] b = text.getBytes(StandardCharsets.US_ASCII);
-        System.arraycopy(b, 0, into, at, Math.min(NQN_MAX, b.length));
-    }
-
     private void readCap() {
-        propertyGet("read CAP", NvmeOpcodes.PROP_CAP, PROPERTY_8_BYTES, cap -> {
-            mqes = (int) (cap & 0xFFFF);
-            long to = (cap >>> 24) & 0xFF;
-            capTimeoutNanos = Math.max(1, to) * CAP_TO_UNIT_NANOS;
+        propertyGet("read CAP", ControllerRegisters.CAP, true, cap -> {
+            mqes = ControllerRegisters.maxQueueEntries(cap) - 1;
+            capTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(ControllerRegisters.CAP_TO_UNIT_MILLIS,
+                    ControllerRegisters.readyTimeoutMillis(cap)));
             setEnabled(true, this::identifyController);
         });
     }
@@ -264,10 +243,11 @@ final class AdminQueue implements TcpConnection.Handler {
     /** Writes CC.EN, then polls CSTS.RDY on a timer until it follows, for at most CAP.TO. */
     private void setEnabled(boolean enable, Runnable then) {
         String what = enable ? "enable the controller" : "disable the controller";
-        long deadline = System.nanoTime() + capTimeoutNanos;
-        long cdw12_13 = (enable ? CC_EN : 0) | CC_ENTRY_SIZES;
-        send(what, NvmeOpcodes.FABRICS, NvmeOpcodes.FCTYPE_PROPERTY_SET, 0,
-                PROPERTY_4_BYTES | ((long) NvmeOpcodes.PROP_CC << 32), cdw12_13, null, 0, (status, dw0, d, why) -> {
+        long deadline = reactor.nanoTime() + capTimeoutNanos;
+        // CC.EN with 64-byte SQ and 16-byte CQ entries (IOSQES 6, IOCQES 4).
+        int cc = enable ? ControllerRegisters.CC_ENABLE : ControllerRegisters.CC_ENABLE & ~ControllerRegisters.CC_EN;
+        send(what, (s, sqe, cid) -> PropertyCommand.writeSet(s, sqe, cid, ControllerRegisters.CC, cc), null, 0,
+                (status, dw, d, why) -> {
                     if (status != NvmeStatus.SUCCESS) {
                         refused("could not " + what, status, why);
                         return;
@@ -278,17 +258,18 @@ final class AdminQueue implements TcpConnection.Handler {
 
     private void pollReady(boolean enable, long deadline, long interval, Runnable then) {
         cstsPolls++;
-        propertyGet("read CSTS", NvmeOpcodes.PROP_CSTS, PROPERTY_4_BYTES, csts -> {
-            if ((csts & CSTS_CFS) != 0 && enable) {
+        propertyGet("read CSTS", ControllerRegisters.CSTS, false, value -> {
+            int csts = (int) value;
+            if (ControllerRegisters.fatal(csts) && enable) {
                 conn.fail("the controller of " + uri.nqn() + " reports a fatal status (CSTS.CFS) after CC.EN was set",
                         Errno.EIO);
                 return;
             }
-            if (((csts & CSTS_RDY) != 0) == enable) {
+            if (ControllerRegisters.ready(csts) == enable) {
                 then.run();
                 return;
             }
-            long now = System.nanoTime();
+            long now = reactor.nanoTime();
             if (now - deadline > 0) {
                 conn.fail("CSTS.RDY of the controller of " + uri.nqn() + " stayed " + (enable ? 0 : 1) + " for CAP.TO ("
                         + TimeUnit.NANOSECONDS.toMillis(capTimeoutNanos) + " ms) after CC.EN was "
@@ -304,8 +285,8 @@ final class AdminQueue implements TcpConnection.Handler {
     }
 
     private void identifyController() {
-        send("identify the controller", NvmeOpcodes.ADMIN_IDENTIFY, -1, 0, NvmeOpcodes.CNS_CONTROLLER, 0, null,
-                IDENTIFY_SIZE, (status, dw0, data, why) -> {
+        send("identify the controller", (s, sqe, cid) -> IdentifyCommand.write(s, sqe, cid,
+                IdentifyCommand.CNS_CONTROLLER, 0), null, IdentifyCommand.DATA_SIZE, (status, dw, data, why) -> {
                     if (status != NvmeStatus.SUCCESS) {
                         refused("could not identify the controller", status, why);
                         return;
@@ -322,8 +303,9 @@ final class AdminQueue implements TcpConnection.Handler {
     }
 
     private void identifyNamespace(int maxTransfer, int inCapsule) {
-        send("identify namespace " + uri.nsid(), NvmeOpcodes.ADMIN_IDENTIFY, -1, uri.nsid(), NvmeOpcodes.CNS_NAMESPACE,
-                0, null, IDENTIFY_SIZE, (status, dw0, data, why) -> {
+        send("identify namespace " + uri.nsid(), (s, sqe, cid) -> IdentifyCommand.write(s, sqe, cid,
+                IdentifyCommand.CNS_NAMESPACE, Integer.toUnsignedLong(uri.nsid())), null, IdentifyCommand.DATA_SIZE,
+                (status, dw, data, why) -> {
                     if (status != NvmeStatus.SUCCESS) {
                         refused("could not identify namespace " + uri.nsid(), status, why);
                         return;
@@ -340,14 +322,14 @@ final class AdminQueue implements TcpConnection.Handler {
     }
 
     private void setQueues(int maxTransfer, int inCapsule, int blockSize, long blocks) {
-        long nq = ((IO_QUEUES_WANTED - 1L) << 16) | (IO_QUEUES_WANTED - 1L);
-        send("set the number of queues", NvmeOpcodes.ADMIN_SET_FEATURES, -1, 0,
-                NvmeOpcodes.FEAT_NUMBER_OF_QUEUES | (nq << 32), 0, null, 0, (status, dw0, d, why) -> {
+        int wanted = Features.queues(IO_QUEUES_WANTED, IO_QUEUES_WANTED);
+        send("set the number of queues", (s, sqe, cid) -> Features.writeSet(s, sqe, cid, Features.FID_NUMBER_OF_QUEUES,
+                wanted), null, 0, (status, dw, d, why) -> {
                     if (status != NvmeStatus.SUCCESS) {
                         refused("could not set the number of queues", status, why);
                         return;
                     }
-                    int granted = (int) Math.min(dw0 & 0xFFFF, (dw0 >>> 16) & 0xFFFF) + 1;
+                    int granted = Math.min(Features.submissionQueues((int) dw), Features.completionQueues((int) dw));
                     RemoteController c = new RemoteController(cntlid, maxTransfer, inCapsule,
                             Math.min(granted, IO_QUEUES_WANTED), blocks, blockSize, mqes + 1);
                     RemoteController old = controller;
@@ -387,13 +369,7 @@ final class AdminQueue implements TcpConnection.Handler {
         if (status < 0) {
             return;     // the connection is already failing, with its own reason
         }
-        conn.fail(what + ": " + describe(status), Errno.EIO);
-    }
-
-    /** A status by its fields; NvmeStatus.describe (names) replaces this once proto has it. */
-    static String describe(int status) {
-        return String.format("status 0x%x (SCT %d, SC 0x%02x%s)", status, NvmeStatus.sct(status), NvmeStatus.sc(status),
-                (status & (1 << 14)) != 0 ? ", DNR" : "");
+        conn.fail(what + ": " + NvmeStatus.describe(status), Errno.EIO);
     }
 
     private void invalid(RemoteController.Invalid e) {
@@ -414,7 +390,7 @@ final class AdminQueue implements TcpConnection.Handler {
     }
 
     private void keepAlive() {
-        send("keep alive", NvmeOpcodes.ADMIN_KEEP_ALIVE, -1, 0, 0, 0, null, 0, (status, dw0, d, why) -> {
+        send("keep alive", AdminCommand::writeKeepAlive, null, 0, (status, dw, d, why) -> {
             if (status > 0) {
                 refused("keep alive", status, why);
             }
@@ -431,10 +407,11 @@ final class AdminQueue implements TcpConnection.Handler {
             if (phase != Phase.LIVE) {
                 return;
             }
-            send("abort", NvmeOpcodes.ADMIN_ABORT, -1, 0, qid | ((long) cid << 16), 0, null, 0,
-                    (status, dw0, d, why) -> LOG.log(System.Logger.Level.INFO,
+            send("abort", (s, sqe, acid) -> AdminCommand.writeAbort(s, sqe, acid, qid, cid), null, 0,
+                    (status, dw, d, why) -> LOG.log(System.Logger.Level.INFO,
                             "abort of command {0} on queue {1} of {2}: {3}", cid, qid, uri.nqn(),
-                            status == NvmeStatus.SUCCESS && (dw0 & 1) == 0 ? "aborted" : status < 0 ? why : "not aborted"));
+                            status == NvmeStatus.SUCCESS && (dw & AdminCommand.ABORT_NOT_ABORTED) == 0 ? "aborted"
+                                    : status < 0 ? why : "not aborted"));
         });
     }
 
@@ -449,8 +426,8 @@ final class AdminQueue implements TcpConnection.Handler {
                 LOG.log(System.Logger.Level.WARNING, "resetting controller {0} of {1}: {2}", cntlid, uri.nqn(), why);
                 lost(why, Errno.ETIMEDOUT);
                 setPhase(Phase.DISABLING);
-                setEnabled(false, () -> send("disconnect", NvmeOpcodes.FABRICS, NvmeOpcodes.FCTYPE_DISCONNECT, 0, 0, 0,
-                        null, 0, (status, dw0, d, w) -> conn.fail("reset: " + why, Errno.ETIMEDOUT)));
+                setEnabled(false, () -> send("disconnect", AdminQueue::writeDisconnect, null, 0,
+                        (status, dw, d, w) -> conn.fail("reset: " + why, Errno.ETIMEDOUT)));
             }
             case CONNECTING, ASSOCIATING -> {
                 resetPending = true;
@@ -559,9 +536,14 @@ final class AdminQueue implements TcpConnection.Handler {
         });
     }
 
-    private boolean send(String name, int opcode, int fctype, int nsid, long cdw10_11, long cdw12_13, byte[] inCapsule,
-                         int dataIn, AdminCommands.Reply reply) {
-        if (commands.send(name, opcode, fctype, nsid, cdw10_11, cdw12_13, inCapsule, dataIn, ioTimeoutNanos, reply)) {
+    /** A fabrics Disconnect (fabrics 1.1 §3.3.2): on the admin queue it ends the association. */
+    static void writeDisconnect(MemorySegment s, long sqe, int cid) {
+        NvmeCommand.begin(s, sqe, NvmeOpcodes.FABRICS, cid);
+        NvmeCommand.fctype(s, sqe, NvmeOpcodes.FCTYPE_DISCONNECT);
+    }
+
+    private boolean send(String name, AdminCommands.Sqe sqe, byte[] inCapsule, int dataIn, AdminCommands.Reply reply) {
+        if (commands.send(name, sqe, inCapsule, dataIn, ioTimeoutNanos, reply)) {
             return true;
         }
         if (conn.state() == TcpConnection.State.READY) {
@@ -570,14 +552,14 @@ final class AdminQueue implements TcpConnection.Handler {
         return false;
     }
 
-    private void propertyGet(String name, int offset, int size, java.util.function.LongConsumer then) {
-        send(name, NvmeOpcodes.FABRICS, NvmeOpcodes.FCTYPE_PROPERTY_GET, 0, size | ((long) offset << 32), 0,
-                null, 0, (status, dw0, d, why) -> {
+    private void propertyGet(String name, int offset, boolean eightBytes, java.util.function.LongConsumer then) {
+        send(name, (s, sqe, cid) -> PropertyCommand.writeGet(s, sqe, cid, offset, eightBytes), null, 0,
+                (status, dw, d, why) -> {
                     if (status != NvmeStatus.SUCCESS) {
                         refused("could not " + name, status, why);
                         return;
                     }
-                    then.accept(dw0);
+                    then.accept(eightBytes ? dw : dw & 0xFFFFFFFFL);
                 });
     }
 
@@ -602,8 +584,8 @@ final class AdminQueue implements TcpConnection.Handler {
                 finishClose();
                 return;
             }
-            if (wasLive && send("disconnect", NvmeOpcodes.FABRICS, NvmeOpcodes.FCTYPE_DISCONNECT, 0, 0, 0, null, 0,
-                    (status, dw0, d, why) -> conn.fail("closed", 0))) {
+            if (wasLive && send("disconnect", AdminQueue::writeDisconnect, null, 0,
+                    (status, dw, d, why) -> conn.fail("closed", 0))) {
                 reactor.scheduleTimer(DISCONNECT_WAIT_NANOS, () -> conn.fail("closed", 0));
             } else {
                 conn.fail("closed", 0);

@@ -1,12 +1,14 @@
 package io.panastor.engine.nvmf.host;
 
 import static io.panastor.engine.nvmf.proto.TcpPdu.*;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 import io.panastor.engine.bdev.BdevIo;
 import io.panastor.engine.bdev.IoChannel;
 import io.panastor.engine.bdev.IoStatus;
 import io.panastor.engine.bdev.IoType;
+import io.panastor.engine.nvmf.proto.ConnectCommand;
+import io.panastor.engine.nvmf.proto.ConnectData;
+import io.panastor.engine.nvmf.proto.DsmRange;
 import io.panastor.engine.nvmf.proto.NvmeCommand;
 import io.panastor.engine.nvmf.proto.NvmeCompletion;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
@@ -17,7 +19,6 @@ import io.panastor.natives.Errno;
 import io.panastor.reactor.Poller;
 import io.panastor.reactor.Reactor;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
@@ -38,8 +39,9 @@ import java.util.concurrent.TimeUnit;
  * of the controller is {@linkplain #suspend suspended}, and each reconnects to the new
  * controller when the admin queue has one, holding new IO (up to its deadline) until then. A
  * transport or protocol error on this connection alone only reconnects this queue, with
- * backoff. Closing sends a fabrics Disconnect. Deadlines are kept to the timeout scan's
- * clock (read once per scan, every {@link #TIMEOUT_SCAN_NANOS}), not read per IO.
+ * backoff. Closing sends a fabrics Disconnect. Deadlines are kept to the reactor's clock as the
+ * timeout scan last read it ({@link Reactor#nanoTime()}, every {@link #TIMEOUT_SCAN_NANOS}):
+ * no IO reads the clock, and a test's manual clock drives the timeouts.
  *
  * <p>Thread-safety: reactor-confined, but for {@link #suspendAsync} and {@link #resumeAsync}.
  */
@@ -64,10 +66,6 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
     private static final int DISCONNECT_CID = 0xFFFE;
     /** Longest wait for the answer to a Disconnect before the socket is closed anyway. */
     static final long DISCONNECT_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
-    /** Dataset Management CDW11: deallocate (NVM command set 1.0 §3.2.3). */
-    private static final int DSM_DEALLOCATE = 1 << 2;
-    /** Connect data: CNTLID, SUBNQN, HOSTNQN (fabrics 1.1 §3.3.1) — local until proto has ConnectData. */
-    private static final int CONNECT_DATA_SIZE = 1024;
 
     /** What the queue is doing, besides its connection's own state. */
     enum State {
@@ -109,7 +107,7 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
     private long disconnectTimer = -1;
     private long connectTimer = -1;
     /** The clock as the last timeout scan read it: deadlines are kept to it, so no IO reads the clock. */
-    private long now = System.nanoTime();
+    private long now;
     private CompletableFuture<Void> goodbye;
     private int maxTransfer;
     private int inCapsuleBytes;
@@ -127,6 +125,7 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
         this.blockSize = remote.blockSize();
         this.conn = new TcpConnection(reactor, remote.remoteUri().host(), remote.remoteUri().port(), RECV_BUFFER,
                 SEND_BUFFER, this);
+        this.now = reactor.nanoTime();
         reactor.addPoller(flusher);
         connect();
         scheduleTimeoutScan();
@@ -170,29 +169,18 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
         // Fabrics Connect for this IO queue, its 1 KiB of data in the capsule.
         int hd = conn.hd();
         int dd = conn.dd();
-        int plen = CAPSULE_CMD_HLEN + hd + CONNECT_DATA_SIZE + dd;
+        int plen = CAPSULE_CMD_HLEN + hd + ConnectData.SIZE + dd;
         int at = conn.reserve(plen);
         MemorySegment s = conn.filling();
         s.asSlice(at, plen).fill((byte) 0);
         header(s, at, CAPSULE_CMD, (hd > 0 ? FLAG_HDGSTF : 0) | (dd > 0 ? FLAG_DDGSTF : 0), CAPSULE_CMD_HLEN,
                 CAPSULE_CMD_HLEN + hd, plen);
-        long sqe = at + SQE_OFFSET;
-        u8(s, sqe + NvmeCommand.OPC_OFFSET, NvmeOpcodes.FABRICS);
-        u8(s, sqe + NvmeCommand.FLAGS_OFFSET, AdminCommands.PSDT_SGL);
-        u16(s, sqe + NvmeCommand.CID_OFFSET, CONNECT_CID);
-        u8(s, sqe + NvmeCommand.FCTYPE_OFFSET, NvmeOpcodes.FCTYPE_CONNECT);
-        u32(s, sqe + NvmeCommand.SGL_LENGTH_OFFSET, CONNECT_DATA_SIZE);
-        u8(s, sqe + NvmeCommand.SGL_ID_OFFSET, NvmeCommand.SGL_IN_CAPSULE);
-        // CDW10: RECFMT 0, QID; CDW11: SQSIZE (0's based).
-        u16(s, sqe + NvmeCommand.CDW10_OFFSET + 2, qid);
-        u16(s, sqe + NvmeCommand.CDW11_OFFSET, depth() - 1);
+        ConnectCommand.write(s, at + SQE_OFFSET, CONNECT_CID, qid, depth(), 0, 0);
         long data = at + CAPSULE_CMD_HLEN + hd;
-        u16(s, data + AdminQueue.CD_CNTLID, remote.cntlid());
-        ascii(s, data + AdminQueue.CD_SUBNQN, remote.remoteUri().nqn());
-        ascii(s, data + AdminQueue.CD_HOSTNQN, remote.remoteUri().hostNqn());
+        ConnectData.write(s, data, null, remote.cntlid(), remote.remoteUri().nqn(), remote.remoteUri().hostNqn());
         conn.sealHeader(at, CAPSULE_CMD_HLEN);
         if (dd > 0) {
-            u32(s, data + CONNECT_DATA_SIZE, Integer.toUnsignedLong(conn.digestOfFilling((int) data, CONNECT_DATA_SIZE)));
+            u32(s, data + ConnectData.SIZE, Integer.toUnsignedLong(conn.digestOfFilling((int) data, ConnectData.SIZE)));
         }
     }
 
@@ -201,14 +189,9 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
         return Math.max(2, Math.min(QUEUE_DEPTH, remote.maxQueueEntries()));
     }
 
-    private static void ascii(MemorySegment s, long at, String text) {
-        byte[] b = text.getBytes(StandardCharsets.US_ASCII);
-        MemorySegment.copy(b, 0, s, java.lang.foreign.ValueLayout.JAVA_BYTE, at, Math.min(AdminQueue.NQN_MAX, b.length));
-    }
-
     private void onConnectResponse(int status) {
         if (status != NvmeStatus.SUCCESS) {
-            conn.fail("the target refused IO queue " + qid + ": " + AdminQueue.describe(status), Errno.EIO);
+            conn.fail("the target refused IO queue " + qid + ": " + NvmeStatus.describe(status), Errno.EIO);
             // Most likely the controller it named is gone: let the admin queue find out now.
             remote.checkController();
             return;
@@ -369,7 +352,7 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
         int hd = conn.hd();
         int dd = conn.dd();
         IoType type = io.type();
-        int inCapsule = type == IoType.UNMAP ? 16 : type == IoType.WRITE && length <= inCapsuleBytes ? length : 0;
+        int inCapsule = type == IoType.UNMAP ? DsmRange.SIZE : type == IoType.WRITE && length <= inCapsuleBytes ? length : 0;
         int plen = CAPSULE_CMD_HLEN + hd + inCapsule + (inCapsule > 0 ? dd : 0);
         // Write data of 1 KiB and up is sent from the IO's own buffers (they stay put until the
         // IO completes, which is after the target answered); with data digests it is copied.
@@ -391,9 +374,6 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
         header(s, at, CAPSULE_CMD, (hd > 0 ? FLAG_HDGSTF : 0) | (inCapsule > 0 && dd > 0 ? FLAG_DDGSTF : 0),
                 CAPSULE_CMD_HLEN, inCapsule > 0 ? CAPSULE_CMD_HLEN + hd : 0, plen);
         long sqe = at + SQE_OFFSET;
-        for (long b = 0; b < NvmeCommand.SIZE; b += 8) {
-            s.set(JAVA_LONG_UNALIGNED, sqe + b, 0L);
-        }
         int opcode = switch (type) {
             case READ -> NvmeOpcodes.NVM_READ;
             case WRITE -> NvmeOpcodes.NVM_WRITE;
@@ -402,32 +382,22 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
             case UNMAP -> NvmeOpcodes.NVM_DATASET_MANAGEMENT;
             case RESET -> throw new IllegalStateException();
         };
-        u8(s, sqe + NvmeCommand.OPC_OFFSET, opcode);
-        u8(s, sqe + NvmeCommand.FLAGS_OFFSET, AdminCommands.PSDT_SGL);
-        u16(s, sqe + NvmeCommand.CID_OFFSET, cid);
-        u32(s, sqe + NvmeCommand.NSID_OFFSET, Integer.toUnsignedLong(remote.remoteUri().nsid()));
+        NvmeCommand.begin(s, sqe, opcode, cid);
+        NvmeCommand.nsid(s, sqe, Integer.toUnsignedLong(remote.remoteUri().nsid()));
         if (type == IoType.READ || type == IoType.WRITE) {
-            // SLBA (CDW10-11) and NLB (CDW12, 0's based) of this part.
-            s.set(JAVA_LONG_UNALIGNED, sqe + NvmeCommand.CDW10_OFFSET, io.offsetBlocks() + offset / blockSize);
-            u32(s, sqe + NvmeCommand.CDW12_OFFSET, length / blockSize - 1);
-            u32(s, sqe + NvmeCommand.SGL_LENGTH_OFFSET, length);
-            u8(s, sqe + NvmeCommand.SGL_ID_OFFSET, inCapsule > 0 ? NvmeCommand.SGL_IN_CAPSULE : NvmeCommand.SGL_TRANSPORT);
+            NvmeCommand.range(s, sqe, io.offsetBlocks() + offset / blockSize, length / blockSize);
+            NvmeCommand.sgl(s, sqe, inCapsule > 0 ? NvmeCommand.SGL_IN_CAPSULE : NvmeCommand.SGL_TRANSPORT, 0, length);
         } else if (type == IoType.WRITE_ZEROES) {
-            s.set(JAVA_LONG_UNALIGNED, sqe + NvmeCommand.CDW10_OFFSET, io.offsetBlocks());
-            u32(s, sqe + NvmeCommand.CDW12_OFFSET, io.numBlocks() - 1);
+            NvmeCommand.range(s, sqe, io.offsetBlocks(), (int) io.numBlocks());
         } else if (type == IoType.UNMAP) {
-            u32(s, sqe + NvmeCommand.SGL_LENGTH_OFFSET, inCapsule);
-            u8(s, sqe + NvmeCommand.SGL_ID_OFFSET, NvmeCommand.SGL_IN_CAPSULE);
-            u32(s, sqe + NvmeCommand.CDW11_OFFSET, DSM_DEALLOCATE);    // one range (NR = 0)
+            NvmeCommand.sgl(s, sqe, NvmeCommand.SGL_IN_CAPSULE, 0, DsmRange.SIZE);
+            DsmRange.deallocateCommand(s, sqe, 1);
         }
         // The header digest covers the finished SQE.
         conn.sealHeader(at, CAPSULE_CMD_HLEN);
         long data = at + CAPSULE_CMD_HLEN + hd;
         if (type == IoType.UNMAP) {
-            // One DSM range (NVM command set 1.0 §3.2.3.1): context attributes 0, NLB, SLBA.
-            u32(s, data, 0);
-            u32(s, data + 4, io.numBlocks());
-            s.set(JAVA_LONG_UNALIGNED, data + 8, io.offsetBlocks());
+            DsmRange.write(s, data, 0, io.offsetBlocks(), io.numBlocks());
         } else if (gather) {
             appendData(io, offset, inCapsule);
         } else if (inCapsule > 0) {
@@ -715,7 +685,7 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
         if (closing) {
             return;
         }
-        now = System.nanoTime();
+        now = reactor.nanoTime();
         for (int cid = 0; cid < QUEUE_DEPTH; cid++) {
             if (cmds.ios[cid] == null || now - cmds.deadlines[cid] <= 0) {
                 continue;
@@ -783,11 +753,7 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
         MemorySegment s = conn.filling();
         s.asSlice(at, plen).fill((byte) 0);
         header(s, at, CAPSULE_CMD, hd > 0 ? FLAG_HDGSTF : 0, CAPSULE_CMD_HLEN, 0, plen);
-        long sqe = at + SQE_OFFSET;
-        u8(s, sqe + NvmeCommand.OPC_OFFSET, NvmeOpcodes.FABRICS);
-        u8(s, sqe + NvmeCommand.FLAGS_OFFSET, AdminCommands.PSDT_SGL);
-        u16(s, sqe + NvmeCommand.CID_OFFSET, DISCONNECT_CID);
-        u8(s, sqe + NvmeCommand.FCTYPE_OFFSET, NvmeOpcodes.FCTYPE_DISCONNECT);
+        AdminQueue.writeDisconnect(s, at + SQE_OFFSET, DISCONNECT_CID);
         conn.sealHeader(at, CAPSULE_CMD_HLEN);
         conn.flush();
         return conn.state() == TcpConnection.State.READY;

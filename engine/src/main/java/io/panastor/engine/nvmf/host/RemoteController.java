@@ -1,7 +1,11 @@
 package io.panastor.engine.nvmf.host;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import io.panastor.engine.nvmf.proto.IdentifyController;
+import io.panastor.engine.nvmf.proto.IdentifyNamespace;
+import io.panastor.engine.nvmf.proto.NvmeCommand;
+import io.panastor.engine.nvmf.proto.NvmeCompletion;
+import io.panastor.engine.nvmf.proto.TcpPdu;
+import java.lang.foreign.MemorySegment;
 
 /**
  * What a remote controller and namespace are like, read from Identify and checked: a target
@@ -26,27 +30,13 @@ record RemoteController(int cntlid, int maxTransfer, int inCapsuleBytes, int ioQ
     static final int MAX_TRANSFER = 1 << 20;
     /** Write data that may travel in a capsule at most (the IO queue's send side is sized for it). */
     static final int MAX_IN_CAPSULE = 8192;
-    /** Smallest and largest block size served: LBADS 9 (512 B) to 12 (4 KiB) ... 16 (64 KiB). */
-    static final int MIN_LBADS = 9;
-    static final int MAX_LBADS = 16;
-
-    // Identify Controller (NVMe base 2.0 §5.17.2.1, fabrics 1.1 §4.1) — local until proto has IdentifyController.
-    static final int IDC_MDTS = 77;
-    static final int IDC_CNTLID = 78;
-    static final int IDC_IOCCSZ = 1792;
-    static final int IDC_IORCSZ = 1796;
-    // Identify Namespace (NVM command set 1.0 §4.1.5.1) — local until proto has IdentifyNamespace.
-    static final int IDN_NSZE = 0;
-    static final int IDN_NLBAF = 25;
-    static final int IDN_FLBAS = 26;
-    static final int IDN_LBAF = 128;
 
     /** The transfer MDTS allows (2^MDTS minimum pages of 4 KiB; 0 = no limit), capped at {@link #MAX_TRANSFER}. */
     static int maxTransfer(int mdts) {
-        if (mdts == 0 || mdts >= 9) {
+        if (mdts == 0 || mdts > IdentifyController.MAX_MDTS) {
             return MAX_TRANSFER;
         }
-        return Math.min(MAX_TRANSFER, 4096 << mdts);
+        return (int) Math.min(MAX_TRANSFER, IdentifyController.maxTransferBytes(mdts));
     }
 
     /** What is wrong with a field, thrown as the reason an attach fails. */
@@ -61,45 +51,42 @@ record RemoteController(int cntlid, int maxTransfer, int inCapsuleBytes, int ioQ
      * [maxTransfer, inCapsuleBytes]}.
      */
     static int[] checkController(byte[] data, int cntlid) throws Invalid {
-        ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
-        int mdts = b.get(IDC_MDTS) & 0xFF;
-        int idCntlid = b.getShort(IDC_CNTLID) & 0xFFFF;
+        MemorySegment s = MemorySegment.ofArray(data);
+        int mdts = IdentifyController.mdts(s, 0);
+        int idCntlid = IdentifyController.cntlid(s, 0);
         if (idCntlid != cntlid) {
             throw new Invalid("Identify Controller says CNTLID " + idCntlid + " but Connect gave " + cntlid);
         }
-        long ioccsz = Integer.toUnsignedLong(b.getInt(IDC_IOCCSZ));
-        long iorcsz = Integer.toUnsignedLong(b.getInt(IDC_IORCSZ));
+        long ioccsz = IdentifyController.ioccsz(s, 0);
+        long iorcsz = TcpPdu.u32(s, IdentifyController.IORCSZ_OFFSET);
         // Fabrics 1.1 §4.1: at least the 64-byte SQE and the 16-byte CQE.
-        if (ioccsz < 4) {
+        if (ioccsz < NvmeCommand.SIZE / 16) {
             throw new Invalid("IOCCSZ " + ioccsz + " is less than one 64-byte command");
         }
-        if (iorcsz < 1) {
+        if (iorcsz < NvmeCompletion.SIZE / 16) {
             throw new Invalid("IORCSZ " + iorcsz + " is less than one 16-byte completion");
         }
-        int inCapsule = (int) Math.min(MAX_IN_CAPSULE, ioccsz * 16 - 64);
+        int inCapsule = (int) Math.min(MAX_IN_CAPSULE, IdentifyController.inCapsuleBytes(ioccsz));
         return new int[] {maxTransfer(mdts), inCapsule};
     }
 
     /** Checks Identify Namespace data; returns {@code [blockSize, blocks]} as longs. */
     static long[] checkNamespace(byte[] data, int nsid) throws Invalid {
-        ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
-        long nsze = b.getLong(IDN_NSZE);
+        MemorySegment s = MemorySegment.ofArray(data);
+        long nsze = IdentifyNamespace.size(s, 0);
         if (nsze == 0) {
             throw new Invalid("there is no namespace " + nsid + " (NSZE 0)");
         }
-        int nlbaf = b.get(IDN_NLBAF) & 0xFF;
-        int flbas = b.get(IDN_FLBAS) & 0xFF;
-        // FLBAS bits 3:0, and bits 6:5 as the upper bits when there are more than 16 formats.
-        int format = (flbas & 0xF) | ((flbas >>> 1) & 0x30);
-        if (format > nlbaf || format > 63) {
-            throw new Invalid("FLBAS selects LBA format " + format + " of " + (nlbaf + 1));
+        int formats = IdentifyNamespace.formats(s, 0);
+        int format = IdentifyNamespace.formatInUse(s, 0);
+        if (format >= formats) {
+            throw new Invalid("FLBAS selects LBA format " + format + " of " + formats);
         }
-        int lbaf = b.getInt(IDN_LBAF + 4 * format);
-        int ms = lbaf & 0xFFFF;
-        int lbads = (lbaf >>> 16) & 0xFF;
-        if (lbads < MIN_LBADS || lbads > MAX_LBADS) {
-            throw new Invalid("LBADS " + lbads + " (block size 2^" + lbads + ") is not within " + MIN_LBADS + ".."
-                    + MAX_LBADS);
+        int lbads = IdentifyNamespace.lbads(s, 0, format);
+        int ms = IdentifyNamespace.metadataSize(s, 0, format);
+        if (lbads < IdentifyNamespace.MIN_LBADS || lbads > IdentifyNamespace.MAX_LBADS) {
+            throw new Invalid("LBADS " + lbads + " (block size 2^" + lbads + ") is not within "
+                    + IdentifyNamespace.MIN_LBADS + ".." + IdentifyNamespace.MAX_LBADS);
         }
         if (ms != 0) {
             throw new Invalid("LBA format " + format + " has " + ms + " bytes of metadata, which is not supported");
