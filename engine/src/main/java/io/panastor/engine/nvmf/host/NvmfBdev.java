@@ -111,6 +111,15 @@ public final class NvmfBdev extends AbstractBdev implements AdminQueue.Controlle
         return q;
     }
 
+    /** Native memory the bdev's connections hold (admin queue and every IO queue). */
+    public long nativeBytes() {
+        long n = admin.connection().nativeBytes();
+        for (HostQueue q : queues) {
+            n += q.connection().nativeBytes();
+        }
+        return n;
+    }
+
     /** The admin queue, for tests that watch its state. */
     AdminQueue adminQueue() {
         return admin;

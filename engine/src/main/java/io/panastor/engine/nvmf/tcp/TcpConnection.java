@@ -116,6 +116,7 @@ public final class TcpConnection implements CompletionHandler {
     private final SendBuffers out;
     private final Crc32cDigest crc = new Crc32cDigest();
     private final int handlerId;
+    private final long nativeBytes;
     private final long[] entered = new long[State.values().length];
 
     private State state = State.CLOSED;
@@ -158,11 +159,18 @@ public final class TcpConnection implements CompletionHandler {
         }
         this.recv = in.segment();
         this.recvView = in.view();
+        this.nativeBytes = recvBytes + 2L * (sendBytes + (long) io.panastor.bindings.iovec.SIZE * SendBuffers.MAX_IOVS
+                + io.panastor.bindings.msghdr.SIZE) + sockaddr.byteSize();
         this.handlerId = reactor.registerCompletionHandler(this);
     }
 
     public State state() {
         return state;
+    }
+
+    /** Native memory this connection holds (buffers, iovecs, address), for memory accounting. */
+    public long nativeBytes() {
+        return nativeBytes;
     }
 
     /** How many times the connection entered {@code s}: for tests, debugging and metrics. */
