@@ -116,6 +116,7 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
      * together in one send at the next poll, rather than one send each.
      */
     private final Poller flusher = this::flushQueued;
+    private final Runnable scan = this::scanTimeouts;
 
     HostQueue(NvmfBdev remote, Reactor reactor, int qid) {
         super(remote, reactor, DEFAULT_IO_POOL_SIZE);
@@ -677,7 +678,7 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
     // ---------------------------------------------------------------- timeouts and teardown
 
     private void scheduleTimeoutScan() {
-        timeoutTimer = reactor.scheduleTimer(TIMEOUT_SCAN_NANOS, this::scanTimeouts);
+        timeoutTimer = reactor.scheduleTimer(TIMEOUT_SCAN_NANOS, scan);
     }
 
     private void scanTimeouts() {

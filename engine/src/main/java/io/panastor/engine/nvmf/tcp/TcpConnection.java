@@ -115,6 +115,11 @@ public final class TcpConnection implements CompletionHandler {
     private final ByteBuffer recvView;
     private final SendBuffers out;
     private final Crc32cDigest crc = new Crc32cDigest();
+    /**
+     * The data digest of the payload being received, apart from {@link #crc}: a payload spans
+     * receives, and what runs between them (headers sealed for sending, say) uses the other.
+     */
+    private final Crc32cDigest dataCrc = new Crc32cDigest();
     private final int handlerId;
     private final long nativeBytes;
     private final long[] entered = new long[State.values().length];
@@ -428,7 +433,7 @@ public final class TcpConnection implements CompletionHandler {
                 }
                 int n = (int) Math.min(available, dataRemaining);
                 if (dataDigested) {
-                    crc.update(recvView, (int) at, n);
+                    dataCrc.update(recvView, (int) at, n);
                 }
                 in.consume(n);
                 dataRemaining -= n;
@@ -449,7 +454,7 @@ public final class TcpConnection implements CompletionHandler {
                 int got = recv.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, at);
                 in.consume(DIGEST_LENGTH);
                 digestPending = false;
-                if (got != crc.value()) {
+                if (got != dataCrc.value()) {
                     protocolError("data digest error");
                     return;
                 }
@@ -508,7 +513,7 @@ public final class TcpConnection implements CompletionHandler {
             dataDigested = dd > 0;
             dataFlags = flags;
             if (dataDigested) {
-                crc.begin();
+                dataCrc.begin();
             }
             if (!handler.onDataStart(type, flags, recv, base)) {
                 fail("refused data PDU", EPROTO);   // the handler should have; make sure
