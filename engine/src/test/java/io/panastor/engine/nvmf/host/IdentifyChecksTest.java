@@ -115,6 +115,33 @@ class IdentifyChecksTest {
         assertThat(hostBdevs.list()).isEmpty();
     }
 
+    @org.junit.jupiter.api.Test
+    void aDuplicatedAdminCompletionIsAProtocolErrorNotTheNextCommandsReply() {
+        // The Connect's CapsuleResp sent twice: the copy names a CID with nothing in flight (the
+        // admin queue matches replies by CID and reuses CIDs late), so it cannot pass for the
+        // reply to the Property Get that follows.
+        proxy.armAdmin(new MisbehavingProxy.Mutation() {
+            boolean done;
+
+            @Override
+            public List<byte[]> apply(byte[] p, MisbehavingProxy.Wire w) {
+                if (p[0] != MisbehavingProxy.CAPSULE_RESP) {
+                    return List.of(p);
+                }
+                done = true;
+                return MisbehavingProxy.list(p, p.clone());
+            }
+
+            @Override
+            public boolean done() {
+                return done;
+            }
+        });
+        assertThatThrownBy(() -> hostBdevs.create(uri("")))
+                .isInstanceOf(BdevException.class).hasMessageContaining("which has no command in flight");
+        assertThat(hostBdevs.list()).isEmpty();
+    }
+
     @ParameterizedTest(name = "MDTS {0}")
     @CsvSource({"1, 8192", "19, 1048576", "0, 1048576"})
     void ioLargerThanMdtsIsSplitAndReadsBackExactly(int mdts, int expectedMaxTransfer) throws Exception {
