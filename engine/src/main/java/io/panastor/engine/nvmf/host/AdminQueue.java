@@ -58,6 +58,8 @@ final class AdminQueue implements TcpConnection.Handler {
     static final long DISCONNECT_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
     static final int RECV_BYTES = 16 * 1024;
     static final int SEND_BYTES = 8 * 1024;
+    /** Admin commands are copied whole into the send side: no gathered payloads, the fewest iovecs. */
+    static final int SEND_IOVS = 3;
 
     /** Hears when the controller goes and when one is ready again. Called on the admin queue's reactor. */
     interface ControllerListener {
@@ -116,7 +118,7 @@ final class AdminQueue implements TcpConnection.Handler {
         // Admin commands wait at least as long as an association may take: a short IO timeout
         // must not make a busy machine's attach or reset fail (Linux keeps them apart too).
         this.ioTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(uri.ioTimeoutMillis(), uri.connectTimeoutMillis()));
-        this.conn = new TcpConnection(reactor, uri.host(), uri.port(), RECV_BYTES, SEND_BYTES, this);
+        this.conn = new TcpConnection(reactor, uri.host(), uri.port(), RECV_BYTES, SEND_BYTES, SEND_IOVS, this);
         this.commands = new AdminCommands(reactor, conn);
     }
 

@@ -13,6 +13,7 @@ import io.panastor.engine.nvmf.proto.NvmeCommand;
 import io.panastor.engine.nvmf.proto.NvmeCompletion;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import io.panastor.engine.nvmf.proto.NvmeStatus;
+import io.panastor.engine.nvmf.proto.TcpPduReserved;
 import io.panastor.engine.nvmf.tcp.SendBuffers;
 import io.panastor.engine.nvmf.tcp.TcpConnection;
 import io.panastor.natives.Errno;
@@ -439,7 +440,7 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
             u16(s, at + TTAG_OFFSET, cmds.ttags[cid]);
             u32(s, at + DATAO_OFFSET, off);
             u32(s, at + DATAL_OFFSET, n);
-            u32(s, at + DATAL_OFFSET + 4, 0);
+            u32(s, at + TcpPduReserved.DATA_RESERVED_OFFSET, 0);
             conn.sealHeader(at, DATA_HLEN);
             if (gather) {
                 appendData(io, dataAt, n);

@@ -150,6 +150,16 @@ public final class TcpConnection implements CompletionHandler {
      * @param sendBytes size of each of the two send sides; the largest PDU built in it must fit
      */
     public TcpConnection(Reactor reactor, String host, int port, int recvBytes, int sendBytes, Handler handler) {
+        this(reactor, host, port, recvBytes, sendBytes, SendBuffers.MAX_IOVS, handler);
+    }
+
+    /**
+     * @param sendIovs iovecs per send side ({@link SendBuffers}): 3 for a queue that never
+     *                 gathers payloads from elsewhere (an admin queue), up to
+     *                 {@code SendBuffers.MAX_IOVS}
+     */
+    public TcpConnection(Reactor reactor, String host, int port, int recvBytes, int sendBytes, int sendIovs,
+                         Handler handler) {
         this.reactor = reactor;
         this.ring = reactor.ring();
         this.handler = handler;
@@ -157,15 +167,14 @@ public final class TcpConnection implements CompletionHandler {
         try {
             this.sockaddr = Sockets.socketAddress(arena, host, port);
             this.in = new RecvBuffer(arena, recvBytes, recvBytes / 2);
-            this.out = new SendBuffers(arena, sendBytes);
+            this.out = new SendBuffers(arena, sendBytes, sendIovs);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
         }
         this.recv = in.segment();
         this.recvView = in.view();
-        this.nativeBytes = recvBytes + 2L * (sendBytes + (long) io.panastor.bindings.iovec.SIZE * SendBuffers.MAX_IOVS
-                + io.panastor.bindings.msghdr.SIZE) + sockaddr.byteSize();
+        this.nativeBytes = recvBytes + out.nativeBytes() + sockaddr.byteSize();
         this.handlerId = reactor.registerCompletionHandler(this);
     }
 

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
  */
 class ManyRemoteBdevsTest {
     static final String NQN = "nqn.2026-11.io.panastor:many";
-    static final int DEFAULT_BDEVS = 50;
+    static final int DEFAULT_BDEVS = 100;
     /** Attaches in flight at once (the target caps connections that have not yet connected). */
     static final int ATTACHING = 32;
     static final int BLOCKS = 256;
