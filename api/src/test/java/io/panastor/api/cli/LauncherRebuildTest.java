@@ -59,6 +59,8 @@ class LauncherRebuildTest {
         Files.setLastModifiedTime(stamp, FileTime.from(built));
         List<String> before = run(stamp, "bash", ROOT.resolve("panastor").toString(), "stale");
         assertThat(before).noneMatch(f -> f.startsWith("engine/src/main/"));
+        // What the launcher acts on before running a command: nothing to build.
+        assertThat(run(stamp, "bash", ROOT.resolve("panastor").toString(), "needs-build")).containsExactly("no");
 
         Path source;
         try (var files = Files.list(ROOT.resolve("engine/src/main/java/io/panastor/engine/nvmf/tgt"))) {
@@ -68,11 +70,17 @@ class LauncherRebuildTest {
 
         List<String> after = run(stamp, "bash", ROOT.resolve("panastor").toString(), "stale");
         assertThat(after).contains(ROOT.relativize(source).toString());
+        assertThat(run(stamp, "bash", ROOT.resolve("panastor").toString(), "needs-build")).containsExactly("yes");
     }
 
     private static List<String> run(Path stamp, String... command) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(false);
         pb.environment().put("PANASTOR_STAMP", stamp.toString());
+        // The build's libraries, as the launcher checks for them, need not exist while the
+        // suite runs (the bench module is packaged after this one): a folder stands in.
+        Path lib = stamp.resolveSibling("lib");
+        Files.createDirectories(lib);
+        pb.environment().put("PANASTOR_LIB", lib.toString());
         Process p = pb.start();
         byte[] out = p.getInputStream().readAllBytes();
         p.getErrorStream().transferTo(java.io.OutputStream.nullOutputStream());
