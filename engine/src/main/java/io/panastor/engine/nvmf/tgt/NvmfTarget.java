@@ -60,8 +60,8 @@ public final class NvmfTarget implements AutoCloseable {
     private final AtomicInteger nextPortId = new AtomicInteger(1);
     private final AtomicLong discoveryGeneration = new AtomicLong(1);
     private final TargetCounters counters = new TargetCounters();
-    /** Each reactor's shared data buffers, made on that reactor by its first connection. */
-    private final ConcurrentHashMap<Integer, DataBufferPool> pools = new ConcurrentHashMap<>();
+    /** Each reactor's poll group (its connections' shared poller and data buffers), made there by its first connection. */
+    private final ConcurrentHashMap<Integer, PollGroup> pools = new ConcurrentHashMap<>();
     /** Accepted connections that have not yet completed Connect (or closed). */
     private final AtomicInteger unconnected = new AtomicInteger();
     private volatile long handshakeTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(DEFAULT_HANDSHAKE_TIMEOUT_MS);
@@ -225,9 +225,9 @@ public final class NvmfTarget implements AutoCloseable {
         unconnected.decrementAndGet();
     }
 
-    /** The reactor's shared data buffers. On that reactor. */
-    DataBufferPool dataBufferPool(Reactor r) {
-        return pools.computeIfAbsent(r.id(), id -> new DataBufferPool(r, counters));
+    /** The reactor's poll group. On that reactor. */
+    PollGroup pollGroup(Reactor r) {
+        return pools.computeIfAbsent(r.id(), id -> new PollGroup(r, counters));
     }
 
     void onAccepted(int fd) {
@@ -458,7 +458,7 @@ public final class NvmfTarget implements AutoCloseable {
             LOG.log(System.Logger.Level.WARNING, "{0} connections still open at shutdown", connections.size());
             return;     // their buffers may still be in use: leave the pools to the process's end
         }
-        for (DataBufferPool p : pools.values()) {
+        for (PollGroup p : pools.values()) {
             try {
                 p.reactor().run(p::close).get(10, TimeUnit.SECONDS);
             } catch (RejectedExecutionException | java.util.concurrent.ExecutionException

@@ -12,7 +12,6 @@ import io.panastor.engine.nvmf.tcp.SendBuffers;
 import io.panastor.natives.CompletionHandler;
 import io.panastor.natives.IoUring;
 import io.panastor.natives.Sockets;
-import io.panastor.reactor.Poller;
 import io.panastor.reactor.Reactor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -88,7 +87,6 @@ public final class QueuePair implements CompletionHandler {
     private final Arena arena = Arena.ofShared();
     /** The reactor's data buffers, shared with its other connections. */
     private final DataBufferPool pool;
-    private final Poller flusher = this::flushQueued;
     private final Requests requests;
     private final Crc32cDigest crc = new Crc32cDigest();
 
@@ -100,6 +98,11 @@ public final class QueuePair implements CompletionHandler {
     private ByteBuffer recvView;
     /** Native bytes this connection holds itself (not counting lent data buffers). */
     private long nativeBytes;
+    /** The reactor's poll group: sends what completions queued, lends data buffers. */
+    private final PollGroup group;
+    /** On {@link #group}'s flush list; set by it. */
+    boolean flushPending;
+    QueuePair nextFlush;
     /** Waiting for a data buffer from {@link #pool} (parsing and receiving paused); set by the pool. */
     boolean awaitingBuffer;
     int awaitedClass;
@@ -138,7 +141,8 @@ public final class QueuePair implements CompletionHandler {
         this.ring = reactor.ring();
         this.fd = fd;
         this.peer = peer;
-        this.pool = target.dataBufferPool(reactor);
+        this.group = target.pollGroup(reactor);
+        this.pool = group.buffers();
         this.requests = new Requests(this, arena);
         this.recvArena = Arena.ofShared();
         useRecvBuffer(new RecvBuffer(recvArena, RECV_INITIAL, RECV_INITIAL));
@@ -146,7 +150,6 @@ public final class QueuePair implements CompletionHandler {
         this.writer = new ResponseWriter(this, out);
         account(requests.nativeBytes() + in.capacity() + out.nativeBytes());
         this.handlerId = reactor.registerCompletionHandler(this);
-        reactor.addPoller(flusher);
         stateEntries[State.AWAIT_ICREQ.ordinal()]++;
         long timeout = target.handshakeTimeoutNanos();
         if (timeout > 0) {
@@ -718,14 +721,15 @@ public final class QueuePair implements CompletionHandler {
                 maybeFinishClose();
                 return;
             }
-            // Sent by the flusher at the start of the next cycle, together with every other
-            // response this cycle's completions produced: one send per batch of completions.
+            // Sent by the poll group's poller, together with every other response this
+            // cycle's completions produced: one send per batch of completions.
             finish(req, req.status);
+            group.flushLater(this);
         }
     }
 
-    /** Starts a send of whatever the last cycle queued, when none is in flight (a reactor poller). */
-    private int flushQueued() {
+    /** Starts a send of whatever the last cycle queued, when none is in flight (from the poll group). */
+    int flushQueued() {
         if (out.hasQueued() && !out.inFlight() && state != State.CLOSING && state != State.CLOSED) {
             flush();
             return 1;
@@ -856,7 +860,6 @@ public final class QueuePair implements CompletionHandler {
         }
         setState(State.CLOSED);
         Sockets.close(fd);
-        reactor.removePoller(flusher);
         reactor.unregisterCompletionHandler(handlerId);
         arena.close();
         recvArena.close();
