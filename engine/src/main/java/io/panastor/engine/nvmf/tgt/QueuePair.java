@@ -86,15 +86,15 @@ public final class QueuePair implements CompletionHandler {
     private final int handlerId;
     private final Arena arena = Arena.ofShared();
     /** The reactor's data buffers, shared with its other connections. */
-    private final DataBufferPool pool;
-    private final Requests requests;
+    final DataBufferPool pool;
+    final Requests requests;
     private final Crc32cDigest crc = new Crc32cDigest();
 
     private RecvBuffer in;
     /** {@link #in}'s own arena: a grown buffer replaces it. */
     private Arena recvArena;
     /** {@link #in}'s memory and view, named for the parsing code. */
-    private MemorySegment recv;
+    MemorySegment recv;
     private ByteBuffer recvView;
     /** Native bytes this connection holds itself (not counting lent data buffers). */
     private long nativeBytes;
@@ -111,7 +111,7 @@ public final class QueuePair implements CompletionHandler {
     /** Counted among the target's connections that have not connected yet. */
     private boolean unconnected = true;
 
-    private final SendBuffers out;
+    final SendBuffers out;
     private final ResponseWriter writer;
     private NvmfRequest waitHead;
     private NvmfRequest waitTail;
@@ -125,7 +125,7 @@ public final class QueuePair implements CompletionHandler {
     Controller controller;
     int qid = -1;
     int depth;
-    private int sqHead;
+    int sqHead;
     private boolean sqFlowControlDisabled;
     long commands;
     /** Handlers that threw on this connection (see {@link TargetCounters#handlerFailures()}). */
@@ -239,7 +239,7 @@ public final class QueuePair implements CompletionHandler {
         return stateEntries.clone();
     }
 
-    private void setState(State next) {
+    void setState(State next) {
         state = next;
         stateEntries[next.ordinal()]++;
     }
@@ -422,8 +422,8 @@ public final class QueuePair implements CompletionHandler {
             try {
                 switch (type) {
                     case ICREQ -> onIcReq(base);
-                    case CAPSULE_CMD -> onCapsuleCmd(base, dataOffset, dataLength, dataIntact, lent);
-                    case H2C_DATA -> onH2CData(base, dataOffset, dataLength, dataIntact, flags);
+                    case CAPSULE_CMD -> Capsules.onCapsuleCmd(this, base, dataOffset, dataLength, dataIntact, lent);
+                    case H2C_DATA -> Capsules.onH2CData(this, base, dataOffset, dataLength, dataIntact, flags);
                     case H2C_TERM_REQ -> close("host terminated the connection (FES " + u16(recv, base + FES_OFFSET)
                             + ")");
                     default -> throw new IllegalStateException("PDU type " + type);
@@ -443,7 +443,8 @@ public final class QueuePair implements CompletionHandler {
     /** Data bytes the command at {@code sqe} of the receive buffer moves, when it needs a buffer for them; else 0. */
     private long bufferNeeded(long sqe) {
         int opcode = NvmeCommand.opcode(recv, sqe);
-        int direction = (opcode == NvmeOpcodes.FABRICS ? NvmeCommand.fctype(recv, sqe) : opcode) & NvmfRequest.DIRECTION_MASK;
+        int direction = (opcode == NvmeOpcodes.FABRICS ? NvmeCommand.fctype(recv, sqe) : opcode)
+                & NvmfRequest.DIRECTION_MASK;
         long length = NvmeCommand.sglLength(recv, sqe);
         return direction == NvmfRequest.DIR_NONE || length <= 0 || length > MAX_TRANSFER ? 0 : length;
     }
@@ -470,196 +471,6 @@ public final class QueuePair implements CompletionHandler {
         dataDigest = (dgst & DGST_DDGST) != 0;
         writer.digests(headerDigest, dataDigest);
         setState(State.READY);
-    }
-
-    private void onCapsuleCmd(long base, int dataOffset, int dataLength, boolean dataIntact, DataBuffer lent) {
-        NvmfRequest req = requests.take();
-        if (req == null) {
-            // The host sent more commands than its queue holds.
-            if (lent != null) {
-                pool.release(lent);
-            }
-            fatal(FES_PDU_SEQUENCE_ERROR, 0, base);
-            return;
-        }
-        req.attach(lent);
-        MemorySegment.copy(recv, base + SQE_OFFSET, req.sqe, 0, NvmeCommand.SIZE);
-        req.cid = NvmeCommand.cid(req.sqe, 0);
-        req.status = NvmeStatus.SUCCESS;
-        req.dw0 = 0;
-        req.dw1 = 0;
-        req.received = 0;
-        req.transfer = 0;
-        req.pendingIos = 0;
-        req.nextWaiting = null;
-        req.state = NvmfRequest.State.EXECUTING;
-        commands++;
-        sqHead = depth > 0 ? (sqHead + 1) % depth : sqHead + 1;
-        int opcode = req.opcode();
-        req.direction = (opcode == NvmeOpcodes.FABRICS ? NvmeCommand.fctype(req.sqe, 0) : opcode) & NvmfRequest.DIRECTION_MASK;
-        if (!dataIntact) {
-            // A data digest error fails the command, not the connection (§3.6.2.5): "transient transport error".
-            finish(req, NvmeStatus.TRANSIENT_TRANSPORT_ERROR);
-            return;
-        }
-        int sglId = NvmeCommand.sglId(req.sqe, 0);
-        long sglLength = NvmeCommand.sglLength(req.sqe, 0);
-        if (req.direction == NvmfRequest.DIR_NONE || (sglLength == 0 && dataLength == 0)) {
-            // No data moves (Set Features without data, say): the command's own checks decide.
-            req.length = 0;
-            execute(req);
-            return;
-        }
-        // Data is described by SGLs, PSDT 01b, on every fabrics queue (NVMe over Fabrics 1.1 §2.2).
-        if (NvmeCommand.psdt(req.sqe, 0) != NvmeCommand.PSDT_SGL && opcode != NvmeOpcodes.FABRICS) {
-            finish(req, NvmeStatus.INVALID_FIELD);
-            return;
-        }
-        if (sglLength > MAX_TRANSFER) {
-            finish(req, NvmeStatus.DATA_SGL_LENGTH_INVALID);
-            return;
-        }
-        req.length = (int) sglLength;
-        if (sglId == NvmeCommand.SGL_IN_CAPSULE) {
-            long offset = NvmeCommand.sglAddress(req.sqe, 0);
-            // Offset and length are unsigned 64/32-bit: compared so that no sum can overflow.
-            boolean offsetBad = offset < 0 || offset > dataLength;
-            if (req.direction != NvmfRequest.DIR_HOST_TO_CONTROLLER || offsetBad || sglLength > dataLength - offset) {
-                finish(req, offsetBad ? NvmeStatus.SGL_OFFSET_INVALID
-                        : req.direction != NvmfRequest.DIR_HOST_TO_CONTROLLER || sglLength > dataLength - offset
-                        ? NvmeStatus.DATA_SGL_LENGTH_INVALID : NvmeStatus.SGL_OFFSET_INVALID);
-                return;
-            }
-            if (sglLength > 0) {
-                // (An SGL of length 0 with in-capsule data moves nothing: no buffer was lent for it.)
-                MemorySegment.copy(recv, dataOffset + offset, req.buffer, 0, sglLength);
-            }
-            req.received = req.length;
-            execute(req);
-        } else if (sglId == NvmeCommand.SGL_TRANSPORT) {
-            if (dataLength > 0) {
-                finish(req, NvmeStatus.SGL_DESCRIPTOR_TYPE_INVALID);
-                return;
-            }
-            if (req.direction == NvmfRequest.DIR_HOST_TO_CONTROLLER && req.length > 0) {
-                req.state = NvmfRequest.State.NEED_R2T;
-                sendR2T(req);
-            } else {
-                execute(req);
-            }
-        } else {
-            finish(req, NvmeStatus.SGL_DESCRIPTOR_TYPE_INVALID);
-        }
-    }
-
-    private void onH2CData(long base, int dataOffset, int dataLength, boolean dataIntact, int flags) {
-        int ttag = u16(recv, base + TTAG_OFFSET);
-        int cccid = u16(recv, base + CCCID_OFFSET);
-        long datao = u32(recv, base + DATAO_OFFSET);
-        long datal = u32(recv, base + DATAL_OFFSET);
-        NvmfRequest req = requests.byTag(ttag);
-        if (req == null || req.state != NvmfRequest.State.AWAIT_H2C_DATA || req.cid != cccid) {
-            fatal(FES_INVALID_PDU_HEADER_FIELD, (int) TTAG_OFFSET, base);
-            return;
-        }
-        if (datal != dataLength || datal == 0 || datal > MAX_H2C_DATA) {
-            fatal(FES_INVALID_PDU_HEADER_FIELD, (int) DATAL_OFFSET, base);
-            return;
-        }
-        if (datao != req.received || datao + datal > req.length) {
-            fatal(FES_DATA_TRANSFER_OUT_OF_RANGE, (int) DATAO_OFFSET, base);
-            return;
-        }
-        if ((flags & FLAG_LAST_PDU) != 0 && datao + datal != req.length) {
-            // LAST_PDU marks the H2CData that ends the R2T's transfer (NVMe/TCP 1.0 §3.6.2.7);
-            // one set while the R2T still wants data would leave the command waiting forever:
-            // a fatal transport error naming the flags byte (§3.6.2.4).
-            fatal(FES_INVALID_PDU_HEADER_FIELD, (int) FLAGS_OFFSET, base);
-            return;
-        }
-        MemorySegment.copy(recv, dataOffset, req.buffer, datao, datal);
-        req.received += (int) datal;
-        if (!dataIntact) {
-            req.status = NvmeStatus.TRANSIENT_TRANSPORT_ERROR;
-        }
-        if (req.received == req.length) {
-            req.state = NvmfRequest.State.EXECUTING;
-            if (req.status != NvmeStatus.SUCCESS) {
-                finish(req, req.status);
-            } else {
-                execute(req);
-            }
-        }
-    }
-
-    // ---------------------------------------------------------------- commands
-
-    /**
-     * Runs a command whose data is in. A handler that throws does not reach the reactor: the
-     * command completes with Internal Error, counted and logged once.
-     */
-    private void execute(NvmfRequest req) {
-        try {
-            dispatch(req);
-        } catch (RuntimeException e) {
-            handlerFailures++;
-            target.counters().handlerFailed(this, "opcode 0x" + Integer.toHexString(req.opcode()), e);
-            if (req.state == NvmfRequest.State.EXECUTING && req.pendingIos == 0
-                    && state != State.CLOSING && state != State.CLOSED) {
-                finish(req, NvmeStatus.INTERNAL_ERROR);
-            }
-        }
-    }
-
-    private void dispatch(NvmfRequest req) {
-        int opcode = req.opcode();
-        if (opcode == NvmeOpcodes.FABRICS) {
-            onFabrics(req);
-        } else if (controller == null) {
-            finish(req, NvmeStatus.COMMAND_SEQUENCE_ERROR);
-        } else if (qid == 0) {
-            if (AdminCommands.execute(controller, this, req)) {
-                finish(req, req.status);
-            }
-        } else {
-            IoCommands.execute(this, req);
-        }
-    }
-
-    private void onFabrics(NvmfRequest req) {
-        int fctype = NvmeCommand.fctype(req.sqe, 0);
-        if (fctype == NvmeOpcodes.FCTYPE_CONNECT) {
-            if (controller != null) {
-                finish(req, NvmeStatus.COMMAND_SEQUENCE_ERROR);
-                return;
-            }
-            target.connect(this, req);
-            finish(req, req.status);
-            return;
-        }
-        if (controller == null) {
-            finish(req, NvmeStatus.COMMAND_SEQUENCE_ERROR);
-            return;
-        }
-        switch (fctype) {
-            case NvmeOpcodes.FCTYPE_PROPERTY_GET, NvmeOpcodes.FCTYPE_PROPERTY_SET -> {
-                if (qid != 0) {
-                    finish(req, NvmeStatus.INVALID_FIELD);
-                } else {
-                    controller.onProperty(req, fctype == NvmeOpcodes.FCTYPE_PROPERTY_SET);
-                    finish(req, req.status);
-                }
-            }
-            case NvmeOpcodes.FCTYPE_DISCONNECT -> {
-                finish(req, NvmeStatus.SUCCESS);
-                flush();
-                setState(State.TERMINATING);
-                if (!out.inFlight()) {
-                    close("host disconnected");
-                }
-            }
-            default -> finish(req, NvmeStatus.INVALID_OPCODE);
-        }
     }
 
     int sqHead() {
@@ -750,7 +561,7 @@ public final class QueuePair implements CompletionHandler {
         }
     }
 
-    private void sendR2T(NvmfRequest req) {
+    void sendR2T(NvmfRequest req) {
         if (waitHead != null || !writer.tryR2T(req)) {
             enqueueWaiting(req);
         }
@@ -805,7 +616,7 @@ public final class QueuePair implements CompletionHandler {
      * A fatal transport error (§3.6.2.3): queue a C2HTermReq that names the field and carries
      * the offending header, stop reading, and close once it is sent.
      */
-    private void fatal(int fes, int fieldOffset, long pduBase) {
+    void fatal(int fes, int fieldOffset, long pduBase) {
         int copy = Math.min(in.end() - (int) pduBase, Math.min(hlen(recv, pduBase) == 0 ? COMMON_HEADER_LENGTH
                 : hlen(recv, pduBase), TERM_REQ_MAX_DATA));
         copy = Math.max(0, Math.min(copy, in.end() - (int) pduBase));
