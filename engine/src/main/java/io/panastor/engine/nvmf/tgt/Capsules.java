@@ -89,11 +89,8 @@ final class Capsules {
                 q.finish(req, NvmeStatus.SGL_DESCRIPTOR_TYPE_INVALID);
                 return;
             }
-            if (req.direction == NvmfRequest.DIR_HOST_TO_CONTROLLER && req.length > 0) {
-                req.state = NvmfRequest.State.NEED_R2T;
-                q.sendR2T(req);
-            } else {
-                execute(q, req);
+            if (q.lendOrWait(req)) {
+                withBuffer(q, req);
             }
         } else {
             q.finish(req, NvmeStatus.SGL_DESCRIPTOR_TYPE_INVALID);
@@ -137,6 +134,17 @@ final class Capsules {
             } else {
                 execute(q, req);
             }
+        }
+    }
+
+    /** Goes on with a transport-SGL command that has its buffer (or needs none): R2T for its data, or run it. */
+    static void withBuffer(QueuePair q, NvmfRequest req) {
+        if (req.direction == NvmfRequest.DIR_HOST_TO_CONTROLLER && req.length > 0) {
+            req.state = NvmfRequest.State.NEED_R2T;
+            q.sendR2T(req);
+        } else {
+            req.state = NvmfRequest.State.EXECUTING;
+            execute(q, req);
         }
     }
 

@@ -23,12 +23,15 @@ final class DataBufferPool {
     static final int[] SIZES = {QueuePair.IN_CAPSULE_DATA, QueuePair.MAX_TRANSFER};
     /** Buffers carved at once when a class grows (one slab, one arena). */
     static final int[] SLAB_BUFFERS = {64, 8};
-    /** Most buffers a class holds on one reactor: 8 MiB of small, 64 MiB of large. */
+    /** Most buffers a class holds on one reactor by default: 8 MiB of small, 64 MiB of large. */
     static final int[] MAX_BUFFERS = {1024, 512};
+    /** {@link DataBuffer#sizeClass} of a connection's own reserve buffer, which never enters a pool. */
+    static final int RESERVE = -1;
     /** Waiting connections resumed per duty cycle at most. */
     static final int RESUME_LIMIT = 64;
 
     private final TargetCounters counters;
+    private final int[] max;
     private final List<Arena> slabs = new ArrayList<>();
     private final DataBuffer[][] free = new DataBuffer[2][];
     private final int[] freeCount = new int[2];
@@ -38,10 +41,11 @@ final class DataBufferPool {
     private final QueuePair[] waitTail = new QueuePair[2];
     private boolean closed;
 
-    DataBufferPool(TargetCounters counters) {
+    DataBufferPool(TargetCounters counters, int maxSmall, int maxLarge) {
         this.counters = counters;
+        this.max = new int[] {maxSmall, maxLarge};
         for (int c = 0; c < 2; c++) {
-            free[c] = new DataBuffer[MAX_BUFFERS[c]];
+            free[c] = new DataBuffer[max[c]];
         }
     }
 
@@ -64,10 +68,10 @@ final class DataBufferPool {
     }
 
     private boolean grow(int c) {
-        if (closed || total[c] >= MAX_BUFFERS[c]) {
+        if (closed || total[c] >= max[c]) {
             return false;
         }
-        int n = Math.min(SLAB_BUFFERS[c], MAX_BUFFERS[c] - total[c]);
+        int n = Math.min(SLAB_BUFFERS[c], max[c] - total[c]);
         long size = SIZES[c];
         Arena arena = Arena.ofShared();
         MemorySegment slab = arena.allocate(size * n, 4096);
@@ -125,7 +129,7 @@ final class DataBufferPool {
     int resumeWaiters() {
         int n = 0;
         for (int c = 0; c < 2; c++) {
-            while (waitHead[c] != null && n < RESUME_LIMIT && (freeCount[c] > 0 || total[c] < MAX_BUFFERS[c])) {
+            while (waitHead[c] != null && n < RESUME_LIMIT && (freeCount[c] > 0 || total[c] < max[c])) {
                 QueuePair q = waitHead[c];
                 waitHead[c] = q.nextBufferWaiter;
                 if (waitHead[c] == null) {

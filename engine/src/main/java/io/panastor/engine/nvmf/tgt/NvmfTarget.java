@@ -66,6 +66,8 @@ public final class NvmfTarget implements AutoCloseable {
     private final AtomicInteger unconnected = new AtomicInteger();
     private volatile long handshakeTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(DEFAULT_HANDSHAKE_TIMEOUT_MS);
     private volatile int maxUnconnected = DEFAULT_MAX_UNCONNECTED;
+    private volatile int maxSmallBuffers = DataBufferPool.MAX_BUFFERS[DataBufferPool.SMALL];
+    private volatile int maxLargeBuffers = DataBufferPool.MAX_BUFFERS[DataBufferPool.LARGE];
     private volatile boolean closed;
     /** Completes once the target is closed and its last connection is gone. */
     private final CompletableFuture<Void> drained = new CompletableFuture<>();
@@ -227,7 +229,19 @@ public final class NvmfTarget implements AutoCloseable {
 
     /** The reactor's poll group. On that reactor. */
     PollGroup pollGroup(Reactor r) {
-        return pools.computeIfAbsent(r.id(), id -> new PollGroup(r, counters));
+        return pools.computeIfAbsent(r.id(), id -> new PollGroup(r, counters, maxSmallBuffers, maxLargeBuffers));
+    }
+
+    /**
+     * Most data buffers each reactor lends at once: {@code small} of 8 KiB and {@code large} of
+     * 128 KiB (defaults 1024 and 512). Applies to reactors whose first connection comes after.
+     */
+    public void setDataBufferLimits(int small, int large) {
+        if (small < 1 || large < 1) {
+            throw new IllegalArgumentException("data buffer limits must be at least 1, got " + small + " and " + large);
+        }
+        maxSmallBuffers = small;
+        maxLargeBuffers = large;
     }
 
     void onAccepted(int fd) {

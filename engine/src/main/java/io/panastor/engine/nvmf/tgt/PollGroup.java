@@ -24,9 +24,9 @@ final class PollGroup implements Poller {
     private QueuePair flushTail;
     private boolean closed;
 
-    PollGroup(Reactor reactor, TargetCounters counters) {
+    PollGroup(Reactor reactor, TargetCounters counters, int maxSmall, int maxLarge) {
         this.reactor = reactor;
-        this.buffers = new DataBufferPool(counters);
+        this.buffers = new DataBufferPool(counters, maxSmall, maxLarge);
         reactor.addPoller(this);
     }
 
@@ -53,6 +53,12 @@ final class PollGroup implements Poller {
         flushTail = q;
     }
 
+    /** {@code q}'s own reserve buffer came back while it waited: resume it on this cycle's poll. */
+    void resumeLater(QueuePair q) {
+        q.resumePending = true;
+        flushLater(q);
+    }
+
     @Override
     public int poll() {
         int n = 0;
@@ -64,6 +70,10 @@ final class PollGroup implements Poller {
             }
             q.nextFlush = null;
             q.flushPending = false;
+            if (q.resumePending) {
+                q.resumePending = false;
+                q.onBufferAvailable();
+            }
             n += q.flushQueued();
         }
         return n + buffers.resumeWaiters();

@@ -102,6 +102,21 @@ public final class QueuePair implements CompletionHandler {
     private final PollGroup group;
     /** On {@link #group}'s flush list; set by it. */
     boolean flushPending;
+    /** To be resumed by {@link #group} (its reserve buffer came back). */
+    boolean resumePending;
+    /**
+     * An 8 KiB buffer of its own for in-capsule data when the pool is dry: a command whose data
+     * came in the capsule never waits on the host, so it always gives this back, and parsing,
+     * paused for it, always resumes — whereas waiting on the pool alone could deadlock behind
+     * H2CData that this very stream holds for buffers the pool lent.
+     */
+    private final DataBuffer reserve;
+    private boolean reserveFree = true;
+    /** Parsing paused at a capsule whose in-capsule data has no buffer yet. */
+    private boolean streamPaused;
+    /** Requests waiting for a buffer (R2T or C2H data), FIFO through {@link NvmfRequest#nextBufferWait}. */
+    private NvmfRequest bufferWaitHead;
+    private NvmfRequest bufferWaitTail;
     QueuePair nextFlush;
     /** Waiting for a data buffer from {@link #pool} (parsing and receiving paused); set by the pool. */
     boolean awaitingBuffer;
@@ -147,8 +162,9 @@ public final class QueuePair implements CompletionHandler {
         this.recvArena = Arena.ofShared();
         useRecvBuffer(new RecvBuffer(recvArena, RECV_INITIAL, RECV_INITIAL));
         this.out = new SendBuffers(arena, SEND_BUFFER, SEND_IOVS);
+        this.reserve = new DataBuffer(arena.allocate(IN_CAPSULE_DATA, 4096), DataBufferPool.RESERVE);
         this.writer = new ResponseWriter(this, out);
-        account(requests.nativeBytes() + in.capacity() + out.nativeBytes());
+        account(requests.nativeBytes() + in.capacity() + out.nativeBytes() + IN_CAPSULE_DATA);
         this.handlerId = reactor.registerCompletionHandler(this);
         stateEntries[State.AWAIT_ICREQ.ordinal()]++;
         long timeout = target.handshakeTimeoutNanos();
@@ -204,9 +220,25 @@ public final class QueuePair implements CompletionHandler {
         old.close();
     }
 
-    /** The pool has a buffer again: parse on from where this connection paused. Called by the pool's poller. */
+    /** A buffer may be free again: requests waiting get theirs in order, then parsing goes on. From the poll group. */
     void onBufferAvailable() {
         try {
+            while (bufferWaitHead != null && state == State.READY) {
+                NvmfRequest req = bufferWaitHead;
+                DataBuffer b = pool.acquire(req.length);
+                if (b == null) {
+                    pool.await(this, req.length);
+                    break;
+                }
+                bufferWaitHead = req.nextBufferWait;
+                if (bufferWaitHead == null) {
+                    bufferWaitTail = null;
+                }
+                req.nextBufferWait = null;
+                req.attach(b);
+                Capsules.withBuffer(this, req);
+            }
+            streamPaused = false;
             process();
             postRecv();
             flush();
@@ -264,7 +296,7 @@ public final class QueuePair implements CompletionHandler {
     }
 
     private void postRecv() {
-        if (in.inFlight() || awaitingBuffer || state == State.CLOSING || state == State.CLOSED
+        if (in.inFlight() || streamPaused || state == State.CLOSING || state == State.CLOSED
                 || state == State.TERMINATING) {
             return;
         }
@@ -341,7 +373,7 @@ public final class QueuePair implements CompletionHandler {
 
     /** Parses every complete PDU in the receive buffer. */
     private void process() {
-        while (state == State.READY || state == State.AWAIT_ICREQ) {
+        while ((state == State.READY || state == State.AWAIT_ICREQ) && !streamPaused) {
             int available = in.available();
             if (available < COMMON_HEADER_LENGTH) {
                 return;
@@ -403,8 +435,14 @@ public final class QueuePair implements CompletionHandler {
                 long need = bufferNeeded(base + SQE_OFFSET);
                 if (need > 0) {
                     lent = pool.acquire(need);
+                    if (lent == null && reserveFree && need <= IN_CAPSULE_DATA) {
+                        lent = reserve;
+                        reserveFree = false;
+                    }
                     if (lent == null) {
-                        // Every buffer of the reactor is in use: wait for one, the PDU left unparsed.
+                        // Every buffer is in use, our reserve too (by a command that is running):
+                        // wait for one, the PDU left unparsed and nothing more received.
+                        streamPaused = true;
                         pool.await(this, need);
                         return;
                     }
@@ -440,8 +478,16 @@ public final class QueuePair implements CompletionHandler {
         }
     }
 
-    /** Data bytes the command at {@code sqe} of the receive buffer moves, when it needs a buffer for them; else 0. */
+    /**
+     * Bytes of in-capsule data the command at {@code sqe} of the receive buffer brings, which
+     * need a buffer before the capsule can be consumed; else 0 (a command whose data comes by
+     * R2T, or goes to the host, gets its buffer later and may wait for it without holding up
+     * the stream).
+     */
     private long bufferNeeded(long sqe) {
+        if (NvmeCommand.sglId(recv, sqe) != NvmeCommand.SGL_IN_CAPSULE) {
+            return 0;
+        }
         int opcode = NvmeCommand.opcode(recv, sqe);
         int direction = (opcode == NvmeOpcodes.FABRICS ? NvmeCommand.fctype(recv, sqe) : opcode)
                 & NvmfRequest.DIRECTION_MASK;
@@ -598,11 +644,44 @@ public final class QueuePair implements CompletionHandler {
         }
         req.state = NvmfRequest.State.FREE;
         DataBuffer b = req.data;
-        if (b != null) {
+        if (b == reserve) {
+            req.attach(null);
+            reserveFree = true;
+            if (streamPaused && state == State.READY) {
+                pool.cancel(this);
+                group.resumeLater(this);
+            }
+        } else if (b != null) {
             req.attach(null);
             pool.release(b);
         }
         requests.put(req);
+    }
+
+    /**
+     * Lends {@code req} a buffer for its {@code length} bytes if it has none; false when the
+     * pool is dry: the request then waits, in order, and {@link Capsules#withBuffer} goes on
+     * with it once one comes back. The connection reads on meanwhile.
+     */
+    boolean lendOrWait(NvmfRequest req) {
+        if (req.data != null || req.length == 0) {
+            return true;
+        }
+        DataBuffer b = bufferWaitHead == null ? pool.acquire(req.length) : null;
+        if (b != null) {
+            req.attach(b);
+            return true;
+        }
+        req.state = NvmfRequest.State.NEED_BUFFER;
+        req.nextBufferWait = null;
+        if (bufferWaitTail == null) {
+            bufferWaitHead = req;
+        } else {
+            bufferWaitTail.nextBufferWait = req;
+        }
+        bufferWaitTail = req;
+        pool.await(this, req.length);
+        return false;
     }
 
     /** Requests this queue can hold at once (the host's SQSIZE + 1 once connected). */
@@ -646,6 +725,9 @@ public final class QueuePair implements CompletionHandler {
         waitTail = null;
         writer.clearHeld();
         pool.cancel(this);
+        bufferWaitHead = null;
+        bufferWaitTail = null;
+        streamPaused = false;
         if (handshakeTimer >= 0) {
             reactor.cancelTimer(handshakeTimer);
             handshakeTimer = -1;
