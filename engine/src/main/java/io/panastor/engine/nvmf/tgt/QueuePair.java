@@ -104,19 +104,10 @@ public final class QueuePair implements CompletionHandler {
     boolean flushPending;
     /** To be resumed by {@link #group} (its reserve buffer came back). */
     boolean resumePending;
-    /**
-     * An 8 KiB buffer of its own for in-capsule data when the pool is dry: a command whose data
-     * came in the capsule never waits on the host, so it always gives this back, and parsing,
-     * paused for it, always resumes — whereas waiting on the pool alone could deadlock behind
-     * H2CData that this very stream holds for buffers the pool lent.
-     */
-    private final DataBuffer reserve;
-    private boolean reserveFree = true;
+    /** Data buffers for this connection's requests: the pool's, and a reserve of its own. */
+    private final BufferLending buffers;
     /** Parsing paused at a capsule whose in-capsule data has no buffer yet. */
     private boolean streamPaused;
-    /** Requests waiting for a buffer (R2T or C2H data), FIFO through {@link NvmfRequest#nextBufferWait}. */
-    private NvmfRequest bufferWaitHead;
-    private NvmfRequest bufferWaitTail;
     QueuePair nextFlush;
     /** Waiting for a data buffer from {@link #pool} (parsing and receiving paused); set by the pool. */
     boolean awaitingBuffer;
@@ -162,9 +153,9 @@ public final class QueuePair implements CompletionHandler {
         this.recvArena = Arena.ofShared();
         useRecvBuffer(new RecvBuffer(recvArena, RECV_INITIAL, RECV_INITIAL));
         this.out = new SendBuffers(arena, SEND_BUFFER, SEND_IOVS);
-        this.reserve = new DataBuffer(arena.allocate(IN_CAPSULE_DATA, 4096), DataBufferPool.RESERVE);
+        this.buffers = new BufferLending(this, pool, arena);
         this.writer = new ResponseWriter(this, out);
-        account(requests.nativeBytes() + in.capacity() + out.nativeBytes() + IN_CAPSULE_DATA);
+        account(requests.nativeBytes() + in.capacity() + out.nativeBytes() + BufferLending.nativeBytes());
         this.handlerId = reactor.registerCompletionHandler(this);
         stateEntries[State.AWAIT_ICREQ.ordinal()]++;
         long timeout = target.handshakeTimeoutNanos();
@@ -223,19 +214,8 @@ public final class QueuePair implements CompletionHandler {
     /** A buffer may be free again: requests waiting get theirs in order, then parsing goes on. From the poll group. */
     void onBufferAvailable() {
         try {
-            while (bufferWaitHead != null && state == State.READY) {
-                NvmfRequest req = bufferWaitHead;
-                DataBuffer b = pool.acquire(req.length);
-                if (b == null) {
-                    pool.await(this, req.length);
-                    break;
-                }
-                bufferWaitHead = req.nextBufferWait;
-                if (bufferWaitHead == null) {
-                    bufferWaitTail = null;
-                }
-                req.nextBufferWait = null;
-                req.attach(b);
+            NvmfRequest req;
+            while (state == State.READY && (req = buffers.nextReady()) != null) {
                 Capsules.withBuffer(this, req);
             }
             streamPaused = false;
@@ -434,11 +414,7 @@ public final class QueuePair implements CompletionHandler {
             if (type == CAPSULE_CMD) {
                 long need = bufferNeeded(base + SQE_OFFSET);
                 if (need > 0) {
-                    lent = pool.acquire(need);
-                    if (lent == null && reserveFree && need <= IN_CAPSULE_DATA) {
-                        lent = reserve;
-                        reserveFree = false;
-                    }
+                    lent = buffers.forInCapsule(need);
                     if (lent == null) {
                         // Every buffer is in use, our reserve too (by a command that is running):
                         // wait for one, the PDU left unparsed and nothing more received.
@@ -644,44 +620,20 @@ public final class QueuePair implements CompletionHandler {
         }
         req.state = NvmfRequest.State.FREE;
         DataBuffer b = req.data;
-        if (b == reserve) {
+        if (b != null) {
             req.attach(null);
-            reserveFree = true;
-            if (streamPaused && state == State.READY) {
+            if (buffers.giveBack(b) && streamPaused && state == State.READY) {
+                // The reserve is back and the stream waited for it.
                 pool.cancel(this);
                 group.resumeLater(this);
             }
-        } else if (b != null) {
-            req.attach(null);
-            pool.release(b);
         }
         requests.put(req);
     }
 
-    /**
-     * Lends {@code req} a buffer for its {@code length} bytes if it has none; false when the
-     * pool is dry: the request then waits, in order, and {@link Capsules#withBuffer} goes on
-     * with it once one comes back. The connection reads on meanwhile.
-     */
+    /** See {@link BufferLending#lendOrWait}; {@link Capsules#withBuffer} goes on with a request that waited. */
     boolean lendOrWait(NvmfRequest req) {
-        if (req.data != null || req.length == 0) {
-            return true;
-        }
-        DataBuffer b = bufferWaitHead == null ? pool.acquire(req.length) : null;
-        if (b != null) {
-            req.attach(b);
-            return true;
-        }
-        req.state = NvmfRequest.State.NEED_BUFFER;
-        req.nextBufferWait = null;
-        if (bufferWaitTail == null) {
-            bufferWaitHead = req;
-        } else {
-            bufferWaitTail.nextBufferWait = req;
-        }
-        bufferWaitTail = req;
-        pool.await(this, req.length);
-        return false;
+        return buffers.lendOrWait(req);
     }
 
     /** Requests this queue can hold at once (the host's SQSIZE + 1 once connected). */
@@ -724,9 +676,7 @@ public final class QueuePair implements CompletionHandler {
         waitHead = null;
         waitTail = null;
         writer.clearHeld();
-        pool.cancel(this);
-        bufferWaitHead = null;
-        bufferWaitTail = null;
+        buffers.clear();
         streamPaused = false;
         if (handshakeTimer >= 0) {
             reactor.cancelTimer(handshakeTimer);
