@@ -214,6 +214,8 @@ class TargetResourcesTest {
     @Test
     void connectionsBeyondTheCapOnUnconnectedOnesAreClosedAtAccept() throws Exception {
         target.setMaxUnconnected(4);
+        // No handshake timeout here: on a slow machine it could close the four before the fifth comes.
+        target.setHandshakeTimeout(Duration.ZERO);
         List<Socket> waiting = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             Socket s = new Socket(address.getAddress(), address.getPort());
