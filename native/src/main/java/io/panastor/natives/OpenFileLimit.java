@@ -48,6 +48,26 @@ public record OpenFileLimit(long soft, long hard) {
     }
 
     /**
+     * Raises the soft limit to at least {@code wanted}: to the hard limit, and above it when
+     * the process may (root, CAP_SYS_RESOURCE; the kernel's fs.nr_open still caps it). Returns
+     * the limits after; the caller checks {@link #allows}.
+     */
+    public static OpenFileLimit raiseAtLeast(long wanted) {
+        OpenFileLimit now = raiseToHard();
+        if (now.allows(wanted, 0)) {
+            return now;
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment state = Errno.newCallState(a);
+            MemorySegment r = a.allocate(sys_resource_h.RLIMIT_SIZE, 8);
+            r.set(JAVA_LONG, sys_resource_h.RLIM_CUR_OFFSET, wanted);
+            r.set(JAVA_LONG, sys_resource_h.RLIM_MAX_OFFSET, wanted);
+            sys_resource_h.setrlimit(state, sys_resource_h.RLIMIT_NOFILE, r);   // EPERM unprivileged: keep the hard limit
+        }
+        return current();
+    }
+
+    /**
      * Whether {@code wanted} more descriptors fit under the soft limit beside the ones a JVM
      * and an engine use anyway ({@code reserve}); RLIM_INFINITY always fits.
      */

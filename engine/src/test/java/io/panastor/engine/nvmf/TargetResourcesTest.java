@@ -121,6 +121,76 @@ class TargetResourcesTest {
         assertThat(target.counters().connectionBytes()).as("connection bytes after they closed").isZero();
     }
 
+    /**
+     * With one data buffer of each size per reactor, a host pipelines R2T writes, in-capsule
+     * writes and large reads on one queue: requests wait for buffers instead of failing, and
+     * the stream never deadlocks behind the H2CData that would free them.
+     */
+    @Test
+    void requestsWaitForBuffersWhenThePoolIsDryAndAllComplete() throws Exception {
+        target.setDataBufferLimits(1, 1);
+        TestHost admin = new TestHost(address);
+        open.add(admin);
+        int cntlid = admin.openAdmin(NQN, 0);
+        TestHost h = new TestHost(address);
+        open.add(h);
+        h.icReq(false, false);
+        assertThat(h.connect(1, 127, cntlid, NQN, TestHost.HOST_NQN, 0).ok()).isTrue();
+        int large = 32;   // blocks: 128 KiB, the large class
+        java.util.Map<Integer, byte[]> writes = new java.util.HashMap<>();
+        java.util.Map<Integer, Long> lbas = new java.util.HashMap<>();
+        java.io.ByteArrayOutputStream burst = new java.io.ByteArrayOutputStream();
+        int cid = 100;
+        for (int i = 0; i < 4; i++, cid++) {
+            long lba = 200 + (long) large * i;
+            byte[] data = pattern(lba, large, 9);
+            java.nio.ByteBuffer s = TestHost.sqe(NvmeOpcodes.NVM_WRITE, 1);
+            s.putShort(2, (short) cid).putLong(40, lba).putInt(48, large - 1);
+            s.putLong(24, 0).putInt(32, data.length).put(39, (byte) 0x5A);
+            burst.write(h.capsule(s, null));
+            writes.put(cid, data);
+            lbas.put(cid, lba);
+        }
+        for (int i = 0; i < 4; i++, cid++) {
+            long lba = 20 + 2L * i;
+            byte[] data = pattern(lba, 2, 9);
+            java.nio.ByteBuffer s = TestHost.sqe(NvmeOpcodes.NVM_WRITE, 1);
+            s.putShort(2, (short) cid).putLong(40, lba).putInt(48, 1);
+            s.putLong(24, 0).putInt(32, data.length).put(39, (byte) 0x01);
+            burst.write(h.capsule(s, data));
+        }
+        h.send(burst.toByteArray());
+        int done = 0;
+        while (done < 8) {
+            java.nio.ByteBuffer p = h.readPdu();
+            int type = p.get(0);
+            if (type == io.panastor.engine.nvmf.proto.TcpPdu.R2T) {
+                int c = p.getShort(8) & 0xFFFF;
+                int ttag = p.getShort(10) & 0xFFFF;
+                int r2to = p.getInt(12);
+                int r2tl = p.getInt(16);
+                byte[] data = writes.get(c);
+                for (int off = r2to; off < r2to + r2tl; off += h.maxH2CData) {
+                    int n = Math.min(h.maxH2CData, r2to + r2tl - off);
+                    h.send(h.h2cData(c, ttag, off, data, off, n, off + n == r2to + r2tl));
+                }
+            } else {
+                assertThat(type).as("PDU type").isEqualTo(io.panastor.engine.nvmf.proto.TcpPdu.CAPSULE_RESP);
+                assertThat((p.getShort(8 + 14) & 0xFFFF) >>> 1).as("status of cid %d", p.getShort(8 + 12)).isZero();
+                done++;
+            }
+        }
+        for (var e : writes.entrySet()) {
+            assertThat(h.read(1, lbas.get(e.getKey()), large, BS).data()).isEqualTo(e.getValue());
+        }
+        for (int i = 0; i < 4; i++) {
+            assertThat(h.read(1, 20 + 2L * i, 2, BS).data()).isEqualTo(pattern(20 + 2L * i, 2, 9));
+        }
+        assertThat(target.counters().poolBytes()).as("one buffer of each class per reactor at most")
+                .isLessThanOrEqualTo(2L * (8192 + 128 * 1024));
+        assertThat(target.counters().handlerFailures()).isZero();
+    }
+
     @Test
     void socketsThatDoNotFinishTheHandshakeAreClosedAfterTheTimeout() throws Exception {
         TestHost admin = new TestHost(address);
@@ -144,6 +214,8 @@ class TargetResourcesTest {
     @Test
     void connectionsBeyondTheCapOnUnconnectedOnesAreClosedAtAccept() throws Exception {
         target.setMaxUnconnected(4);
+        // No handshake timeout here: on a slow machine it could close the four before the fifth comes.
+        target.setHandshakeTimeout(Duration.ZERO);
         List<Socket> waiting = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             Socket s = new Socket(address.getAddress(), address.getPort());

@@ -1,7 +1,5 @@
 package io.panastor.engine.nvmf.tgt;
 
-import io.panastor.reactor.Poller;
-import io.panastor.reactor.Reactor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -15,22 +13,25 @@ import java.util.List;
  * up to a cap. When a class is exhausted the connection that asked waits (it stops parsing
  * and receiving) and is resumed, in order, once a buffer comes back: it never fails.
  *
- * <p>Thread-safety: reactor-confined; {@link #close()} once nothing uses it, from any thread.
+ * <p>Thread-safety: reactor-confined (its {@link PollGroup}'s reactor); {@link #close()} once
+ * nothing uses it.
  */
-final class DataBufferPool implements Poller {
+final class DataBufferPool {
     static final int SMALL = 0;
     static final int LARGE = 1;
     /** Bytes of a buffer of each class: an IO queue's in-capsule data, and MDTS. */
     static final int[] SIZES = {QueuePair.IN_CAPSULE_DATA, QueuePair.MAX_TRANSFER};
     /** Buffers carved at once when a class grows (one slab, one arena). */
     static final int[] SLAB_BUFFERS = {64, 8};
-    /** Most buffers a class holds on one reactor: 8 MiB of small, 64 MiB of large. */
+    /** Most buffers a class holds on one reactor by default: 8 MiB of small, 64 MiB of large. */
     static final int[] MAX_BUFFERS = {1024, 512};
+    /** {@link DataBuffer#sizeClass} of a connection's own reserve buffer, which never enters a pool. */
+    static final int RESERVE = -1;
     /** Waiting connections resumed per duty cycle at most. */
     static final int RESUME_LIMIT = 64;
 
-    private final Reactor reactor;
     private final TargetCounters counters;
+    private final int[] max;
     private final List<Arena> slabs = new ArrayList<>();
     private final DataBuffer[][] free = new DataBuffer[2][];
     private final int[] freeCount = new int[2];
@@ -40,13 +41,12 @@ final class DataBufferPool implements Poller {
     private final QueuePair[] waitTail = new QueuePair[2];
     private boolean closed;
 
-    DataBufferPool(Reactor reactor, TargetCounters counters) {
-        this.reactor = reactor;
+    DataBufferPool(TargetCounters counters, int maxSmall, int maxLarge) {
         this.counters = counters;
+        this.max = new int[] {maxSmall, maxLarge};
         for (int c = 0; c < 2; c++) {
-            free[c] = new DataBuffer[MAX_BUFFERS[c]];
+            free[c] = new DataBuffer[max[c]];
         }
-        reactor.addPoller(this);
     }
 
     /** The size class for {@code bytes} of data. */
@@ -68,10 +68,10 @@ final class DataBufferPool implements Poller {
     }
 
     private boolean grow(int c) {
-        if (closed || total[c] >= MAX_BUFFERS[c]) {
+        if (closed || total[c] >= max[c]) {
             return false;
         }
-        int n = Math.min(SLAB_BUFFERS[c], MAX_BUFFERS[c] - total[c]);
+        int n = Math.min(SLAB_BUFFERS[c], max[c] - total[c]);
         long size = SIZES[c];
         Arena arena = Arena.ofShared();
         MemorySegment slab = arena.allocate(size * n, 4096);
@@ -125,12 +125,11 @@ final class DataBufferPool implements Poller {
         q.nextBufferWaiter = null;
     }
 
-    /** Resumes waiting connections while buffers are free (a reactor poller: never inside a release). */
-    @Override
-    public int poll() {
+    /** Resumes waiting connections while buffers are free (from the poll group's poller: never inside a release). */
+    int resumeWaiters() {
         int n = 0;
         for (int c = 0; c < 2; c++) {
-            while (waitHead[c] != null && n < RESUME_LIMIT && (freeCount[c] > 0 || total[c] < MAX_BUFFERS[c])) {
+            while (waitHead[c] != null && n < RESUME_LIMIT && (freeCount[c] > 0 || total[c] < max[c])) {
                 QueuePair q = waitHead[c];
                 waitHead[c] = q.nextBufferWaiter;
                 if (waitHead[c] == null) {
@@ -148,10 +147,6 @@ final class DataBufferPool implements Poller {
         return n;
     }
 
-    Reactor reactor() {
-        return reactor;
-    }
-
     /** Bytes of native memory this pool holds. */
     long bytes() {
         return (long) total[SMALL] * SIZES[SMALL] + (long) total[LARGE] * SIZES[LARGE];
@@ -161,15 +156,12 @@ final class DataBufferPool implements Poller {
         return freeCount[sizeClass];
     }
 
-    /** Frees every slab once no connection of this reactor is left: on the reactor, or after it stopped. */
+    /** Frees every slab once no connection of this reactor is left. */
     void close() {
         if (closed) {
             return;
         }
         closed = true;
-        if (reactor.isCurrent()) {
-            reactor.removePoller(this);
-        }
         counters.poolMemory(-bytes());
         for (Arena a : slabs) {
             a.close();

@@ -12,6 +12,8 @@ final class NvmfRequest {
     /** Where a request is (the request state machine of SPDK's tcp.c, reduced). */
     enum State {
         FREE,
+        /** Waiting for a data buffer from the reactor's pool (the connection reads on meanwhile). */
+        NEED_BUFFER,
         /** Waiting for its R2T to fit in the send buffer. */
         NEED_R2T,
         /** R2T sent; H2CData PDUs arriving. */
@@ -55,6 +57,8 @@ final class NvmfRequest {
     int pendingIos;
     /** Next in the queue pair's waiting-to-send list. */
     NvmfRequest nextWaiting;
+    /** Next in the queue pair's waiting-for-a-buffer list. */
+    NvmfRequest nextBufferWait;
     NvmfRequest(QueuePair owner, int index, MemorySegment sqe) {
         this.owner = owner;
         this.index = index;

@@ -60,12 +60,14 @@ public final class NvmfTarget implements AutoCloseable {
     private final AtomicInteger nextPortId = new AtomicInteger(1);
     private final AtomicLong discoveryGeneration = new AtomicLong(1);
     private final TargetCounters counters = new TargetCounters();
-    /** Each reactor's shared data buffers, made on that reactor by its first connection. */
-    private final ConcurrentHashMap<Integer, DataBufferPool> pools = new ConcurrentHashMap<>();
+    /** Each reactor's poll group (its connections' shared poller and data buffers), made there by its first connection. */
+    private final ConcurrentHashMap<Integer, PollGroup> pools = new ConcurrentHashMap<>();
     /** Accepted connections that have not yet completed Connect (or closed). */
     private final AtomicInteger unconnected = new AtomicInteger();
     private volatile long handshakeTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(DEFAULT_HANDSHAKE_TIMEOUT_MS);
     private volatile int maxUnconnected = DEFAULT_MAX_UNCONNECTED;
+    private volatile int maxSmallBuffers = DataBufferPool.MAX_BUFFERS[DataBufferPool.SMALL];
+    private volatile int maxLargeBuffers = DataBufferPool.MAX_BUFFERS[DataBufferPool.LARGE];
     private volatile boolean closed;
     /** Completes once the target is closed and its last connection is gone. */
     private final CompletableFuture<Void> drained = new CompletableFuture<>();
@@ -225,9 +227,21 @@ public final class NvmfTarget implements AutoCloseable {
         unconnected.decrementAndGet();
     }
 
-    /** The reactor's shared data buffers. On that reactor. */
-    DataBufferPool dataBufferPool(Reactor r) {
-        return pools.computeIfAbsent(r.id(), id -> new DataBufferPool(r, counters));
+    /** The reactor's poll group. On that reactor. */
+    PollGroup pollGroup(Reactor r) {
+        return pools.computeIfAbsent(r.id(), id -> new PollGroup(r, counters, maxSmallBuffers, maxLargeBuffers));
+    }
+
+    /**
+     * Most data buffers each reactor lends at once: {@code small} of 8 KiB and {@code large} of
+     * 128 KiB (defaults 1024 and 512). Applies to reactors whose first connection comes after.
+     */
+    public void setDataBufferLimits(int small, int large) {
+        if (small < 1 || large < 1) {
+            throw new IllegalArgumentException("data buffer limits must be at least 1, got " + small + " and " + large);
+        }
+        maxSmallBuffers = small;
+        maxLargeBuffers = large;
     }
 
     void onAccepted(int fd) {
@@ -458,7 +472,7 @@ public final class NvmfTarget implements AutoCloseable {
             LOG.log(System.Logger.Level.WARNING, "{0} connections still open at shutdown", connections.size());
             return;     // their buffers may still be in use: leave the pools to the process's end
         }
-        for (DataBufferPool p : pools.values()) {
+        for (PollGroup p : pools.values()) {
             try {
                 p.reactor().run(p::close).get(10, TimeUnit.SECONDS);
             } catch (RejectedExecutionException | java.util.concurrent.ExecutionException

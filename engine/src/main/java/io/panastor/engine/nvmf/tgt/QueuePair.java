@@ -12,7 +12,6 @@ import io.panastor.engine.nvmf.tcp.SendBuffers;
 import io.panastor.natives.CompletionHandler;
 import io.panastor.natives.IoUring;
 import io.panastor.natives.Sockets;
-import io.panastor.reactor.Poller;
 import io.panastor.reactor.Reactor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -87,19 +86,29 @@ public final class QueuePair implements CompletionHandler {
     private final int handlerId;
     private final Arena arena = Arena.ofShared();
     /** The reactor's data buffers, shared with its other connections. */
-    private final DataBufferPool pool;
-    private final Poller flusher = this::flushQueued;
-    private final Requests requests;
+    final DataBufferPool pool;
+    final Requests requests;
     private final Crc32cDigest crc = new Crc32cDigest();
 
     private RecvBuffer in;
     /** {@link #in}'s own arena: a grown buffer replaces it. */
     private Arena recvArena;
     /** {@link #in}'s memory and view, named for the parsing code. */
-    private MemorySegment recv;
+    MemorySegment recv;
     private ByteBuffer recvView;
     /** Native bytes this connection holds itself (not counting lent data buffers). */
     private long nativeBytes;
+    /** The reactor's poll group: sends what completions queued, lends data buffers. */
+    private final PollGroup group;
+    /** On {@link #group}'s flush list; set by it. */
+    boolean flushPending;
+    /** To be resumed by {@link #group} (its reserve buffer came back). */
+    boolean resumePending;
+    /** Data buffers for this connection's requests: the pool's, and a reserve of its own. */
+    private final BufferLending buffers;
+    /** Parsing paused at a capsule whose in-capsule data has no buffer yet. */
+    private boolean streamPaused;
+    QueuePair nextFlush;
     /** Waiting for a data buffer from {@link #pool} (parsing and receiving paused); set by the pool. */
     boolean awaitingBuffer;
     int awaitedClass;
@@ -108,7 +117,7 @@ public final class QueuePair implements CompletionHandler {
     /** Counted among the target's connections that have not connected yet. */
     private boolean unconnected = true;
 
-    private final SendBuffers out;
+    final SendBuffers out;
     private final ResponseWriter writer;
     private NvmfRequest waitHead;
     private NvmfRequest waitTail;
@@ -122,7 +131,7 @@ public final class QueuePair implements CompletionHandler {
     Controller controller;
     int qid = -1;
     int depth;
-    private int sqHead;
+    int sqHead;
     private boolean sqFlowControlDisabled;
     long commands;
     /** Handlers that threw on this connection (see {@link TargetCounters#handlerFailures()}). */
@@ -138,15 +147,16 @@ public final class QueuePair implements CompletionHandler {
         this.ring = reactor.ring();
         this.fd = fd;
         this.peer = peer;
-        this.pool = target.dataBufferPool(reactor);
+        this.group = target.pollGroup(reactor);
+        this.pool = group.buffers();
         this.requests = new Requests(this, arena);
         this.recvArena = Arena.ofShared();
         useRecvBuffer(new RecvBuffer(recvArena, RECV_INITIAL, RECV_INITIAL));
         this.out = new SendBuffers(arena, SEND_BUFFER, SEND_IOVS);
+        this.buffers = new BufferLending(this, pool, arena);
         this.writer = new ResponseWriter(this, out);
-        account(requests.nativeBytes() + in.capacity() + out.nativeBytes());
+        account(requests.nativeBytes() + in.capacity() + out.nativeBytes() + BufferLending.nativeBytes());
         this.handlerId = reactor.registerCompletionHandler(this);
-        reactor.addPoller(flusher);
         stateEntries[State.AWAIT_ICREQ.ordinal()]++;
         long timeout = target.handshakeTimeoutNanos();
         if (timeout > 0) {
@@ -201,9 +211,14 @@ public final class QueuePair implements CompletionHandler {
         old.close();
     }
 
-    /** The pool has a buffer again: parse on from where this connection paused. Called by the pool's poller. */
+    /** A buffer may be free again: requests waiting get theirs in order, then parsing goes on. From the poll group. */
     void onBufferAvailable() {
         try {
+            NvmfRequest req;
+            while (state == State.READY && (req = buffers.nextReady()) != null) {
+                Capsules.withBuffer(this, req);
+            }
+            streamPaused = false;
             process();
             postRecv();
             flush();
@@ -236,7 +251,7 @@ public final class QueuePair implements CompletionHandler {
         return stateEntries.clone();
     }
 
-    private void setState(State next) {
+    void setState(State next) {
         state = next;
         stateEntries[next.ordinal()]++;
     }
@@ -261,7 +276,7 @@ public final class QueuePair implements CompletionHandler {
     }
 
     private void postRecv() {
-        if (in.inFlight() || awaitingBuffer || state == State.CLOSING || state == State.CLOSED
+        if (in.inFlight() || streamPaused || state == State.CLOSING || state == State.CLOSED
                 || state == State.TERMINATING) {
             return;
         }
@@ -338,7 +353,7 @@ public final class QueuePair implements CompletionHandler {
 
     /** Parses every complete PDU in the receive buffer. */
     private void process() {
-        while (state == State.READY || state == State.AWAIT_ICREQ) {
+        while ((state == State.READY || state == State.AWAIT_ICREQ) && !streamPaused) {
             int available = in.available();
             if (available < COMMON_HEADER_LENGTH) {
                 return;
@@ -399,9 +414,11 @@ public final class QueuePair implements CompletionHandler {
             if (type == CAPSULE_CMD) {
                 long need = bufferNeeded(base + SQE_OFFSET);
                 if (need > 0) {
-                    lent = pool.acquire(need);
+                    lent = buffers.forInCapsule(need);
                     if (lent == null) {
-                        // Every buffer of the reactor is in use: wait for one, the PDU left unparsed.
+                        // Every buffer is in use, our reserve too (by a command that is running):
+                        // wait for one, the PDU left unparsed and nothing more received.
+                        streamPaused = true;
                         pool.await(this, need);
                         return;
                     }
@@ -419,8 +436,8 @@ public final class QueuePair implements CompletionHandler {
             try {
                 switch (type) {
                     case ICREQ -> onIcReq(base);
-                    case CAPSULE_CMD -> onCapsuleCmd(base, dataOffset, dataLength, dataIntact, lent);
-                    case H2C_DATA -> onH2CData(base, dataOffset, dataLength, dataIntact, flags);
+                    case CAPSULE_CMD -> Capsules.onCapsuleCmd(this, base, dataOffset, dataLength, dataIntact, lent);
+                    case H2C_DATA -> Capsules.onH2CData(this, base, dataOffset, dataLength, dataIntact, flags);
                     case H2C_TERM_REQ -> close("host terminated the connection (FES " + u16(recv, base + FES_OFFSET)
                             + ")");
                     default -> throw new IllegalStateException("PDU type " + type);
@@ -437,10 +454,19 @@ public final class QueuePair implements CompletionHandler {
         }
     }
 
-    /** Data bytes the command at {@code sqe} of the receive buffer moves, when it needs a buffer for them; else 0. */
+    /**
+     * Bytes of in-capsule data the command at {@code sqe} of the receive buffer brings, which
+     * need a buffer before the capsule can be consumed; else 0 (a command whose data comes by
+     * R2T, or goes to the host, gets its buffer later and may wait for it without holding up
+     * the stream).
+     */
     private long bufferNeeded(long sqe) {
+        if (NvmeCommand.sglId(recv, sqe) != NvmeCommand.SGL_IN_CAPSULE) {
+            return 0;
+        }
         int opcode = NvmeCommand.opcode(recv, sqe);
-        int direction = (opcode == NvmeOpcodes.FABRICS ? NvmeCommand.fctype(recv, sqe) : opcode) & NvmfRequest.DIRECTION_MASK;
+        int direction = (opcode == NvmeOpcodes.FABRICS ? NvmeCommand.fctype(recv, sqe) : opcode)
+                & NvmfRequest.DIRECTION_MASK;
         long length = NvmeCommand.sglLength(recv, sqe);
         return direction == NvmfRequest.DIR_NONE || length <= 0 || length > MAX_TRANSFER ? 0 : length;
     }
@@ -467,196 +493,6 @@ public final class QueuePair implements CompletionHandler {
         dataDigest = (dgst & DGST_DDGST) != 0;
         writer.digests(headerDigest, dataDigest);
         setState(State.READY);
-    }
-
-    private void onCapsuleCmd(long base, int dataOffset, int dataLength, boolean dataIntact, DataBuffer lent) {
-        NvmfRequest req = requests.take();
-        if (req == null) {
-            // The host sent more commands than its queue holds.
-            if (lent != null) {
-                pool.release(lent);
-            }
-            fatal(FES_PDU_SEQUENCE_ERROR, 0, base);
-            return;
-        }
-        req.attach(lent);
-        MemorySegment.copy(recv, base + SQE_OFFSET, req.sqe, 0, NvmeCommand.SIZE);
-        req.cid = NvmeCommand.cid(req.sqe, 0);
-        req.status = NvmeStatus.SUCCESS;
-        req.dw0 = 0;
-        req.dw1 = 0;
-        req.received = 0;
-        req.transfer = 0;
-        req.pendingIos = 0;
-        req.nextWaiting = null;
-        req.state = NvmfRequest.State.EXECUTING;
-        commands++;
-        sqHead = depth > 0 ? (sqHead + 1) % depth : sqHead + 1;
-        int opcode = req.opcode();
-        req.direction = (opcode == NvmeOpcodes.FABRICS ? NvmeCommand.fctype(req.sqe, 0) : opcode) & NvmfRequest.DIRECTION_MASK;
-        if (!dataIntact) {
-            // A data digest error fails the command, not the connection (§3.6.2.5): "transient transport error".
-            finish(req, NvmeStatus.TRANSIENT_TRANSPORT_ERROR);
-            return;
-        }
-        int sglId = NvmeCommand.sglId(req.sqe, 0);
-        long sglLength = NvmeCommand.sglLength(req.sqe, 0);
-        if (req.direction == NvmfRequest.DIR_NONE || (sglLength == 0 && dataLength == 0)) {
-            // No data moves (Set Features without data, say): the command's own checks decide.
-            req.length = 0;
-            execute(req);
-            return;
-        }
-        // Data is described by SGLs, PSDT 01b, on every fabrics queue (NVMe over Fabrics 1.1 §2.2).
-        if (NvmeCommand.psdt(req.sqe, 0) != NvmeCommand.PSDT_SGL && opcode != NvmeOpcodes.FABRICS) {
-            finish(req, NvmeStatus.INVALID_FIELD);
-            return;
-        }
-        if (sglLength > MAX_TRANSFER) {
-            finish(req, NvmeStatus.DATA_SGL_LENGTH_INVALID);
-            return;
-        }
-        req.length = (int) sglLength;
-        if (sglId == NvmeCommand.SGL_IN_CAPSULE) {
-            long offset = NvmeCommand.sglAddress(req.sqe, 0);
-            // Offset and length are unsigned 64/32-bit: compared so that no sum can overflow.
-            boolean offsetBad = offset < 0 || offset > dataLength;
-            if (req.direction != NvmfRequest.DIR_HOST_TO_CONTROLLER || offsetBad || sglLength > dataLength - offset) {
-                finish(req, offsetBad ? NvmeStatus.SGL_OFFSET_INVALID
-                        : req.direction != NvmfRequest.DIR_HOST_TO_CONTROLLER || sglLength > dataLength - offset
-                        ? NvmeStatus.DATA_SGL_LENGTH_INVALID : NvmeStatus.SGL_OFFSET_INVALID);
-                return;
-            }
-            if (sglLength > 0) {
-                // (An SGL of length 0 with in-capsule data moves nothing: no buffer was lent for it.)
-                MemorySegment.copy(recv, dataOffset + offset, req.buffer, 0, sglLength);
-            }
-            req.received = req.length;
-            execute(req);
-        } else if (sglId == NvmeCommand.SGL_TRANSPORT) {
-            if (dataLength > 0) {
-                finish(req, NvmeStatus.SGL_DESCRIPTOR_TYPE_INVALID);
-                return;
-            }
-            if (req.direction == NvmfRequest.DIR_HOST_TO_CONTROLLER && req.length > 0) {
-                req.state = NvmfRequest.State.NEED_R2T;
-                sendR2T(req);
-            } else {
-                execute(req);
-            }
-        } else {
-            finish(req, NvmeStatus.SGL_DESCRIPTOR_TYPE_INVALID);
-        }
-    }
-
-    private void onH2CData(long base, int dataOffset, int dataLength, boolean dataIntact, int flags) {
-        int ttag = u16(recv, base + TTAG_OFFSET);
-        int cccid = u16(recv, base + CCCID_OFFSET);
-        long datao = u32(recv, base + DATAO_OFFSET);
-        long datal = u32(recv, base + DATAL_OFFSET);
-        NvmfRequest req = requests.byTag(ttag);
-        if (req == null || req.state != NvmfRequest.State.AWAIT_H2C_DATA || req.cid != cccid) {
-            fatal(FES_INVALID_PDU_HEADER_FIELD, (int) TTAG_OFFSET, base);
-            return;
-        }
-        if (datal != dataLength || datal == 0 || datal > MAX_H2C_DATA) {
-            fatal(FES_INVALID_PDU_HEADER_FIELD, (int) DATAL_OFFSET, base);
-            return;
-        }
-        if (datao != req.received || datao + datal > req.length) {
-            fatal(FES_DATA_TRANSFER_OUT_OF_RANGE, (int) DATAO_OFFSET, base);
-            return;
-        }
-        if ((flags & FLAG_LAST_PDU) != 0 && datao + datal != req.length) {
-            // LAST_PDU marks the H2CData that ends the R2T's transfer (NVMe/TCP 1.0 §3.6.2.7);
-            // one set while the R2T still wants data would leave the command waiting forever:
-            // a fatal transport error naming the flags byte (§3.6.2.4).
-            fatal(FES_INVALID_PDU_HEADER_FIELD, (int) FLAGS_OFFSET, base);
-            return;
-        }
-        MemorySegment.copy(recv, dataOffset, req.buffer, datao, datal);
-        req.received += (int) datal;
-        if (!dataIntact) {
-            req.status = NvmeStatus.TRANSIENT_TRANSPORT_ERROR;
-        }
-        if (req.received == req.length) {
-            req.state = NvmfRequest.State.EXECUTING;
-            if (req.status != NvmeStatus.SUCCESS) {
-                finish(req, req.status);
-            } else {
-                execute(req);
-            }
-        }
-    }
-
-    // ---------------------------------------------------------------- commands
-
-    /**
-     * Runs a command whose data is in. A handler that throws does not reach the reactor: the
-     * command completes with Internal Error, counted and logged once.
-     */
-    private void execute(NvmfRequest req) {
-        try {
-            dispatch(req);
-        } catch (RuntimeException e) {
-            handlerFailures++;
-            target.counters().handlerFailed(this, "opcode 0x" + Integer.toHexString(req.opcode()), e);
-            if (req.state == NvmfRequest.State.EXECUTING && req.pendingIos == 0
-                    && state != State.CLOSING && state != State.CLOSED) {
-                finish(req, NvmeStatus.INTERNAL_ERROR);
-            }
-        }
-    }
-
-    private void dispatch(NvmfRequest req) {
-        int opcode = req.opcode();
-        if (opcode == NvmeOpcodes.FABRICS) {
-            onFabrics(req);
-        } else if (controller == null) {
-            finish(req, NvmeStatus.COMMAND_SEQUENCE_ERROR);
-        } else if (qid == 0) {
-            if (AdminCommands.execute(controller, this, req)) {
-                finish(req, req.status);
-            }
-        } else {
-            IoCommands.execute(this, req);
-        }
-    }
-
-    private void onFabrics(NvmfRequest req) {
-        int fctype = NvmeCommand.fctype(req.sqe, 0);
-        if (fctype == NvmeOpcodes.FCTYPE_CONNECT) {
-            if (controller != null) {
-                finish(req, NvmeStatus.COMMAND_SEQUENCE_ERROR);
-                return;
-            }
-            target.connect(this, req);
-            finish(req, req.status);
-            return;
-        }
-        if (controller == null) {
-            finish(req, NvmeStatus.COMMAND_SEQUENCE_ERROR);
-            return;
-        }
-        switch (fctype) {
-            case NvmeOpcodes.FCTYPE_PROPERTY_GET, NvmeOpcodes.FCTYPE_PROPERTY_SET -> {
-                if (qid != 0) {
-                    finish(req, NvmeStatus.INVALID_FIELD);
-                } else {
-                    controller.onProperty(req, fctype == NvmeOpcodes.FCTYPE_PROPERTY_SET);
-                    finish(req, req.status);
-                }
-            }
-            case NvmeOpcodes.FCTYPE_DISCONNECT -> {
-                finish(req, NvmeStatus.SUCCESS);
-                flush();
-                setState(State.TERMINATING);
-                if (!out.inFlight()) {
-                    close("host disconnected");
-                }
-            }
-            default -> finish(req, NvmeStatus.INVALID_OPCODE);
-        }
     }
 
     int sqHead() {
@@ -718,14 +554,15 @@ public final class QueuePair implements CompletionHandler {
                 maybeFinishClose();
                 return;
             }
-            // Sent by the flusher at the start of the next cycle, together with every other
-            // response this cycle's completions produced: one send per batch of completions.
+            // Sent by the poll group's poller, together with every other response this
+            // cycle's completions produced: one send per batch of completions.
             finish(req, req.status);
+            group.flushLater(this);
         }
     }
 
-    /** Starts a send of whatever the last cycle queued, when none is in flight (a reactor poller). */
-    private int flushQueued() {
+    /** Starts a send of whatever the last cycle queued, when none is in flight (from the poll group). */
+    int flushQueued() {
         if (out.hasQueued() && !out.inFlight() && state != State.CLOSING && state != State.CLOSED) {
             flush();
             return 1;
@@ -746,7 +583,7 @@ public final class QueuePair implements CompletionHandler {
         }
     }
 
-    private void sendR2T(NvmfRequest req) {
+    void sendR2T(NvmfRequest req) {
         if (waitHead != null || !writer.tryR2T(req)) {
             enqueueWaiting(req);
         }
@@ -785,9 +622,18 @@ public final class QueuePair implements CompletionHandler {
         DataBuffer b = req.data;
         if (b != null) {
             req.attach(null);
-            pool.release(b);
+            if (buffers.giveBack(b) && streamPaused && state == State.READY) {
+                // The reserve is back and the stream waited for it.
+                pool.cancel(this);
+                group.resumeLater(this);
+            }
         }
         requests.put(req);
+    }
+
+    /** See {@link BufferLending#lendOrWait}; {@link Capsules#withBuffer} goes on with a request that waited. */
+    boolean lendOrWait(NvmfRequest req) {
+        return buffers.lendOrWait(req);
     }
 
     /** Requests this queue can hold at once (the host's SQSIZE + 1 once connected). */
@@ -801,7 +647,7 @@ public final class QueuePair implements CompletionHandler {
      * A fatal transport error (§3.6.2.3): queue a C2HTermReq that names the field and carries
      * the offending header, stop reading, and close once it is sent.
      */
-    private void fatal(int fes, int fieldOffset, long pduBase) {
+    void fatal(int fes, int fieldOffset, long pduBase) {
         int copy = Math.min(in.end() - (int) pduBase, Math.min(hlen(recv, pduBase) == 0 ? COMMON_HEADER_LENGTH
                 : hlen(recv, pduBase), TERM_REQ_MAX_DATA));
         copy = Math.max(0, Math.min(copy, in.end() - (int) pduBase));
@@ -830,7 +676,8 @@ public final class QueuePair implements CompletionHandler {
         waitHead = null;
         waitTail = null;
         writer.clearHeld();
-        pool.cancel(this);
+        buffers.clear();
+        streamPaused = false;
         if (handshakeTimer >= 0) {
             reactor.cancelTimer(handshakeTimer);
             handshakeTimer = -1;
@@ -856,7 +703,6 @@ public final class QueuePair implements CompletionHandler {
         }
         setState(State.CLOSED);
         Sockets.close(fd);
-        reactor.removePoller(flusher);
         reactor.unregisterCompletionHandler(handlerId);
         arena.close();
         recvArena.close();
