@@ -33,7 +33,8 @@ import org.junit.jupiter.api.Test;
  * and each recovery is bounded (a hang detector, not a performance check).
  *
  * <p>Seeded and reproducible: {@code -Dpanastor.fuzz.seed=S} (default fixed),
- * {@code -Dpanastor.fuzz.host.cases=N} (default 300; more behind the flag).
+ * {@code -Dpanastor.fuzz.host.cases=N} (IO cases, default 240) and
+ * {@code -Dpanastor.fuzz.host.admin.cases=N} (attach cases, default 60); more behind the flags.
  */
 class NvmfHostFuzzTest {
     static final String NQN = "nqn.2026-11.io.panastor:host-fuzz";
@@ -86,7 +87,7 @@ class NvmfHostFuzzTest {
     @Test
     void noMisbehavingTargetMakesTheInitiatorTakeWrongDataForSuccess() throws Exception {
         long seed = Long.getLong("panastor.fuzz.seed", 0x5eed_f022L);
-        int cases = Integer.getInteger("panastor.fuzz.host.cases", 300);
+        int cases = Integer.getInteger("panastor.fuzz.host.cases", 240);
         String base = "nvmf://127.0.0.1:" + proxy.port() + "/" + NQN + "?io_timeout_ms=5000&kato_ms=60000";
         Bdev plain = hostBdevs.create(base);
         Bdev digested = hostBdevs.create(base + "&hdgst=1&ddgst=1");
@@ -148,6 +149,58 @@ class NvmfHostFuzzTest {
         }
         System.out.println("host fuzz: " + cases + " cases (seed " + seed + "), [succeeded, failed] by kind: "
                 + tally.entrySet().stream().map(e -> e.getKey() + "=" + java.util.Arrays.toString(e.getValue())).toList());
+        assertThat(violations).isEmpty();
+    }
+
+    @Test
+    void aMisbehavingAdminQueueFailsTheAttachCleanlyOrGivesTheRightGeometry() throws Exception {
+        // The same misbehaviours on the admin queue's replies (Identify data, completions):
+        // the attach fails with nothing registered, or the bdev is exactly the namespace.
+        long seed = Long.getLong("panastor.fuzz.seed", 0x5eed_f022L) ^ 0xAD;
+        int cases = Integer.getInteger("panastor.fuzz.host.admin.cases", 60);
+        Random rnd = new Random(seed);
+        List<HostFuzzCase.Kind> kinds = java.util.Arrays.stream(HostFuzzCase.Kind.values())
+                .filter(k -> !k.write).toList();
+        int attached = 0;
+        List<String> violations = new ArrayList<>();
+        for (int i = 0; i < cases; i++) {
+            boolean digests = rnd.nextBoolean();
+            HostFuzzCase.Kind kind;
+            do {
+                kind = kinds.get(rnd.nextInt(kinds.size()));
+            } while (!kind.fits(digests));
+            HostFuzzCase c = new HostFuzzCase(rnd.nextLong(), kind);
+            String uri = "nvmf://127.0.0.1:" + proxy.port() + "/" + NQN + "?connect_timeout_ms=60000&hostnqn="
+                    + "nqn.2026-11.io.panastor:admin-fuzz-" + i + (digests ? "&hdgst=1&ddgst=1" : "");
+            proxy.armAdmin(c);
+            Bdev b;
+            try {
+                b = hostBdevs.createAsync(uri).get(HANG_SECONDS, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                b = null;
+            } catch (TimeoutException e) {
+                throw new AssertionError("the attach of case " + c + " hung", e);
+            }
+            proxy.armAdmin(null);
+            if (b == null) {
+                if (!hostBdevs.list().isEmpty()) {
+                    violations.add(c + ": a failed attach left " + hostBdevs.list());
+                }
+                if (kind.expect == HostFuzzCase.Expect.SUCCESS) {
+                    violations.add(c + ": a legal reply failed the attach");
+                }
+                continue;
+            }
+            attached++;
+            if (b.blockSize() != BS || b.blockCount() != exported.blockCount()) {
+                violations.add(c + ": attached as " + b.blockCount() + " x " + b.blockSize());
+            }
+            if (kind.expect == HostFuzzCase.Expect.FAILURE) {
+                violations.add(c + ": attached although the target broke the protocol");
+            }
+            hostBdevs.destroy(b.name()).get(HANG_SECONDS, TimeUnit.SECONDS);
+        }
+        System.out.println("host admin fuzz: " + cases + " cases (seed " + seed + "), " + attached + " attached");
         assertThat(violations).isEmpty();
     }
 
