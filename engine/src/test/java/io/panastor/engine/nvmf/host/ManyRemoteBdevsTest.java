@@ -50,7 +50,7 @@ class ManyRemoteBdevsTest {
                 target.createSubsystem(NQN, "SN-MANY", "Panastor", true, List.of());
                 target.addNamespace(NQN, "many", 1);
                 InetSocketAddress address = target.addListener("127.0.0.1", 0);
-                String base = "nvmf://127.0.0.1:" + address.getPort() + "/" + NQN + "?kato_ms=120000&hostnqn="
+                String base = "nvmf://127.0.0.1:" + address.getPort() + "/" + NQN + "?kato_ms=120000&connect_timeout_ms=60000&hostnqn="
                         + "nqn.2026-11.io.panastor:many-host-";
                 // One bdev first, so that whatever threads the first attach starts lazily are counted before.
                 Bdev first = hostBdevs.create(base + "first");

@@ -33,8 +33,8 @@ import org.junit.jupiter.api.Test;
  * and each recovery is bounded (a hang detector, not a performance check).
  *
  * <p>Seeded and reproducible: {@code -Dpanastor.fuzz.seed=S} (default fixed),
- * {@code -Dpanastor.fuzz.host.cases=N} (IO cases, default 240) and
- * {@code -Dpanastor.fuzz.host.admin.cases=N} (attach cases, default 60); more behind the flags.
+ * {@code -Dpanastor.fuzz.host.cases=N} (IO cases, default 160) and
+ * {@code -Dpanastor.fuzz.host.admin.cases=N} (attach cases, default 40); more behind the flags.
  */
 class NvmfHostFuzzTest {
     static final String NQN = "nqn.2026-11.io.panastor:host-fuzz";
@@ -87,8 +87,8 @@ class NvmfHostFuzzTest {
     @Test
     void noMisbehavingTargetMakesTheInitiatorTakeWrongDataForSuccess() throws Exception {
         long seed = Long.getLong("panastor.fuzz.seed", 0x5eed_f022L);
-        int cases = Integer.getInteger("panastor.fuzz.host.cases", 240);
-        String base = "nvmf://127.0.0.1:" + proxy.port() + "/" + NQN + "?io_timeout_ms=5000&kato_ms=60000";
+        int cases = Integer.getInteger("panastor.fuzz.host.cases", 160);
+        String base = "nvmf://127.0.0.1:" + proxy.port() + "/" + NQN + "?kato_ms=60000&connect_timeout_ms=60000";
         Bdev plain = hostBdevs.create(base);
         Bdev digested = hostBdevs.create(base + "&hdgst=1&ddgst=1");
         Reactor host = hostReactors.get(0);
@@ -157,7 +157,7 @@ class NvmfHostFuzzTest {
         // The same misbehaviours on the admin queue's replies (Identify data, completions):
         // the attach fails with nothing registered, or the bdev is exactly the namespace.
         long seed = Long.getLong("panastor.fuzz.seed", 0x5eed_f022L) ^ 0xAD;
-        int cases = Integer.getInteger("panastor.fuzz.host.admin.cases", 60);
+        int cases = Integer.getInteger("panastor.fuzz.host.admin.cases", 40);
         Random rnd = new Random(seed);
         List<HostFuzzCase.Kind> kinds = java.util.Arrays.stream(HostFuzzCase.Kind.values())
                 .filter(k -> !k.write).toList();
