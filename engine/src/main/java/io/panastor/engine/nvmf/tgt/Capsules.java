@@ -141,6 +141,7 @@ final class Capsules {
     static void withBuffer(QueuePair q, NvmfRequest req) {
         if (req.direction == NvmfRequest.DIR_HOST_TO_CONTROLLER && req.length > 0) {
             req.state = NvmfRequest.State.NEED_R2T;
+            q.r2tDeadlines.start(req);
             q.sendR2T(req);
         } else {
             req.state = NvmfRequest.State.EXECUTING;

@@ -53,6 +53,8 @@ final class NvmfRequest {
     int status;
     int dw0;
     int dw1;
+    /** When the host's data for this request's R2T must be in ({@link R2TDeadlines}; reactor clock). */
+    long dataDeadline;
     /** Bdev IOs still running for this request (Dataset Management issues several). */
     int pendingIos;
     /** Next in the queue pair's waiting-to-send list. */

@@ -39,6 +39,8 @@ public final class NvmfTarget implements AutoCloseable {
     static final int MAX_NQN = 223;
     /** Time from accept to a completed Connect before the socket is closed. */
     public static final long DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
+    /** Time a host has to send the data of an R2T (from the buffer lent for it) before the connection is closed. */
+    public static final long DEFAULT_R2T_TIMEOUT_MS = 5_000;
     /** Accepted connections that may be mid-handshake at once; more are closed at accept. */
     public static final int DEFAULT_MAX_UNCONNECTED = 256;
 
@@ -66,6 +68,7 @@ public final class NvmfTarget implements AutoCloseable {
     private final AtomicInteger unconnected = new AtomicInteger();
     private volatile long handshakeTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(DEFAULT_HANDSHAKE_TIMEOUT_MS);
     private volatile int maxUnconnected = DEFAULT_MAX_UNCONNECTED;
+    private volatile long r2tTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(DEFAULT_R2T_TIMEOUT_MS);
     private volatile int maxSmallBuffers = DataBufferPool.MAX_BUFFERS[DataBufferPool.SMALL];
     private volatile int maxLargeBuffers = DataBufferPool.MAX_BUFFERS[DataBufferPool.LARGE];
     private volatile boolean closed;
@@ -211,6 +214,23 @@ public final class NvmfTarget implements AutoCloseable {
 
     long handshakeTimeoutNanos() {
         return handshakeTimeoutNanos;
+    }
+
+    /**
+     * Time a host has to send the data an R2T asks for, counted from when the request's data
+     * buffer is lent (0: no limit); past it the connection is closed and its buffers go back to
+     * the reactor's pool, so a host that never answers R2Ts holds them no longer. Applies to
+     * connections accepted after.
+     */
+    public void setR2TTimeout(java.time.Duration timeout) {
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("R2T timeout must not be negative, got " + timeout);
+        }
+        r2tTimeoutNanos = timeout.toNanos();
+    }
+
+    long r2tTimeoutNanos() {
+        return r2tTimeoutNanos;
     }
 
     /** Connections that may be between accept and Connect at once; beyond it new ones are closed at accept. */
@@ -415,6 +435,28 @@ public final class NvmfTarget implements AutoCloseable {
     /** Fault and resource counters. */
     public TargetCounters counters() {
         return counters;
+    }
+
+    /**
+     * Data buffers free in the reactors' shared pools, summed over reactors by size class
+     * ({@code [small, large]}), each pool read on its reactor. Control path (operators, tests).
+     */
+    public CompletableFuture<int[]> freeDataBuffers() {
+        List<CompletableFuture<int[]>> parts = new ArrayList<>();
+        for (PollGroup g : pools.values()) {
+            CompletableFuture<int[]> part = new CompletableFuture<>();
+            g.reactor().execute(() -> part.complete(new int[] {g.buffers().free(DataBufferPool.SMALL),
+                    g.buffers().free(DataBufferPool.LARGE)}));
+            parts.add(part);
+        }
+        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(v -> {
+            int[] sum = new int[2];
+            for (CompletableFuture<int[]> part : parts) {
+                sum[0] += part.join()[0];
+                sum[1] += part.join()[1];
+            }
+            return sum;
+        });
     }
 
     public List<ConnectionInfo> connections() {

@@ -114,6 +114,8 @@ public final class QueuePair implements CompletionHandler {
     int awaitedClass;
     QueuePair nextBufferWaiter;
     private long handshakeTimer = -1;
+    /** How long the host has to send R2T'd data before the connection is closed. */
+    final R2TDeadlines r2tDeadlines;
     /** Counted among the target's connections that have not connected yet. */
     private boolean unconnected = true;
 
@@ -155,6 +157,7 @@ public final class QueuePair implements CompletionHandler {
         this.out = new SendBuffers(arena, SEND_BUFFER, SEND_IOVS);
         this.buffers = new BufferLending(this, pool, arena);
         this.writer = new ResponseWriter(this, out);
+        this.r2tDeadlines = new R2TDeadlines(this, reactor, target.r2tTimeoutNanos());
         account(requests.nativeBytes() + in.capacity() + out.nativeBytes() + BufferLending.nativeBytes());
         this.handlerId = reactor.registerCompletionHandler(this);
         stateEntries[State.AWAIT_ICREQ.ordinal()]++;
@@ -643,6 +646,14 @@ public final class QueuePair implements CompletionHandler {
 
     // ---------------------------------------------------------------- errors and teardown
 
+    /** {@code late}'s R2T'd data did not come in time (see {@link R2TDeadlines}): the connection ends, its buffers freed. */
+    void r2tTimedOut(NvmfRequest late) {
+        target.counters().r2tTimedOut(this, late.cid, r2tDeadlines.timeoutNanos());
+        close("no H2CData for the R2T of cid " + late.cid + " within " + r2tDeadlines.timeoutNanos() / 1_000_000
+                + " ms");
+        maybeFinishClose();
+    }
+
     /**
      * A fatal transport error (§3.6.2.3): queue a C2HTermReq that names the field and carries
      * the offending header, stop reading, and close once it is sent.
@@ -682,6 +693,7 @@ public final class QueuePair implements CompletionHandler {
             reactor.cancelTimer(handshakeTimer);
             handshakeTimer = -1;
         }
+        r2tDeadlines.cancel();
         leaveUnconnected();
         for (NvmfRequest r : requests.all()) {
             if (r.state != NvmfRequest.State.FREE && r.state != NvmfRequest.State.EXECUTING) {

@@ -23,6 +23,7 @@ public final class TargetCounters {
     private final Set<Integer> transportErrorsSeen = ConcurrentHashMap.newKeySet();
     private final AtomicLong handshakeTimeouts = new AtomicLong();
     private final AtomicLong refusedUnconnected = new AtomicLong();
+    private final AtomicLong r2tTimeouts = new AtomicLong();
     private final AtomicLong connectionBytes = new AtomicLong();
     private final AtomicLong poolBytes = new AtomicLong();
     private final Set<String> faultsSeen = ConcurrentHashMap.newKeySet();
@@ -55,6 +56,14 @@ public final class TargetCounters {
         handshakeTimeouts.incrementAndGet();
     }
 
+    /** A connection was closed because a host did not send the data of an R2T in time: counted; the first logged. */
+    void r2tTimedOut(Object where, int cid, long timeoutNanos) {
+        System.Logger.Level level = r2tTimeouts.incrementAndGet() == 1 ? System.Logger.Level.WARNING
+                : System.Logger.Level.DEBUG;
+        LOG.log(level, "{0}: no H2CData for the R2T of cid {1} within {2} ms: closing the connection{3}", where, cid,
+                timeoutNanos / 1_000_000, level == System.Logger.Level.WARNING ? " (logged once, counted after)" : "");
+    }
+
     void onRefusedUnconnected() {
         refusedUnconnected.incrementAndGet();
     }
@@ -82,6 +91,11 @@ public final class TargetCounters {
     /** Connections closed because ICReq and Connect did not both arrive within the handshake timeout. */
     public long handshakeTimeouts() {
         return handshakeTimeouts.get();
+    }
+
+    /** Connections closed because a host did not send the data an R2T asked for within the R2T timeout. */
+    public long r2tTimeouts() {
+        return r2tTimeouts.get();
     }
 
     /** Connections closed at accept because too many others had not yet connected. */
