@@ -89,7 +89,7 @@ final class ConnectionsBench implements Callable<Integer> {
             return run(new InetSocketAddress(u.getHost(), u.getPort() < 0 ? 8420 : u.getPort()), nqn, null, null);
         }
         try (Reactors rs = Reactors.start(reactors)) {
-            Bdevs bdevs = new Bdevs();
+            Bdevs bdevs = new Bdevs(rs);
             try (NvmfTarget t = new NvmfTarget(rs, bdevs)) {
                 bdevs.create("malloc:///conn0?size_mb=16&blk_size=4096");
                 t.createSubsystem(NQN, "SN-CONN", "Panastor connections bench", true, List.of());

@@ -38,7 +38,7 @@ final class DemoCommand extends BenchCommand.LocalOptions implements Callable<In
                 + "127.0.0.1), next to the local file.");
         List<Integer> cores = Cpu.allowedCpus();
         try (Reactors targetReactors = Reactors.start(List.of(cores.getLast()))) {
-            Bdevs bdevs = new Bdevs();
+            Bdevs bdevs = new Bdevs(targetReactors);
             try (NvmfTarget target = new NvmfTarget(targetReactors, bdevs)) {
                 bdevs.create("uring://" + config.file());
                 target.createSubsystem(NQN, "PANASTOR-DEMO", "Panastor demo", true, List.of());

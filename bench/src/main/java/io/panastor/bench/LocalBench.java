@@ -69,7 +69,7 @@ final class LocalBench {
         long steadyAllocated;
         BdevLoad.Result steady;
         try (Reactors reactors = Reactors.start(List.of(cpu))) {
-            Bdevs bdevs = new Bdevs();
+            Bdevs bdevs = new Bdevs(reactors);
             Bdev bdev = bdevs.create("uring://" + config.file);
             Reactor reactor = reactors.get(0);
             try {

@@ -78,7 +78,7 @@ public final class ServeCommand implements Callable<Integer> {
                     + "(ulimit -Hn, or LimitNOFILE= in a systemd unit)", files.soft(), MIN_CONNECTIONS);
         }
         try (Reactors reactors = Reactors.start(cores == null ? Cpu.allowedCpus() : cores)) {
-            Bdevs bdevs = new Bdevs();
+            Bdevs bdevs = new Bdevs(reactors);
             try (NvmfTarget target = new NvmfTarget(reactors, bdevs)) {
                 target.createSubsystem(nqn, serial, model, hosts.isEmpty(), hosts);
                 for (String uri : uris) {
