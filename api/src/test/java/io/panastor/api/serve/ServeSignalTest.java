@@ -2,6 +2,7 @@ package io.panastor.api.serve;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -12,7 +13,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -58,16 +61,35 @@ class ServeSignalTest {
         pb.environment().put("JAVA", java);
         pb.environment().put("CP", cp);
         pb.environment().put("DIR", dir.toString());
+        // serve's stdout is a FIFO the test reads: it learns serve is up when the URI line
+        // arrives, not by polling a file.
+        Process mkfifo = new ProcessBuilder("mkfifo", out.toString()).start();
+        assertThat(mkfifo.waitFor(HANG_SECONDS, TimeUnit.SECONDS)).isTrue();
+        assertThat(mkfifo.exitValue()).isZero();
+        CompletableFuture<String> uri = new CompletableFuture<>();
+        Thread reader = Thread.ofPlatform().daemon(true).start(() -> {
+            try (BufferedReader r = Files.newBufferedReader(out)) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    if (line.startsWith("nvmf://")) {
+                        uri.complete(line);
+                    }
+                }
+            } catch (IOException e) {
+                uri.completeExceptionally(e);
+            }
+            uri.complete(null);     // serve's stdout closed before it printed its URI
+        });
         Process bash = pb.redirectErrorStream(true).start();
         try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(HANG_SECONDS);
-            while (!(Files.exists(out) && Files.readString(out).contains("nvmf://"))) {
-                assertThat(Files.exists(rc)).as("serve ended before it served; stderr: %s",
-                        Files.exists(dir.resolve("err")) ? Files.readString(dir.resolve("err")) : "").isFalse();
-                assertThat(System.nanoTime() < deadline).as("serve printed its URI; stderr: %s",
-                        Files.exists(dir.resolve("err")) ? Files.readString(dir.resolve("err")) : "").isTrue();
-                Thread.sleep(50);
+            String served;
+            try {
+                served = uri.get(HANG_SECONDS, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
+                served = null;
             }
+            assertThat(served).as("serve printed its URI; stderr: %s",
+                    Files.exists(dir.resolve("err")) ? Files.readString(dir.resolve("err")) : "").isNotNull();
+            // bash wrote the job's pid before waiting for it, long before serve got this far.
             long javaPid = Long.parseLong(Files.readString(pid).strip());
             try (Socket host = new Socket(InetAddress.getLoopbackAddress(), port)) {
                 host.setSoTimeout((int) TimeUnit.SECONDS.toMillis(HANG_SECONDS));
@@ -83,6 +105,7 @@ class ServeSignalTest {
                     Files.readString(dir.resolve("err"))).isEqualTo("0");
         } finally {
             bash.destroyForcibly();
+            reader.interrupt();
             if (Files.exists(pid)) {
                 ProcessHandle.of(Long.parseLong(Files.readString(pid).strip())).ifPresent(ProcessHandle::destroyForcibly);
             }

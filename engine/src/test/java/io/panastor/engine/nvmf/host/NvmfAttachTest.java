@@ -139,10 +139,13 @@ class NvmfAttachTest {
                     icresp[2] = (byte) 128;
                     icresp[4] = (byte) 128;
                     icresp[13] = 0x10;      // MAXH2CDATA 4096
-                    for (int i = 0; i < icresp.length && done.getCount() > 0; i++) {
+                    // One byte every 50 ms — the trickle is what is tested — until the host gives up.
+                    for (int i = 0; i < icresp.length; i++) {
                         out.write(icresp[i]);
                         out.flush();
-                        Thread.sleep(50);
+                        if (done.await(50, TimeUnit.MILLISECONDS)) {
+                            break;
+                        }
                     }
                     done.await();
                 } catch (IOException | InterruptedException e) {
