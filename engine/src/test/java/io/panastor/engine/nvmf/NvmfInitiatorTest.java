@@ -40,28 +40,24 @@ class NvmfInitiatorTest {
     Bdevs hostBdevs;
     NvmfTarget target;
     InetSocketAddress address;
+    RemoteTarget fixture;
     Bdev exported;
 
     @BeforeEach
     void start() {
         targetReactors = Reactors.start(List.of(1 % Runtime.getRuntime().availableProcessors()), true, 256);
         hostReactors = Reactors.start(2);
-        targetBdevs = new Bdevs();
-        exported = targetBdevs.create("malloc:///remote?size_mb=32&blk_size=4096");
-        target = new NvmfTarget(targetReactors, targetBdevs);
-        target.createSubsystem(NQN, "SN-INIT", "Panastor", true, List.of());
-        target.addNamespace(NQN, "remote", 1);
-        address = target.addListener("127.0.0.1", 0);
-        hostBdevs = new Bdevs(hostReactors);
+        fixture = new RemoteTarget(targetReactors, hostReactors, NQN, "SN-INIT", "malloc:///remote?size_mb=32&blk_size=4096");
+        targetBdevs = fixture.targetBdevs;
+        target = fixture.target;
+        address = fixture.address;
+        hostBdevs = fixture.hostBdevs;
+        exported = fixture.exported;
     }
 
     @AfterEach
     void stop() {
-        hostBdevs.destroyAll().join();
-        hostReactors.close();
-        target.close();
-        targetBdevs.destroyAll().join();
-        targetReactors.close();
+        fixture.close();
     }
 
     String uri(String params) {

@@ -43,28 +43,23 @@ class NvmfTimeoutClockTest {
     Bdevs hostBdevs;
     NvmfTarget target;
     InetSocketAddress address;
+    RemoteTarget fixture;
 
     @BeforeEach
     void start() {
         clock = new ManualNanoClock();
         targetReactors = Reactors.start(List.of(0), false, 256);
         hostReactors = Reactors.builder().count(1).pin(false).clock(clock).start();
-        targetBdevs = new Bdevs();
-        targetBdevs.create("malloc:///clock?size_mb=8&blk_size=4096");
-        target = new NvmfTarget(targetReactors, targetBdevs);
-        target.createSubsystem(NQN, "SN-CLOCK", "Panastor", true, List.of());
-        target.addNamespace(NQN, "clock", 1);
-        address = target.addListener("127.0.0.1", 0);
-        hostBdevs = new Bdevs(hostReactors);
+        fixture = new RemoteTarget(targetReactors, hostReactors, NQN, "SN-CLOCK", "malloc:///clock?size_mb=8&blk_size=4096");
+        targetBdevs = fixture.targetBdevs;
+        target = fixture.target;
+        address = fixture.address;
+        hostBdevs = fixture.hostBdevs;
     }
 
     @AfterEach
     void stop() {
-        hostBdevs.destroyAll().join();
-        hostReactors.close();
-        target.close();
-        targetBdevs.destroyAll().join();
-        targetReactors.close();
+        fixture.close();
     }
 
     @Test

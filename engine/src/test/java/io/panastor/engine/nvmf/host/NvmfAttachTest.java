@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.BdevException;
 import io.panastor.engine.bdev.Bdevs;
+import io.panastor.engine.nvmf.RemoteTarget;
 import io.panastor.engine.nvmf.tgt.NvmfTarget;
 import io.panastor.reactor.Reactors;
 import java.io.IOException;
@@ -32,27 +33,22 @@ class NvmfAttachTest {
     Bdevs hostBdevs;
     NvmfTarget target;
     InetSocketAddress address;
+    RemoteTarget fixture;
 
     @BeforeEach
     void start() {
         targetReactors = Reactors.start(List.of(0), false, 256);
         hostReactors = Reactors.start(List.of(0, 0), false, 256);
-        targetBdevs = new Bdevs();
-        targetBdevs.create("malloc:///remote?size_mb=8&blk_size=4096");
-        target = new NvmfTarget(targetReactors, targetBdevs);
-        target.createSubsystem(NQN, "SN-ATTACH", "Panastor", true, List.of());
-        target.addNamespace(NQN, "remote", 1);
-        address = target.addListener("127.0.0.1", 0);
-        hostBdevs = new Bdevs(hostReactors);
+        fixture = new RemoteTarget(targetReactors, hostReactors, NQN, "SN-ATTACH", "malloc:///remote?size_mb=8&blk_size=4096");
+        targetBdevs = fixture.targetBdevs;
+        target = fixture.target;
+        address = fixture.address;
+        hostBdevs = fixture.hostBdevs;
     }
 
     @AfterEach
     void stop() {
-        hostBdevs.destroyAll().join();
-        hostReactors.close();
-        target.close();
-        targetBdevs.destroyAll().join();
-        targetReactors.close();
+        fixture.close();
     }
 
     /** A peer that accepts TCP connections and never says a word, until it is told to hang up. */
