@@ -12,7 +12,6 @@ import io.panastor.engine.nvmf.proto.NvmeCompletion;
 import io.panastor.engine.nvmf.proto.NvmeStatus;
 import io.panastor.engine.nvmf.tcp.TcpConnection;
 import io.panastor.natives.Errno;
-import io.panastor.reactor.Poller;
 import io.panastor.reactor.Reactor;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
@@ -105,9 +104,12 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
     private int maxTransfer;
     /**
      * Sends what the cycle queued: commands submitted by other code during a duty cycle leave
-     * together in one send at the next poll, rather than one send each.
+     * together in one send at the reactor's next {@link FlushGroup} poll, rather than one send each.
      */
-    private final Poller flusher = this::flushQueued;
+    private final FlushGroup flushes;
+    /** In {@link #flushes}' list; the next queue there. Reactor-confined. */
+    boolean flushPending;
+    HostQueue nextFlush;
     private final Runnable scan = this::scanTimeouts;
 
     HostQueue(NvmfBdev remote, Reactor reactor, int qid) {
@@ -120,7 +122,7 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
                 SEND_BUFFER, this);
         this.writer = new HostCommandWriter(conn, cmds, remote.remoteUri().nsid(), blockSize);
         this.now = reactor.nanoTime();
-        reactor.addPoller(flusher);
+        this.flushes = FlushGroup.join(reactor);
         connect();
         scheduleTimeoutScan();
     }
@@ -303,6 +305,8 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
         }
         if (state != State.READY || !waiting.isEmpty() || !start(io)) {
             waiting.add(io);
+        } else {
+            flushes.later(this);
         }
     }
 
@@ -350,8 +354,9 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
         startWaiting();
     }
 
-    private int flushQueued() {
-        if (conn.hasQueued() && !conn.sendInFlight()) {
+    /** Starts a send of what is queued unless one is in flight (its completion sends the rest). */
+    int flushQueued() {
+        if (!released && conn.hasQueued() && !conn.sendInFlight()) {
             conn.flush();
             return 1;
         }
@@ -625,7 +630,7 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
         }
         setState(State.CLOSED);
         remote.queueReleased(this);
-        reactor.removePoller(flusher);
+        flushes.leave();
         conn.release();
         if (goodbye != null) {
             goodbye.complete(null);
