@@ -465,13 +465,15 @@ final class AdminQueue implements TcpConnection.Handler {
     // ---------------------------------------------------------------- the connection
 
     @Override
-    public void onPdu(int type, int flags, MemorySegment pdu, long base) {
+    public boolean onPdu(int type, int flags, MemorySegment pdu, long base, int dataOffset, int dataLength,
+                         boolean dataIntact) {
         switch (type) {
             case CAPSULE_RESP -> commands.onCapsuleResp(pdu, base);
             case C2H_TERM_REQ -> conn.fail("the target terminated the admin queue (FES " + u16(pdu, base + FES_OFFSET)
                     + ")", Errno.EIO);
             default -> conn.protocolError("PDU type " + type + " on an admin queue");   // R2T: we write no data by R2T
         }
+        return true;
     }
 
     @Override
@@ -485,12 +487,16 @@ final class AdminQueue implements TcpConnection.Handler {
     }
 
     @Override
-    public void onDataEnd(int flags) {
+    public void onDataEnd(int flags, boolean intact) {
+        if (!intact) {
+            conn.protocolError("data digest error");
+            return;
+        }
         commands.onDataEnd(flags);
     }
 
     @Override
-    public void onSent() {
+    public void onSent(int side) {
         // admin commands go one at a time (each waits for its reply); nothing waits for room
     }
 

@@ -343,7 +343,7 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
     }
 
     @Override
-    public void onSent() {
+    public void onSent(int side) {
         while (cmds.hasPendingR2T()) {
             int cid = cmds.peekR2T();
             if (cmds.ios[cid] != null && !writer.sendH2C(cid)) {
@@ -366,7 +366,8 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
     // ---------------------------------------------------------------- PDUs from the target
 
     @Override
-    public void onPdu(int type, int flags, MemorySegment pdu, long base) {
+    public boolean onPdu(int type, int flags, MemorySegment pdu, long base, int dataOffset, int dataLength,
+                         boolean dataIntact) {
         switch (type) {
             case CAPSULE_RESP -> onCapsuleResp(pdu, base);
             case R2T -> onR2T(pdu, base);
@@ -374,6 +375,7 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
                     + ")", Errno.EIO);
             default -> conn.protocolError("PDU type " + type + " on an IO queue");
         }
+        return true;
     }
 
     private void onCapsuleResp(MemorySegment pdu, long base) {
@@ -490,7 +492,11 @@ final class HostQueue extends IoChannel implements TcpConnection.Handler {
     }
 
     @Override
-    public void onDataEnd(int flags) {
+    public void onDataEnd(int flags, boolean intact) {
+        if (!intact) {
+            conn.protocolError("data digest error");
+            return;
+        }
         int cid = cmds.receiving;
         cmds.receiving = -1;
         if ((flags & FLAG_LAST_PDU) != 0) {

@@ -90,6 +90,14 @@ public final class RecvBuffer {
         start += bytes;
     }
 
+    /** Gives back {@code bytes} just {@linkplain #consume consumed}: they are parsed again. */
+    public void unconsume(int bytes) {
+        if (bytes > start) {
+            throw new IllegalStateException("cannot give back " + bytes + " bytes at " + start);
+        }
+        start -= bytes;
+    }
+
     public boolean inFlight() {
         return inFlight;
     }

@@ -12,85 +12,136 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 
 /**
- * One NVMe/TCP connection on a reactor's ring — the part every queue pair shares, whatever it
- * carries (NVMe/TCP transport specification 1.0): the socket and its connect, the ICReq/ICResp
- * exchange (§3.6.2.2-3), negotiated digests, the PDU parse loop with every common-header check
- * (§3.6.1: type valid for the direction and state, HLEN, PDO, PLEN consistent with the
- * header and the digests, HDGSTF/DDGSTF exactly as negotiated), header and data digest
- * checks, and the send side ({@link SendBuffers}). What the PDUs mean is its {@link Handler}'s
- * business: a host IO queue, a host admin queue, or (ported onto it) the target's
- * {@code QueuePair}.
+ * One NVMe/TCP connection on a reactor's ring, either end — the part every queue pair shares,
+ * whatever it carries (NVMe/TCP transport specification 1.0): the socket (connected by a host,
+ * or accepted by the target), the ICReq/ICResp exchange (§3.6.2.2-3), negotiated digests, the
+ * PDU parse loop with every common-header check ({@link PduReader}), header and data digest
+ * checks, the send side ({@link SendBuffers}), termination with a TermReq that names the
+ * offending field, and a state machine with named states and counters. What the PDUs mean is
+ * its {@link Handler}'s business: a host IO queue, a host admin queue, or the target's queue
+ * pair.
  *
  * <p>Data PDUs (C2HData towards a host, H2CData towards a controller) are not held whole:
  * once the header is checked the handler accepts the transfer ({@link Handler#onDataStart}),
  * the payload is handed over piece by piece as it arrives ({@link Handler#onData}, straight
  * from the receive buffer into the command's buffers), and {@link Handler#onDataEnd} follows
- * once the data digest (if negotiated) is verified. So the receive buffer only ever needs to
- * hold a header, and memory does not grow with the transfer size. Every other PDU is delivered
- * whole ({@link Handler#onPdu}).
+ * with the data digest's verdict. So the receive buffer only ever needs to hold a header or a
+ * capsule, and memory does not grow with the transfer size. Every other PDU is delivered whole
+ * ({@link Handler#onPdu}); a capsule's in-capsule data comes with it.
  *
- * <p>States ({@link State}): CLOSED → CONNECTING → AWAIT_ICRESP → READY → DRAINING → CLOSED.
- * Any failure ({@link #fail}), whether a protocol error found here, one the handler found, or
- * a closing owner, shuts the socket down and moves to DRAINING; once no ring operation on the
- * socket is in flight it is closed, the state is CLOSED and {@link Handler#onClosed} is
- * told why. The same object can then {@link #connect} again (its buffers are reused): that is
- * how queues reconnect.
- *
- * <p>Porting the target's {@code QueuePair}: make it a {@link Handler}; have the listener
- * hand an accepted fd to a constructor that starts in AWAIT_ICREQ (the only state to add,
- * with {@code accepts()} taking the controller's direction — ICReq, H2CTermReq, CapsuleCmd,
- * H2CData — already written below); CapsuleCmd with in-capsule data is delivered whole through
- * {@code onPdu} (give the connection a receive buffer of the largest capsule), H2CData
- * streams through {@code onDataStart/onData/onDataEnd} into the request's buffer, and
- * C2HData and R2T are written with {@link #reserve}/{@link #filling}/{@link #flush} as
- * today.
+ * <p>States ({@link State}): a host's connection goes CLOSED → CONNECTING → AWAIT_ICRESP →
+ * READY, an accepted one starts in AWAIT_ICREQ → READY. A fatal transport error found in the
+ * peer's PDUs ({@link #terminate}) moves a controller's connection to TERMINATING: a C2HTermReq
+ * naming the field is queued, input is ignored, and once it is sent the connection fails. A
+ * host's connection fails at once. Any failure ({@link #fail}) shuts the socket down and moves
+ * to DRAINING; once no ring operation on the socket is in flight it is closed, the state is
+ * CLOSED and {@link Handler#onClosed} is told why. A host's connection can then
+ * {@link #connect} again (its buffers are reused): that is how queues reconnect.
  *
  * <p>Thread-safety: reactor-confined (made, used and released on its reactor).
  */
 public final class TcpConnection implements CompletionHandler {
+    private static final System.Logger LOG = System.getLogger(TcpConnection.class.getName());
+
     /** Connection states, in the order a connection goes through them. */
     public enum State {
         /** No socket: never connected, or the last one is closed. */
         CLOSED,
-        /** connect(2) is in flight. */
+        /** connect(2) is in flight (host). */
         CONNECTING,
-        /** Our ICReq is sent; only an ICResp may come (§3.6.2.3). */
+        /** Our ICReq is sent; only an ICResp may come (§3.6.2.3; host). */
         AWAIT_ICRESP,
+        /** Accepted; only an ICReq may come (controller). */
+        AWAIT_ICREQ,
         /** Initialised: PDUs flow both ways. */
         READY,
+        /** Ending after what is queued is sent (a C2HTermReq, or the response to a Disconnect); input is ignored. */
+        TERMINATING,
         /** Failed or being closed: the socket is shut down and whatever the ring has on it is ending. */
         DRAINING
     }
 
+    /**
+     * Buffer sizes and the data limits this end sets.
+     *
+     * @param recvInitial      receive buffer to start with
+     * @param recvMax          the most it grows to, when receives fill it or a PDU needs it
+     * @param recvLargestPdu   the longest PDU delivered whole; the buffer keeps room for one
+     * @param sendBytes        each of the two send sides; the largest PDU built in it must fit
+     * @param sendIovs         iovecs per send side ({@link SendBuffers})
+     * @param maxH2CData       (controller) MAXH2CDATA granted in the ICResp; longer H2CData is refused
+     * @param maxInCapsuleData (controller) the most in-capsule data a CapsuleCmd may carry
+     */
+    public record Limits(int recvInitial, int recvMax, int recvLargestPdu, int sendBytes, int sendIovs,
+                         int maxH2CData, int maxInCapsuleData) {
+        public Limits {
+            if (recvInitial > recvMax || recvLargestPdu > recvMax || maxH2CData < 0 || maxInCapsuleData < 0) {
+                throw new IllegalArgumentException(toStringOf(recvInitial, recvMax, recvLargestPdu, maxH2CData));
+            }
+        }
+
+        private static String toStringOf(int initial, int max, int largest, int maxH2C) {
+            return "receive buffer " + initial + " to " + max + " bytes for PDUs of " + largest + ", MAXH2CDATA "
+                    + maxH2C;
+        }
+
+        /** A host's queue: a fixed receive buffer (headers only are held in it). */
+        public static Limits host(int recvBytes, int sendBytes, int sendIovs) {
+            return new Limits(recvBytes, recvBytes, recvBytes / 2, sendBytes, sendIovs, 0, 0);
+        }
+    }
+
     /** What the PDUs mean: called on the reactor, from this connection's completions. */
     public interface Handler {
-        /** The ICResp was accepted: digests and MAXH2CDATA are known, commands may be sent. */
+        /**
+         * The handshake is done: a host's ICResp was accepted, or a controller answered the
+         * ICReq. Digests and MAXH2CDATA are known; commands may flow.
+         */
         void onReady();
 
         /**
-         * A whole non-data PDU, header digest checked, at {@code base} in {@code pdu}
-         * (valid until this call returns).
+         * A whole non-data PDU, header digest checked, at {@code base} in {@code pdu} (valid
+         * until this call returns), with its data ({@code dataLength} bytes at
+         * {@code dataOffset}: a capsule's in-capsule data, a TermReq's copy of the offending
+         * PDU) and whether the data digest matched.
+         *
+         * @return true when the PDU is taken; false to leave it unparsed and pause the stream
+         *         until {@link #resume} (nothing more is received meanwhile)
          */
-        void onPdu(int type, int flags, MemorySegment pdu, long base);
+        boolean onPdu(int type, int flags, MemorySegment pdu, long base, int dataOffset, int dataLength,
+                      boolean dataIntact);
 
         /**
          * The header of a data PDU ({@code DATAL} bytes follow), checked as far as the
          * transport goes. The handler checks it against its command; if it refuses, it calls
-         * {@link #fail} and returns false.
+         * {@link #terminate} or {@link #fail} and returns false.
          */
         boolean onDataStart(int type, int flags, MemorySegment pdu, long base);
 
         /** The next {@code length} payload bytes of the data PDU being received, at {@code at} in {@code from}. */
         void onData(MemorySegment from, long at, int length);
 
-        /** The data PDU's payload is complete (and its data digest, if any, matched). */
-        void onDataEnd(int flags);
+        /** The data PDU's payload is complete; {@code intact} is false when its data digest did not match. */
+        void onDataEnd(int flags, boolean intact);
 
-        /** A send completed: the send side has room again (pending R2Ts, waiting commands may go). */
-        void onSent();
+        /** The send of side {@code side} completed: what it carried is on the wire, and there is room again. */
+        void onSent(int side);
 
         /** The connection is closed: {@code why}, with an errno for the commands that were in flight. */
         void onClosed(String why, int errno);
+
+        /** A fatal transport error in the peer's PDUs: status {@code fes}, field at {@code fieldOffset}. */
+        default void onTransportError(int fes, int fieldOffset, String why) {
+        }
+
+        /** The handler threw {@code e} while handling {@code what}; the connection ends. */
+        default void onHandlerFailure(String what, RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "NVMe/TCP handler failed on " + what, e);
+        }
+
+        /** The connection's native memory changed by {@code delta} bytes (its receive buffer grew). */
+        default void onMemoryChanged(long delta) {
+        }
     }
 
     /** MAXH2CDATA below this is refused (§3.6.2.3: at least 4096). */
@@ -107,25 +158,20 @@ public final class TcpConnection implements CompletionHandler {
     private final Reactor reactor;
     private final IoUring ring;
     private final Handler handler;
+    private final boolean controller;
+    private final Limits limits;
     private final String peer;
     private final Arena arena = Arena.ofShared();
+    /** The peer's address (host), or null (accepted). */
     private final MemorySegment sockaddr;
-    private final RecvBuffer in;
-    private final MemorySegment recv;
-    private final ByteBuffer recvView;
+    private final PduReader reader;
     private final SendBuffers out;
     private final Crc32cDigest crc = new Crc32cDigest();
-    /**
-     * The data digest of the payload being received, apart from {@link #crc}: a payload spans
-     * receives, and what runs between them (headers sealed for sending, say) uses the other.
-     */
-    private final Crc32cDigest dataCrc = new Crc32cDigest();
     private final int handlerId;
-    private final long nativeBytes;
     private final long[] entered = new long[State.values().length];
 
-    private State state = State.CLOSED;
-    private int fd = -1;
+    private State state;
+    private int fd;
     private boolean connectInFlight;
     private boolean cancelInFlight;
     private boolean wantHeaderDigest;
@@ -133,18 +179,14 @@ public final class TcpConnection implements CompletionHandler {
     private boolean headerDigest;
     private boolean dataDigest;
     private int maxH2CData;
-    /** Payload bytes of the current data PDU still to come (0: between PDUs). */
-    private long dataRemaining;
-    private boolean dataDigested;
-    /** The payload is in; its 4-byte data digest is next. */
-    private boolean digestPending;
-    private int dataFlags;
     private String why = "closed";
     private int errno;
     private long protocolErrors;
     private boolean released;
 
     /**
+     * A host's connection to {@code host:port}, CLOSED until {@link #connect}.
+     *
      * @param recvBytes receive buffer size; headers only are held in it, so a few KiB do for
      *                  an admin queue and larger only cuts system calls
      * @param sendBytes size of each of the two send sides; the largest PDU built in it must fit
@@ -160,22 +202,44 @@ public final class TcpConnection implements CompletionHandler {
      */
     public TcpConnection(Reactor reactor, String host, int port, int recvBytes, int sendBytes, int sendIovs,
                          Handler handler) {
+        this(reactor, host, port, -1, host + ":" + port, Limits.host(recvBytes, sendBytes, sendIovs), handler);
+    }
+
+    /**
+     * A controller's end of the accepted socket {@code fd}: in AWAIT_ICREQ, its first receive
+     * posted. The connection owns the fd from here on (closes it when it fails, even now).
+     */
+    public TcpConnection(Reactor reactor, int fd, String peer, Limits limits, Handler handler) {
+        this(reactor, null, 0, fd, peer, limits, handler);
+    }
+
+    private TcpConnection(Reactor reactor, String host, int port, int fd, String peer, Limits limits,
+                          Handler handler) {
         this.reactor = reactor;
         this.ring = reactor.ring();
         this.handler = handler;
-        this.peer = host + ":" + port;
+        this.controller = host == null;
+        this.limits = limits;
+        this.peer = peer;
         try {
-            this.sockaddr = Sockets.socketAddress(arena, host, port);
-            this.in = new RecvBuffer(arena, recvBytes, recvBytes / 2);
-            this.out = new SendBuffers(arena, sendBytes, sendIovs);
+            this.sockaddr = controller ? null : Sockets.socketAddress(arena, host, port);
+            this.out = new SendBuffers(arena, limits.sendBytes(), limits.sendIovs());
+            this.reader = new PduReader(this, handler, limits, controller);
         } catch (RuntimeException e) {
             arena.close();
+            if (controller) {
+                Sockets.close(fd);
+            }
             throw e;
         }
-        this.recv = in.segment();
-        this.recvView = in.view();
-        this.nativeBytes = recvBytes + out.nativeBytes() + sockaddr.byteSize();
         this.handlerId = reactor.registerCompletionHandler(this);
+        this.fd = fd;
+        if (controller) {
+            setState(State.AWAIT_ICREQ);
+            postRecv();
+        } else {
+            setState(State.CLOSED);
+        }
     }
 
     public State state() {
@@ -184,7 +248,7 @@ public final class TcpConnection implements CompletionHandler {
 
     /** Native memory this connection holds (buffers, iovecs, address), for memory accounting. */
     public long nativeBytes() {
-        return nativeBytes;
+        return reader.capacity() + out.nativeBytes() + (sockaddr == null ? 0 : sockaddr.byteSize());
     }
 
     /** How many times the connection entered {@code s}: for tests, debugging and metrics. */
@@ -220,7 +284,7 @@ public final class TcpConnection implements CompletionHandler {
         return dataDigest ? DIGEST_LENGTH : 0;
     }
 
-    /** The controller's MAXH2CDATA (READY only). */
+    /** The MAXH2CDATA in force (READY only): the controller's, or the one we granted. */
     public int maxH2CData() {
         return maxH2CData;
     }
@@ -229,23 +293,32 @@ public final class TcpConnection implements CompletionHandler {
         return peer;
     }
 
+    /** Whether PDUs are being taken: during the handshake and once READY. */
+    boolean receiving() {
+        return state == State.READY || state == State.AWAIT_ICRESP || state == State.AWAIT_ICREQ;
+    }
+
+    /** Whether only the ICReq/ICResp may come now. */
+    boolean handshaking() {
+        return state == State.AWAIT_ICRESP || state == State.AWAIT_ICREQ;
+    }
+
     // ---------------------------------------------------------------- connect and close
 
     /**
-     * Opens a socket and connects, then sends an ICReq asking for the given digests. From
-     * CLOSED only; the handler hears {@link Handler#onReady} or {@link Handler#onClosed}.
+     * Opens a socket and connects, then sends an ICReq asking for the given digests. A host's
+     * connection, from CLOSED only; the handler hears {@link Handler#onReady} or
+     * {@link Handler#onClosed}.
      */
     public void connect(boolean askHeaderDigest, boolean askDataDigest) {
-        if (state != State.CLOSED || released) {
-            throw new IllegalStateException("connect in state " + state);
+        if (controller || state != State.CLOSED || released) {
+            throw new IllegalStateException("connect in state " + state + (controller ? " (accepted)" : ""));
         }
         wantHeaderDigest = askHeaderDigest;
         wantDataDigest = askDataDigest;
         headerDigest = false;
         dataDigest = false;
-        dataRemaining = 0;
-        digestPending = false;
-        in.reset();
+        reader.reset();
         out.clearQueued();
         setState(State.CONNECTING);
         try {
@@ -264,7 +337,7 @@ public final class TcpConnection implements CompletionHandler {
     /**
      * Ends the connection: shuts the socket down and cancels what is in flight on it;
      * {@link Handler#onClosed} follows with {@code why} and {@code errno} once the ring is
-     * done with it. A protocol error is counted; a second call does nothing.
+     * done with it. A second call does nothing.
      */
     public void fail(String why, int errno) {
         if (state == State.CLOSED || state == State.DRAINING) {
@@ -273,8 +346,7 @@ public final class TcpConnection implements CompletionHandler {
         this.why = why;
         this.errno = errno;
         setState(State.DRAINING);
-        dataRemaining = 0;
-        digestPending = false;
+        reader.stop();
         if (fd >= 0) {
             Sockets.shutdown(fd);
             if (connectInFlight && !cancelInFlight) {
@@ -293,8 +365,73 @@ public final class TcpConnection implements CompletionHandler {
         fail("protocol error from " + peer + ": " + why, EPROTO);
     }
 
+    /**
+     * A fatal transport error in the PDU at {@code base} of the receive buffer (§3.6.2.3): a
+     * controller queues a C2HTermReq with status {@code fes}, the offending field's offset and
+     * the PDU's header, takes no more input, and fails once it is sent; a host fails at once.
+     * Counted; the handler hears it ({@link Handler#onTransportError}).
+     */
+    public void terminate(int fes, int fieldOffset, long base, String why) {
+        reader.terminate(fes, fieldOffset, base, why);
+    }
+
+    /** {@link #terminate} with the PDU bytes at hand ({@code copy} bytes at {@code base} of {@code pdu}). */
+    void terminate(int fes, int fieldOffset, MemorySegment pdu, long base, int copy, String why) {
+        if (!receiving()) {
+            return;
+        }
+        handler.onTransportError(fes, fieldOffset, why);
+        if (!controller) {
+            protocolError(why);
+            return;
+        }
+        protocolErrors++;
+        int plen = TERM_REQ_HLEN + copy;
+        int at = out.reserve(plen);
+        if (at >= 0) {
+            MemorySegment s = out.filling();
+            s.asSlice(at, TERM_REQ_HLEN).fill((byte) 0);
+            header(s, at, C2H_TERM_REQ, 0, TERM_REQ_HLEN, 0, plen);
+            u16(s, at + FES_OFFSET, fes);
+            u32(s, at + FEI_OFFSET, fieldOffset);
+            MemorySegment.copy(pdu, base, s, at + TERM_REQ_HLEN, copy);
+        }
+        closeAfterSend("protocol error from " + peer + ": " + why, EPROTO);
+    }
+
+    /**
+     * Ends the connection once what is queued is sent (the response to a Disconnect, a
+     * TermReq): input is ignored from now on. From READY or the handshake.
+     */
+    public void closeAfterSend(String why, int errno) {
+        if (!receiving()) {
+            return;
+        }
+        this.why = why;
+        this.errno = errno;
+        setState(State.TERMINATING);
+        reader.stop();
+        flush();
+        if (state == State.TERMINATING && !out.inFlight()) {
+            fail(why, errno);
+        }
+    }
+
+    /** The handler has what the PDU it refused needed: parsing goes on from it. */
+    public void resume() {
+        if (!reader.paused()) {
+            return;
+        }
+        reader.resume();
+        if (receiving()) {
+            reader.parse();
+            postRecv();
+            flush();
+        }
+    }
+
     private void maybeClosed() {
-        if (state != State.DRAINING || in.inFlight() || out.inFlight() || connectInFlight || cancelInFlight) {
+        if (state != State.DRAINING || reader.inFlight() || out.inFlight() || connectInFlight || cancelInFlight) {
             return;
         }
         if (fd >= 0) {
@@ -302,7 +439,7 @@ public final class TcpConnection implements CompletionHandler {
             fd = -1;
         }
         out.clearQueued();
-        in.reset();
+        reader.reset();
         setState(State.CLOSED);
         handler.onClosed(why, errno);
     }
@@ -315,6 +452,7 @@ public final class TcpConnection implements CompletionHandler {
         if (!released) {
             released = true;
             reactor.unregisterCompletionHandler(handlerId);
+            reader.close();
             arena.close();
         }
     }
@@ -323,11 +461,17 @@ public final class TcpConnection implements CompletionHandler {
 
     @Override
     public void onCompletion(long token, int res, int flags) {
-        switch ((int) token) {
-            case TOKEN_CONNECT -> onConnected(res);
-            case TOKEN_RECV -> onRecv(res);
-            case TOKEN_SEND -> onSend(res);
-            default -> cancelInFlight = false;
+        try {
+            switch ((int) token) {
+                case TOKEN_CONNECT -> onConnected(res);
+                case TOKEN_RECV -> onRecv(res);
+                case TOKEN_SEND -> onSend(res);
+                default -> cancelInFlight = false;
+            }
+        } catch (RuntimeException e) {
+            // Nothing a connection or its handler does may end up in the reactor's duty cycle.
+            handler.onHandlerFailure(token == TOKEN_RECV ? "receive handling" : "send handling", e);
+            fail("internal error: " + e, Errno.EIO);
         }
         if (state == State.DRAINING) {
             maybeClosed();
@@ -355,12 +499,49 @@ public final class TcpConnection implements CompletionHandler {
         flush();
     }
 
-    private void onIcResp(long base) {
-        int dgst = u8(recv, base + DGST_OFFSET);
-        long maxH2C = u32(recv, base + MAXH2CDATA_OFFSET);
-        int cpda = u8(recv, base + CPDA_OFFSET);
-        if (u16(recv, base + PFV_OFFSET) != 0) {
-            protocolError("ICResp with PDU format version " + u16(recv, base + PFV_OFFSET));
+    /** The ICReq or ICResp at {@code base} of {@code r} (whole, checked as a PDU). From the reader. */
+    void onHandshake(int type, MemorySegment r, long base) {
+        if (type == ICREQ) {
+            onIcReq(r, base);
+        } else {
+            onIcResp(r, base);
+        }
+    }
+
+    private void onIcReq(MemorySegment r, long base) {
+        int pfv = u16(r, base + PFV_OFFSET);
+        int hpda = u8(r, base + HPDA_OFFSET);
+        int dgst = u8(r, base + DGST_OFFSET);
+        if (pfv != 0) {
+            terminate(FES_INVALID_PDU_HEADER_FIELD, (int) PFV_OFFSET, r, base, IC_LENGTH, "ICReq with PFV " + pfv);
+            return;
+        }
+        if (hpda > 31) {
+            terminate(FES_INVALID_PDU_HEADER_FIELD, (int) HPDA_OFFSET, r, base, IC_LENGTH, "ICReq with HPDA " + hpda);
+            return;
+        }
+        int granted = dgst & (DGST_HDGST | DGST_DDGST);
+        int at = out.reserve(IC_LENGTH);
+        MemorySegment s = out.filling();
+        s.asSlice(at, IC_LENGTH).fill((byte) 0);
+        // PFV 0, CPDA 0 (data right after the header), the digests asked for, MAXH2CDATA.
+        header(s, at, ICRESP, 0, IC_LENGTH, 0, IC_LENGTH);
+        u8(s, at + DGST_OFFSET, granted);
+        u32(s, at + MAXH2CDATA_OFFSET, limits.maxH2CData());
+        // Digests apply to the PDUs after the exchange (§3.6.2.2).
+        headerDigest = (granted & DGST_HDGST) != 0;
+        dataDigest = (granted & DGST_DDGST) != 0;
+        maxH2CData = limits.maxH2CData();
+        setState(State.READY);
+        handler.onReady();
+    }
+
+    private void onIcResp(MemorySegment r, long base) {
+        int dgst = u8(r, base + DGST_OFFSET);
+        long maxH2C = u32(r, base + MAXH2CDATA_OFFSET);
+        int cpda = u8(r, base + CPDA_OFFSET);
+        if (u16(r, base + PFV_OFFSET) != 0) {
+            protocolError("ICResp with PDU format version " + u16(r, base + PFV_OFFSET));
             return;
         }
         if (maxH2C < MIN_MAXH2CDATA || cpda != 0) {
@@ -381,17 +562,17 @@ public final class TcpConnection implements CompletionHandler {
     }
 
     private void postRecv() {
-        if (in.inFlight() || (state != State.READY && state != State.AWAIT_ICRESP)) {
+        if (!receiving()) {
             return;
         }
-        if (!in.post(ring, fd, Reactor.userData(handlerId, TOKEN_RECV))) {
+        if (!reader.post(ring, fd, Reactor.userData(handlerId, TOKEN_RECV))) {
             fail("no submission slot for a receive", Errno.EAGAIN);
         }
     }
 
     private void onRecv(int res) {
-        in.onReceived(res);
-        if (state != State.READY && state != State.AWAIT_ICRESP) {
+        reader.onReceived(res);
+        if (!receiving()) {
             return;
         }
         if (res <= 0) {
@@ -399,7 +580,7 @@ public final class TcpConnection implements CompletionHandler {
                     Errno.EIO);
             return;
         }
-        parse();
+        reader.parse();
         postRecv();
         flush();
     }
@@ -410,6 +591,7 @@ public final class TcpConnection implements CompletionHandler {
             fail("send to " + peer + " failed: " + Errno.name(-res), -res);
             return;
         }
+        int side = out.fillingIndex() ^ 1;
         int sent = out.onSent(res, ring, fd, Reactor.userData(handlerId, TOKEN_SEND));
         if (sent == SendBuffers.RESUBMITTED) {
             return;
@@ -419,137 +601,14 @@ public final class TcpConnection implements CompletionHandler {
             return;
         }
         if (state == State.READY) {
-            handler.onSent();
+            handler.onSent(side);
             flush();
-        }
-    }
-
-    // ---------------------------------------------------------------- receive: the parse loop
-
-    /** Whether a PDU of {@code type} may come to a host (§3.6.1, PDU direction). */
-    private static boolean accepts(int type) {
-        return type == CAPSULE_RESP || type == C2H_DATA || type == R2T || type == C2H_TERM_REQ;
-    }
-
-    /** Parses everything received: whole PDUs, and the payload of a data PDU as it comes. */
-    private void parse() {
-        while (state == State.READY || state == State.AWAIT_ICRESP) {
-            int available = in.available();
-            long at = in.start();
-            if (dataRemaining > 0) {
-                if (available == 0) {
-                    return;
-                }
-                int n = (int) Math.min(available, dataRemaining);
-                if (dataDigested) {
-                    dataCrc.update(recvView, (int) at, n);
-                }
-                in.consume(n);
-                dataRemaining -= n;
-                handler.onData(recv, at, n);
-                if (dataRemaining == 0 && state == State.READY) {
-                    if (dataDigested) {
-                        digestPending = true;
-                    } else {
-                        handler.onDataEnd(dataFlags);
-                    }
-                }
-                continue;
-            }
-            if (digestPending) {
-                if (available < DIGEST_LENGTH) {
-                    return;
-                }
-                int got = recv.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, at);
-                in.consume(DIGEST_LENGTH);
-                digestPending = false;
-                if (got != dataCrc.value()) {
-                    protocolError("data digest error");
-                    return;
-                }
-                handler.onDataEnd(dataFlags);
-                continue;
-            }
-            if (available < COMMON_HEADER_LENGTH || !parseHeader(at, available)) {
-                return;
+        } else if (state == State.TERMINATING) {
+            flush();
+            if (!out.inFlight()) {
+                fail(why, errno);
             }
         }
-    }
-
-    /** Checks and dispatches the PDU whose header starts at {@code base}; false when more bytes must come first. */
-    private boolean parseHeader(long base, int available) {
-        int type = type(recv, base);
-        int flags = flags(recv, base);
-        int hlen = hlen(recv, base);
-        int pdo = pdo(recv, base);
-        long plen = plen(recv, base);
-        if (state == State.AWAIT_ICRESP ? type != ICRESP : !accepts(type)) {
-            protocolError("PDU type " + type + " where it cannot come (" + state + ")");
-            return false;
-        }
-        if (hlen != expectedHlen(type)) {
-            protocolError("PDU type " + type + " with HLEN " + hlen);
-            return false;
-        }
-        boolean undigested = type == ICRESP || type == C2H_TERM_REQ;
-        int hd = undigested || !headerDigest ? 0 : DIGEST_LENGTH;
-        if (!undigested && ((flags & FLAG_HDGSTF) != 0) != (hd > 0)) {
-            protocolError("PDU type " + type + " with HDGSTF " + ((flags & FLAG_HDGSTF) != 0) + " but header digests "
-                    + (headerDigest ? "on" : "off"));
-            return false;
-        }
-        int headerBytes = hlen + hd;
-        if (type == C2H_DATA) {
-            if (available < headerBytes) {
-                return false;
-            }
-            long datal = u32(recv, base + DATAL_OFFSET);
-            int dd = dataDigest ? DIGEST_LENGTH : 0;
-            if (datal == 0 || pdo != headerBytes || plen != headerBytes + datal + dd
-                    || ((flags & FLAG_DDGSTF) != 0) != (dd > 0)) {
-                protocolError("data PDU with DATAL " + datal + ", PDO " + pdo + ", PLEN " + plen + ", DDGSTF "
-                        + ((flags & FLAG_DDGSTF) != 0) + " (header " + headerBytes + " bytes, data digests "
-                        + (dataDigest ? "on" : "off") + ")");
-                return false;
-            }
-            if (hd > 0 && crc.of(recvView, (int) base, hlen) != recv.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED,
-                    base + hlen)) {
-                protocolError("header digest error");
-                return false;
-            }
-            in.consume(headerBytes);
-            dataRemaining = datal;
-            dataDigested = dd > 0;
-            dataFlags = flags;
-            if (dataDigested) {
-                dataCrc.begin();
-            }
-            if (!handler.onDataStart(type, flags, recv, base)) {
-                fail("refused data PDU", EPROTO);   // the handler should have; make sure
-                return false;
-            }
-            return state == State.READY;
-        }
-        boolean sizeOk = type == C2H_TERM_REQ ? plen >= hlen && plen <= hlen + TERM_REQ_MAX_DATA : plen == headerBytes;
-        if (!sizeOk || pdo != 0 || (!undigested && (flags & FLAG_DDGSTF) != 0)) {
-            protocolError("PDU type " + type + " with PLEN " + plen + ", PDO " + pdo + ", flags " + flags);
-            return false;
-        }
-        if (available < plen) {
-            return false;
-        }
-        if (hd > 0 && crc.of(recvView, (int) base, hlen) != recv.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED,
-                base + hlen)) {
-            protocolError("header digest error");
-            return false;
-        }
-        in.consume((int) plen);
-        if (type == ICRESP) {
-            onIcResp(base);
-        } else {
-            handler.onPdu(type, flags, recv, base);
-        }
-        return true;
     }
 
     // ---------------------------------------------------------------- send
@@ -597,7 +656,7 @@ public final class TcpConnection implements CompletionHandler {
 
     /** Sends what is queued unless a send is in flight (its completion sends the rest). */
     public void flush() {
-        if (state != State.READY && state != State.AWAIT_ICRESP) {
+        if (state != State.READY && state != State.AWAIT_ICRESP && state != State.TERMINATING) {
             return;
         }
         if (!out.flush(ring, fd, Reactor.userData(handlerId, TOKEN_SEND))) {

@@ -18,19 +18,19 @@ final class Capsules {
     private Capsules() {
     }
 
-    static void onCapsuleCmd(QueuePair q, long base, int dataOffset, int dataLength, boolean dataIntact,
-                             DataBuffer lent) {
+    static void onCapsuleCmd(QueuePair q, MemorySegment pdu, long base, int dataOffset, int dataLength,
+                             boolean dataIntact, DataBuffer lent) {
         NvmfRequest req = q.requests.take();
         if (req == null) {
             // The host sent more commands than its queue holds.
             if (lent != null) {
                 q.pool.release(lent);
             }
-            q.fatal(FES_PDU_SEQUENCE_ERROR, 0, base);
+            q.fatal(FES_PDU_SEQUENCE_ERROR, 0, base, "more commands than the queue's " + q.capacity() + " entries");
             return;
         }
         req.attach(lent);
-        MemorySegment.copy(q.recv, base + SQE_OFFSET, req.sqe, 0, NvmeCommand.SIZE);
+        MemorySegment.copy(pdu, base + SQE_OFFSET, req.sqe, 0, NvmeCommand.SIZE);
         req.cid = NvmeCommand.cid(req.sqe, 0);
         req.status = NvmeStatus.SUCCESS;
         req.dw0 = 0;
@@ -80,7 +80,7 @@ final class Capsules {
             }
             if (sglLength > 0) {
                 // (An SGL of length 0 with in-capsule data moves nothing: no buffer was lent for it.)
-                MemorySegment.copy(q.recv, dataOffset + offset, req.buffer, 0, sglLength);
+                MemorySegment.copy(pdu, dataOffset + offset, req.buffer, 0, sglLength);
             }
             req.received = req.length;
             execute(q, req);
@@ -97,34 +97,43 @@ final class Capsules {
         }
     }
 
-    static void onH2CData(QueuePair q, long base, int dataOffset, int dataLength, boolean dataIntact, int flags) {
-        int ttag = u16(q.recv, base + TTAG_OFFSET);
-        int cccid = u16(q.recv, base + CCCID_OFFSET);
-        long datao = u32(q.recv, base + DATAO_OFFSET);
-        long datal = u32(q.recv, base + DATAL_OFFSET);
+    /**
+     * Checks an H2CData header against the R2T it answers; its payload then streams into the
+     * request's buffer. Returns the request, or null when the PDU is refused (the connection is
+     * terminated naming the field).
+     */
+    static NvmfRequest onH2CDataStart(QueuePair q, MemorySegment pdu, long base, int flags) {
+        int ttag = u16(pdu, base + TTAG_OFFSET);
+        int cccid = u16(pdu, base + CCCID_OFFSET);
+        long datao = u32(pdu, base + DATAO_OFFSET);
+        long datal = u32(pdu, base + DATAL_OFFSET);
         NvmfRequest req = q.requests.byTag(ttag);
         if (req == null || req.state != NvmfRequest.State.AWAIT_H2C_DATA || req.cid != cccid) {
-            q.fatal(FES_INVALID_PDU_HEADER_FIELD, (int) TTAG_OFFSET, base);
-            return;
-        }
-        if (datal != dataLength || datal == 0 || datal > QueuePair.MAX_H2C_DATA) {
-            q.fatal(FES_INVALID_PDU_HEADER_FIELD, (int) DATAL_OFFSET, base);
-            return;
+            q.fatal(FES_INVALID_PDU_HEADER_FIELD, (int) TTAG_OFFSET, base, "H2CData for ttag " + ttag + ", cid "
+                    + cccid + ", which awaits no data");
+            return null;
         }
         if (datao != req.received || datao + datal > req.length) {
-            q.fatal(FES_DATA_TRANSFER_OUT_OF_RANGE, (int) DATAO_OFFSET, base);
-            return;
+            q.fatal(FES_DATA_TRANSFER_OUT_OF_RANGE, (int) DATAO_OFFSET, base, "H2CData at " + datao + " (+" + datal
+                    + ") for cid " + cccid + ", which has " + req.received + " of " + req.length + " bytes");
+            return null;
         }
         if ((flags & FLAG_LAST_PDU) != 0 && datao + datal != req.length) {
             // LAST_PDU marks the H2CData that ends the R2T's transfer (NVMe/TCP 1.0 §3.6.2.7);
             // one set while the R2T still wants data would leave the command waiting forever:
             // a fatal transport error naming the flags byte (§3.6.2.4).
-            q.fatal(FES_INVALID_PDU_HEADER_FIELD, (int) FLAGS_OFFSET, base);
-            return;
+            q.fatal(FES_INVALID_PDU_HEADER_FIELD, (int) FLAGS_OFFSET, base, "H2CData with LAST_PDU ending at "
+                    + (datao + datal) + " of " + req.length + " bytes");
+            return null;
         }
-        MemorySegment.copy(q.recv, dataOffset, req.buffer, datao, datal);
-        req.received += (int) datal;
+        return req;
+    }
+
+    /** The H2CData payload ({@code datal} bytes) is in {@code req}'s buffer; a digest error fails the command. */
+    static void onH2CDataEnd(QueuePair q, NvmfRequest req, int datal, boolean dataIntact) {
+        req.received += datal;
         if (!dataIntact) {
+            // A data digest error fails the command, not the connection (§3.6.2.5).
             req.status = NvmeStatus.TRANSIENT_TRANSPORT_ERROR;
         }
         if (req.received == req.length) {
@@ -159,10 +168,8 @@ final class Capsules {
         try {
             dispatch(q, req);
         } catch (RuntimeException e) {
-            q.handlerFailures++;
-            q.target.counters().handlerFailed(q, "opcode 0x" + Integer.toHexString(req.opcode()), e);
-            if (req.state == NvmfRequest.State.EXECUTING && req.pendingIos == 0
-                    && q.state() != QueuePair.State.CLOSING && q.state() != QueuePair.State.CLOSED) {
+            q.onHandlerFailure("opcode 0x" + Integer.toHexString(req.opcode()), e);
+            if (req.state == NvmfRequest.State.EXECUTING && req.pendingIos == 0 && !q.closing()) {
                 q.finish(req, NvmeStatus.INTERNAL_ERROR);
             }
         }
@@ -209,11 +216,7 @@ final class Capsules {
             }
             case NvmeOpcodes.FCTYPE_DISCONNECT -> {
                 q.finish(req, NvmeStatus.SUCCESS);
-                q.flush();
-                q.setState(QueuePair.State.TERMINATING);
-                if (!q.out.inFlight()) {
-                    q.close("host disconnected");
-                }
+                q.disconnect();
             }
             default -> q.finish(req, NvmeStatus.INVALID_OPCODE);
         }

@@ -46,7 +46,7 @@ public final class NvmfTarget implements AutoCloseable {
 
     /** A connection, as listed for operators. */
     public record ConnectionInfo(String peer, int reactor, int qid, int cntlid, String subsystem, String host,
-                                 QueuePair.State state) {
+                                 io.panastor.engine.nvmf.tcp.TcpConnection.State state) {
     }
 
     /** A controller, as listed for operators. */

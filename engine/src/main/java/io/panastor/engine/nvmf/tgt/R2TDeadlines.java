@@ -61,8 +61,7 @@ final class R2TDeadlines {
 
     private void expire() {
         timer = -1;
-        QueuePair.State s = q.state();
-        if (s == QueuePair.State.CLOSING || s == QueuePair.State.CLOSED) {
+        if (q.closing()) {
             return;
         }
         long now = reactor.nanoTime();

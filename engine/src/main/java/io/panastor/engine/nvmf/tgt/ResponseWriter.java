@@ -40,37 +40,6 @@ final class ResponseWriter {
         dataDigest = data;
     }
 
-    /** The ICResp for an accepted ICReq: PFV 0, CPDA 0, the digests granted, MAXH2CDATA. False when it does not fit. */
-    boolean icResp(int dgst, int maxH2CData) {
-        int at = out.reserve(IC_LENGTH);
-        if (at < 0) {
-            return false;
-        }
-        MemorySegment s = out.filling();
-        s.asSlice(at, IC_LENGTH).fill((byte) 0);
-        header(s, at, ICRESP, 0, IC_LENGTH, 0, IC_LENGTH);
-        u16(s, at + PFV_OFFSET, 0);
-        u8(s, at + CPDA_OFFSET, 0);
-        u8(s, at + DGST_OFFSET, dgst);
-        u32(s, at + MAXH2CDATA_OFFSET, maxH2CData);
-        return true;
-    }
-
-    /** A C2HTermReq naming {@code fes} and {@code fieldOffset}, carrying {@code copy} bytes of the offending PDU. */
-    void termReq(int fes, int fieldOffset, MemorySegment pdu, long pduBase, int copy) {
-        int plen = TERM_REQ_HLEN + copy;
-        int at = out.reserve(plen);
-        if (at < 0) {
-            return;
-        }
-        MemorySegment s = out.filling();
-        s.asSlice(at, TERM_REQ_HLEN).fill((byte) 0);
-        header(s, at, C2H_TERM_REQ, 0, TERM_REQ_HLEN, 0, plen);
-        u16(s, at + FES_OFFSET, fes);
-        u32(s, at + FEI_OFFSET, fieldOffset);
-        MemorySegment.copy(pdu, pduBase, s, at + TERM_REQ_HLEN, copy);
-    }
-
     /** Forgets held requests (the connection is closing; it frees every request itself). */
     void clearHeld() {
         for (int side = 0; side < 2; side++) {
