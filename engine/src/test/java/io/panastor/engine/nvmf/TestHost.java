@@ -49,6 +49,31 @@ public final class TestHost implements AutoCloseable {
         channel.socket().setSoTimeout(10_000);
     }
 
+    /** A host whose socket receive buffer is {@code receiveBufferBytes} (set before connecting: a host that reads little). */
+    public TestHost(InetSocketAddress target, int receiveBufferBytes) throws IOException {
+        channel = SocketChannel.open();
+        channel.setOption(StandardSocketOptions.SO_RCVBUF, receiveBufferBytes);
+        channel.connect(target);
+        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        channel.socket().setSoTimeout(10_000);
+    }
+
+    /** Reads and discards until the target closes the connection; false if it is still open at the socket timeout. */
+    public boolean drainUntilClosed() throws IOException {
+        byte[] sink = new byte[64 * 1024];
+        try {
+            java.io.InputStream in = channel.socket().getInputStream();
+            while (in.read(sink) >= 0) {
+                // discard
+            }
+            return true;
+        } catch (java.net.SocketTimeoutException e) {
+            return false;
+        } catch (java.net.SocketException e) {
+            return true;
+        }
+    }
+
     public static ByteBuffer le(int size) {
         return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
     }

@@ -142,6 +142,10 @@ public final class TcpConnection implements CompletionHandler {
         /** The connection's native memory changed by {@code delta} bytes (its receive buffer grew). */
         default void onMemoryChanged(long delta) {
         }
+
+        /** A send made no progress for the send-stall timeout (the peer reads nothing): the connection fails. */
+        default void onSendStalled(long timeoutNanos) {
+        }
     }
 
     /** MAXH2CDATA below this is refused (§3.6.2.3: at least 4096). */
@@ -183,6 +187,12 @@ public final class TcpConnection implements CompletionHandler {
     private int errno;
     private long protocolErrors;
     private boolean released;
+    /** See {@link #setSendStallTimeout}; 0: none. */
+    private long stallNanos;
+    /** Reactor time of the last progress of the send in flight (its start, or a completion). */
+    private long sendProgressAt;
+    private long stallTimer = -1;
+    private final Runnable onStallTimer = this::checkSendStall;
 
     /**
      * A host's connection to {@code host:port}, CLOSED until {@link #connect}.
@@ -291,6 +301,41 @@ public final class TcpConnection implements CompletionHandler {
 
     public String peer() {
         return peer;
+    }
+
+    /**
+     * Fails the connection when a send makes no progress for {@code nanos} (0: never): a peer
+     * that stops reading would otherwise hold what the send carries — on a target, data buffers
+     * of the reactor's shared pool — for as long as it keeps the socket open. Costs one store
+     * per send and at most one reactor timer per connection, armed while a send is in flight.
+     */
+    public void setSendStallTimeout(long nanos) {
+        if (nanos < 0) {
+            throw new IllegalArgumentException("send-stall timeout must not be negative, got " + nanos);
+        }
+        stallNanos = nanos;
+    }
+
+    private void checkSendStall() {
+        stallTimer = -1;
+        if (!out.inFlight() || state == State.DRAINING || state == State.CLOSED || stallNanos == 0) {
+            return;
+        }
+        long due = sendProgressAt + stallNanos;
+        if (reactor.nanoTime() >= due) {
+            handler.onSendStalled(stallNanos);
+            fail("no send progress to " + peer + " within " + stallNanos / 1_000_000 + " ms: it reads nothing",
+                    Errno.ETIMEDOUT);
+        } else {
+            stallTimer = reactor.scheduleTimerAt(due, onStallTimer);
+        }
+    }
+
+    private void cancelStallTimer() {
+        if (stallTimer >= 0) {
+            reactor.cancelTimer(stallTimer);
+            stallTimer = -1;
+        }
     }
 
     /** Whether PDUs are being taken: during the handshake and once READY. */
@@ -440,6 +485,7 @@ public final class TcpConnection implements CompletionHandler {
         }
         out.clearQueued();
         reader.reset();
+        cancelStallTimer();
         setState(State.CLOSED);
         handler.onClosed(why, errno);
     }
@@ -592,6 +638,7 @@ public final class TcpConnection implements CompletionHandler {
             return;
         }
         int side = out.fillingIndex() ^ 1;
+        sendProgressAt = reactor.nanoTime();
         int sent = out.onSent(res, ring, fd, Reactor.userData(handlerId, TOKEN_SEND));
         if (sent == SendBuffers.RESUBMITTED) {
             return;
@@ -659,8 +706,16 @@ public final class TcpConnection implements CompletionHandler {
         if (state != State.READY && state != State.AWAIT_ICRESP && state != State.TERMINATING) {
             return;
         }
+        boolean idle = !out.inFlight();
         if (!out.flush(ring, fd, Reactor.userData(handlerId, TOKEN_SEND))) {
             fail("no submission slot for a send", Errno.EAGAIN);
+            return;
+        }
+        if (idle && out.inFlight()) {
+            sendProgressAt = reactor.nanoTime();
+            if (stallNanos > 0 && stallTimer < 0) {
+                stallTimer = reactor.scheduleTimerAt(sendProgressAt + stallNanos, onStallTimer);
+            }
         }
     }
 

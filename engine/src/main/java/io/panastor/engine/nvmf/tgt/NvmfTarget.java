@@ -41,6 +41,8 @@ public final class NvmfTarget implements AutoCloseable {
     public static final long DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
     /** Time a host has to send the data of an R2T (from the buffer lent for it) before the connection is closed. */
     public static final long DEFAULT_R2T_TIMEOUT_MS = 5_000;
+    /** Time a send to a host may make no progress (the host reads nothing) before the connection is closed. */
+    public static final long DEFAULT_SEND_STALL_TIMEOUT_MS = 30_000;
     /** Accepted connections that may be mid-handshake at once; more are closed at accept. */
     public static final int DEFAULT_MAX_UNCONNECTED = 256;
 
@@ -69,6 +71,7 @@ public final class NvmfTarget implements AutoCloseable {
     private volatile long handshakeTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(DEFAULT_HANDSHAKE_TIMEOUT_MS);
     private volatile int maxUnconnected = DEFAULT_MAX_UNCONNECTED;
     private volatile long r2tTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(DEFAULT_R2T_TIMEOUT_MS);
+    private volatile long sendStallTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(DEFAULT_SEND_STALL_TIMEOUT_MS);
     private volatile int maxSmallBuffers = DataBufferPool.MAX_BUFFERS[DataBufferPool.SMALL];
     private volatile int maxLargeBuffers = DataBufferPool.MAX_BUFFERS[DataBufferPool.LARGE];
     private volatile boolean closed;
@@ -231,6 +234,22 @@ public final class NvmfTarget implements AutoCloseable {
 
     long r2tTimeoutNanos() {
         return r2tTimeoutNanos;
+    }
+
+    /**
+     * Time a send to a host may go without progress (0: no limit) before the connection is
+     * closed: a host that stops reading its socket would otherwise pin the data buffers of the
+     * reads it asked for. Applies to connections accepted after.
+     */
+    public void setSendStallTimeout(java.time.Duration timeout) {
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("send-stall timeout must not be negative, got " + timeout);
+        }
+        sendStallTimeoutNanos = timeout.toNanos();
+    }
+
+    long sendStallTimeoutNanos() {
+        return sendStallTimeoutNanos;
     }
 
     /** Connections that may be between accept and Connect at once; beyond it new ones are closed at accept. */

@@ -154,6 +154,7 @@ public final class QueuePair implements TcpConnection.Handler {
             throw e;
         }
         this.conn = c;
+        c.setSendStallTimeout(target.sendStallTimeoutNanos());
         this.out = c.sendBuffers();
         this.writer = new ResponseWriter(this, out);
         account(requests.nativeBytes() + c.nativeBytes() + BufferLending.nativeBytes());
@@ -308,6 +309,11 @@ public final class QueuePair implements TcpConnection.Handler {
     public void onHandlerFailure(String what, RuntimeException e) {
         handlerFailures++;
         target.counters().handlerFailed(this, what, e);
+    }
+
+    @Override
+    public void onSendStalled(long timeoutNanos) {
+        target.counters().sendStalled(this, timeoutNanos);
     }
 
     @Override

@@ -24,6 +24,7 @@ public final class TargetCounters {
     private final AtomicLong handshakeTimeouts = new AtomicLong();
     private final AtomicLong refusedUnconnected = new AtomicLong();
     private final AtomicLong r2tTimeouts = new AtomicLong();
+    private final AtomicLong sendStalls = new AtomicLong();
     private final AtomicLong connectionBytes = new AtomicLong();
     private final AtomicLong poolBytes = new AtomicLong();
     private final Set<String> faultsSeen = ConcurrentHashMap.newKeySet();
@@ -64,6 +65,14 @@ public final class TargetCounters {
                 timeoutNanos / 1_000_000, level == System.Logger.Level.WARNING ? " (logged once, counted after)" : "");
     }
 
+    void sendStalled(Object where, long timeoutNanos) {
+        System.Logger.Level level = sendStalls.incrementAndGet() == 1 ? System.Logger.Level.WARNING
+                : System.Logger.Level.DEBUG;
+        LOG.log(level, "{0}: no send progress within {1} ms (the host reads nothing): closing the connection{2}",
+                where, timeoutNanos / 1_000_000, level == System.Logger.Level.WARNING
+                        ? " (logged once, counted after)" : "");
+    }
+
     void onRefusedUnconnected() {
         refusedUnconnected.incrementAndGet();
     }
@@ -96,6 +105,11 @@ public final class TargetCounters {
     /** Connections closed because a host did not send the data an R2T asked for within the R2T timeout. */
     public long r2tTimeouts() {
         return r2tTimeouts.get();
+    }
+
+    /** Connections closed because a send to the host made no progress for the send-stall timeout. */
+    public long sendStalls() {
+        return sendStalls.get();
     }
 
     /** Connections closed at accept because too many others had not yet connected. */
