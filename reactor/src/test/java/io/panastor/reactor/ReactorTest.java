@@ -134,6 +134,40 @@ class ReactorTest {
     }
 
     @Test
+    void flushPollersRunAfterEveryOtherPollerOfTheCycleWhateverTheOrderTheyWereAddedIn() {
+        try (Reactors reactors = Reactors.start(1)) {
+            Reactor r = reactors.get(0);
+            java.util.List<String> order = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Poller flush = () -> {
+                order.add("flush");
+                return 0;
+            };
+            Poller work = () -> {
+                order.add("work");
+                return 0;
+            };
+            r.run(() -> {
+                r.addFlushPoller(flush);
+                r.addPoller(work);
+            }).join();
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (order.size() < 20 && System.nanoTime() < until) {
+                r.run(() -> { }).join();
+            }
+            r.run(() -> {
+                r.removePoller(flush);
+                r.removePoller(work);
+            }).join();
+            java.util.List<String> seen = java.util.List.copyOf(order);
+            assertThat(seen.size()).isGreaterThanOrEqualTo(20).isEven();
+            for (int i = 0; i < seen.size(); i += 2) {
+                assertThat(seen.subList(i, i + 2)).as("cycle %d", i / 2).containsExactly("work", "flush");
+            }
+            assertThat(r.submit(r::pollerCount).join()).isZero();
+        }
+    }
+
+    @Test
     void parkedReactorWakesForAMessage() throws Exception {
         try (Reactors reactors = Reactors.start(1)) {
             Reactor r = reactors.get(0);

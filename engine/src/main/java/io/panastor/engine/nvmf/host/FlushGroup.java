@@ -27,7 +27,7 @@ final class FlushGroup implements Poller {
 
     private FlushGroup(Reactor reactor) {
         this.reactor = reactor;
-        reactor.addPoller(this);
+        reactor.addFlushPoller(this);
     }
 
     /** The group of {@code reactor}, made with its poller when its first queue joins. */

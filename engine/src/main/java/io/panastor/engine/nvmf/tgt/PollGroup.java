@@ -27,7 +27,7 @@ final class PollGroup implements Poller {
     PollGroup(Reactor reactor, TargetCounters counters, int maxSmall, int maxLarge) {
         this.reactor = reactor;
         this.buffers = new DataBufferPool(counters, maxSmall, maxLarge);
-        reactor.addPoller(this);
+        reactor.addFlushPoller(this);
     }
 
     DataBufferPool buffers() {
