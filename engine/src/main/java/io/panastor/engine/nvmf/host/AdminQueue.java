@@ -12,6 +12,7 @@ import io.panastor.engine.nvmf.proto.NvmeCommand;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import io.panastor.engine.nvmf.proto.PropertyCommand;
 import io.panastor.engine.nvmf.proto.NvmeStatus;
+import io.panastor.engine.nvmf.tcp.ConnectionHandler;
 import io.panastor.engine.nvmf.tcp.TcpConnection;
 import io.panastor.natives.Errno;
 import io.panastor.reactor.Reactor;
@@ -47,7 +48,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Thread-safety: reactor-confined, but for the methods marked "any thread".
  */
-final class AdminQueue implements TcpConnection.Handler {
+final class AdminQueue implements ConnectionHandler {
     private static final System.Logger LOG = System.getLogger(AdminQueue.class.getName());
     static final int IO_QUEUES_WANTED = 64;
     static final long MIN_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(100);

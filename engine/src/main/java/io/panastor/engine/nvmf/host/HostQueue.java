@@ -10,6 +10,7 @@ import io.panastor.engine.nvmf.proto.ConnectCommand;
 import io.panastor.engine.nvmf.proto.ConnectData;
 import io.panastor.engine.nvmf.proto.NvmeCompletion;
 import io.panastor.engine.nvmf.proto.NvmeStatus;
+import io.panastor.engine.nvmf.tcp.ConnectionHandler;
 import io.panastor.engine.nvmf.tcp.TcpConnection;
 import io.panastor.natives.Errno;
 import io.panastor.reactor.Reactor;
@@ -40,7 +41,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Thread-safety: reactor-confined, but for {@link #suspendAsync} and {@link #resumeAsync}.
  */
-final class HostQueue extends IoChannel implements TcpConnection.Handler {
+final class HostQueue extends IoChannel implements ConnectionHandler {
     private static final System.Logger LOG = System.getLogger(HostQueue.class.getName());
 
     static final int QUEUE_DEPTH = 128;

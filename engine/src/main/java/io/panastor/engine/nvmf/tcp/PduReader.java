@@ -26,8 +26,8 @@ import java.nio.ByteBuffer;
  */
 final class PduReader {
     private final TcpConnection conn;
-    private final TcpConnection.Handler handler;
-    private final TcpConnection.Limits limits;
+    private final ConnectionHandler handler;
+    private final ConnectionLimits limits;
     private final boolean controller;
     private final Crc32cDigest crc = new Crc32cDigest();
     /**
@@ -51,7 +51,7 @@ final class PduReader {
     /** Where the PDU being handled starts (or started: a data PDU's header stays in the buffer until it is parsed). */
     private long pduBase;
 
-    PduReader(TcpConnection conn, TcpConnection.Handler handler, TcpConnection.Limits limits, boolean controller) {
+    PduReader(TcpConnection conn, ConnectionHandler handler, ConnectionLimits limits, boolean controller) {
         this.conn = conn;
         this.handler = handler;
         this.limits = limits;

@@ -9,7 +9,6 @@ import io.panastor.natives.Sockets;
 import io.panastor.reactor.Reactor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 
 /**
  * One NVMe/TCP connection on a reactor's ring, either end — the part every queue pair shares,
@@ -18,16 +17,16 @@ import java.nio.ByteBuffer;
  * PDU parse loop with every common-header check ({@link PduReader}), header and data digest
  * checks, the send side ({@link SendBuffers}), termination with a TermReq that names the
  * offending field, and a state machine with named states and counters. What the PDUs mean is
- * its {@link Handler}'s business: a host IO queue, a host admin queue, or the target's queue
+ * its {@link ConnectionHandler}'s business: a host IO queue, a host admin queue, or the target's queue
  * pair.
  *
  * <p>Data PDUs (C2HData towards a host, H2CData towards a controller) are not held whole:
- * once the header is checked the handler accepts the transfer ({@link Handler#onDataStart}),
- * the payload is handed over piece by piece as it arrives ({@link Handler#onData}, straight
- * from the receive buffer into the command's buffers), and {@link Handler#onDataEnd} follows
+ * once the header is checked the handler accepts the transfer ({@link ConnectionHandler#onDataStart}),
+ * the payload is handed over piece by piece as it arrives ({@link ConnectionHandler#onData}, straight
+ * from the receive buffer into the command's buffers), and {@link ConnectionHandler#onDataEnd} follows
  * with the data digest's verdict. So the receive buffer only ever needs to hold a header or a
  * capsule, and memory does not grow with the transfer size. Every other PDU is delivered whole
- * ({@link Handler#onPdu}); a capsule's in-capsule data comes with it.
+ * ({@link ConnectionHandler#onPdu}); a capsule's in-capsule data comes with it.
  *
  * <p>States ({@link State}): a host's connection goes CLOSED → CONNECTING → AWAIT_ICRESP →
  * READY, an accepted one starts in AWAIT_ICREQ → READY. A fatal transport error found in the
@@ -35,14 +34,12 @@ import java.nio.ByteBuffer;
  * naming the field is queued, input is ignored, and once it is sent the connection fails. A
  * host's connection fails at once. Any failure ({@link #fail}) shuts the socket down and moves
  * to DRAINING; once no ring operation on the socket is in flight it is closed, the state is
- * CLOSED and {@link Handler#onClosed} is told why. A host's connection can then
+ * CLOSED and {@link ConnectionHandler#onClosed} is told why. A host's connection can then
  * {@link #connect} again (its buffers are reused): that is how queues reconnect.
  *
  * <p>Thread-safety: reactor-confined (made, used and released on its reactor).
  */
 public final class TcpConnection implements CompletionHandler {
-    private static final System.Logger LOG = System.getLogger(TcpConnection.class.getName());
-
     /** Connection states, in the order a connection goes through them. */
     public enum State {
         /** No socket: never connected, or the last one is closed. */
@@ -61,93 +58,6 @@ public final class TcpConnection implements CompletionHandler {
         DRAINING
     }
 
-    /**
-     * Buffer sizes and the data limits this end sets.
-     *
-     * @param recvInitial      receive buffer to start with
-     * @param recvMax          the most it grows to, when receives fill it or a PDU needs it
-     * @param recvLargestPdu   the longest PDU delivered whole; the buffer keeps room for one
-     * @param sendBytes        each of the two send sides; the largest PDU built in it must fit
-     * @param sendIovs         iovecs per send side ({@link SendBuffers})
-     * @param maxH2CData       (controller) MAXH2CDATA granted in the ICResp; longer H2CData is refused
-     * @param maxInCapsuleData (controller) the most in-capsule data a CapsuleCmd may carry
-     */
-    public record Limits(int recvInitial, int recvMax, int recvLargestPdu, int sendBytes, int sendIovs,
-                         int maxH2CData, int maxInCapsuleData) {
-        public Limits {
-            if (recvInitial > recvMax || recvLargestPdu > recvMax || maxH2CData < 0 || maxInCapsuleData < 0) {
-                throw new IllegalArgumentException(toStringOf(recvInitial, recvMax, recvLargestPdu, maxH2CData));
-            }
-        }
-
-        private static String toStringOf(int initial, int max, int largest, int maxH2C) {
-            return "receive buffer " + initial + " to " + max + " bytes for PDUs of " + largest + ", MAXH2CDATA "
-                    + maxH2C;
-        }
-
-        /** A host's queue: a fixed receive buffer (headers only are held in it). */
-        public static Limits host(int recvBytes, int sendBytes, int sendIovs) {
-            return new Limits(recvBytes, recvBytes, recvBytes / 2, sendBytes, sendIovs, 0, 0);
-        }
-    }
-
-    /** What the PDUs mean: called on the reactor, from this connection's completions. */
-    public interface Handler {
-        /**
-         * The handshake is done: a host's ICResp was accepted, or a controller answered the
-         * ICReq. Digests and MAXH2CDATA are known; commands may flow.
-         */
-        void onReady();
-
-        /**
-         * A whole non-data PDU, header digest checked, at {@code base} in {@code pdu} (valid
-         * until this call returns), with its data ({@code dataLength} bytes at
-         * {@code dataOffset}: a capsule's in-capsule data, a TermReq's copy of the offending
-         * PDU) and whether the data digest matched.
-         *
-         * @return true when the PDU is taken; false to leave it unparsed and pause the stream
-         *         until {@link #resume} (nothing more is received meanwhile)
-         */
-        boolean onPdu(int type, int flags, MemorySegment pdu, long base, int dataOffset, int dataLength,
-                      boolean dataIntact);
-
-        /**
-         * The header of a data PDU ({@code DATAL} bytes follow), checked as far as the
-         * transport goes. The handler checks it against its command; if it refuses, it calls
-         * {@link #terminate} or {@link #fail} and returns false.
-         */
-        boolean onDataStart(int type, int flags, MemorySegment pdu, long base);
-
-        /** The next {@code length} payload bytes of the data PDU being received, at {@code at} in {@code from}. */
-        void onData(MemorySegment from, long at, int length);
-
-        /** The data PDU's payload is complete; {@code intact} is false when its data digest did not match. */
-        void onDataEnd(int flags, boolean intact);
-
-        /** The send of side {@code side} completed: what it carried is on the wire, and there is room again. */
-        void onSent(int side);
-
-        /** The connection is closed: {@code why}, with an errno for the commands that were in flight. */
-        void onClosed(String why, int errno);
-
-        /** A fatal transport error in the peer's PDUs: status {@code fes}, field at {@code fieldOffset}. */
-        default void onTransportError(int fes, int fieldOffset, String why) {
-        }
-
-        /** The handler threw {@code e} while handling {@code what}; the connection ends. */
-        default void onHandlerFailure(String what, RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "NVMe/TCP handler failed on " + what, e);
-        }
-
-        /** The connection's native memory changed by {@code delta} bytes (its receive buffer grew). */
-        default void onMemoryChanged(long delta) {
-        }
-
-        /** A send made no progress for the send-stall timeout (the peer reads nothing): the connection fails. */
-        default void onSendStalled(long timeoutNanos) {
-        }
-    }
-
     /** MAXH2CDATA below this is refused (§3.6.2.3: at least 4096). */
     public static final int MIN_MAXH2CDATA = 4096;
     /** Linux errno for a protocol error: what the commands of a connection ended by one fail with. */
@@ -161,9 +71,9 @@ public final class TcpConnection implements CompletionHandler {
 
     private final Reactor reactor;
     private final IoUring ring;
-    private final Handler handler;
+    private final ConnectionHandler handler;
     private final boolean controller;
-    private final Limits limits;
+    private final ConnectionLimits limits;
     private final String peer;
     private final Arena arena = Arena.ofShared();
     /** The peer's address (host), or null (accepted). */
@@ -187,12 +97,7 @@ public final class TcpConnection implements CompletionHandler {
     private int errno;
     private long protocolErrors;
     private boolean released;
-    /** See {@link #setSendStallTimeout}; 0: none. */
-    private long stallNanos;
-    /** Reactor time of the last progress of the send in flight (its start, or a completion). */
-    private long sendProgressAt;
-    private long stallTimer = -1;
-    private final Runnable onStallTimer = this::checkSendStall;
+    private final SendStallWatch stall;
 
     /**
      * A host's connection to {@code host:port}, CLOSED until {@link #connect}.
@@ -201,7 +106,8 @@ public final class TcpConnection implements CompletionHandler {
      *                  an admin queue and larger only cuts system calls
      * @param sendBytes size of each of the two send sides; the largest PDU built in it must fit
      */
-    public TcpConnection(Reactor reactor, String host, int port, int recvBytes, int sendBytes, Handler handler) {
+    public TcpConnection(Reactor reactor, String host, int port, int recvBytes, int sendBytes,
+                         ConnectionHandler handler) {
         this(reactor, host, port, recvBytes, sendBytes, SendBuffers.MAX_IOVS, handler);
     }
 
@@ -211,20 +117,21 @@ public final class TcpConnection implements CompletionHandler {
      *                 {@code SendBuffers.MAX_IOVS}
      */
     public TcpConnection(Reactor reactor, String host, int port, int recvBytes, int sendBytes, int sendIovs,
-                         Handler handler) {
-        this(reactor, host, port, -1, host + ":" + port, Limits.host(recvBytes, sendBytes, sendIovs), handler);
+                         ConnectionHandler handler) {
+        this(reactor, host, port, -1, host + ":" + port, ConnectionLimits.host(recvBytes, sendBytes, sendIovs),
+                handler);
     }
 
     /**
      * A controller's end of the accepted socket {@code fd}: in AWAIT_ICREQ, its first receive
      * posted. The connection owns the fd from here on (closes it when it fails, even now).
      */
-    public TcpConnection(Reactor reactor, int fd, String peer, Limits limits, Handler handler) {
+    public TcpConnection(Reactor reactor, int fd, String peer, ConnectionLimits limits, ConnectionHandler handler) {
         this(reactor, null, 0, fd, peer, limits, handler);
     }
 
-    private TcpConnection(Reactor reactor, String host, int port, int fd, String peer, Limits limits,
-                          Handler handler) {
+    private TcpConnection(Reactor reactor, String host, int port, int fd, String peer, ConnectionLimits limits,
+                          ConnectionHandler handler) {
         this.reactor = reactor;
         this.ring = reactor.ring();
         this.handler = handler;
@@ -242,6 +149,19 @@ public final class TcpConnection implements CompletionHandler {
             }
             throw e;
         }
+        this.stall = new SendStallWatch(reactor, new SendStallWatch.Owner() {
+            @Override
+            public boolean sending() {
+                return out.inFlight() && state != State.DRAINING && state != State.CLOSED;
+            }
+
+            @Override
+            public void stalled(long timeoutNanos) {
+                handler.onSendStalled(timeoutNanos);
+                fail("no send progress to " + TcpConnection.this.peer + " within " + timeoutNanos / 1_000_000
+                        + " ms: it reads nothing", Errno.ETIMEDOUT);
+            }
+        });
         this.handlerId = reactor.registerCompletionHandler(this);
         this.fd = fd;
         if (controller) {
@@ -304,38 +224,11 @@ public final class TcpConnection implements CompletionHandler {
     }
 
     /**
-     * Fails the connection when a send makes no progress for {@code nanos} (0: never): a peer
-     * that stops reading would otherwise hold what the send carries — on a target, data buffers
-     * of the reactor's shared pool — for as long as it keeps the socket open. Costs one store
-     * per send and at most one reactor timer per connection, armed while a send is in flight.
+     * Fails the connection when a send makes no progress for {@code nanos} (0: never): see
+     * {@link SendStallWatch}.
      */
     public void setSendStallTimeout(long nanos) {
-        if (nanos < 0) {
-            throw new IllegalArgumentException("send-stall timeout must not be negative, got " + nanos);
-        }
-        stallNanos = nanos;
-    }
-
-    private void checkSendStall() {
-        stallTimer = -1;
-        if (!out.inFlight() || state == State.DRAINING || state == State.CLOSED || stallNanos == 0) {
-            return;
-        }
-        long due = sendProgressAt + stallNanos;
-        if (reactor.nanoTime() >= due) {
-            handler.onSendStalled(stallNanos);
-            fail("no send progress to " + peer + " within " + stallNanos / 1_000_000 + " ms: it reads nothing",
-                    Errno.ETIMEDOUT);
-        } else {
-            stallTimer = reactor.scheduleTimerAt(due, onStallTimer);
-        }
-    }
-
-    private void cancelStallTimer() {
-        if (stallTimer >= 0) {
-            reactor.cancelTimer(stallTimer);
-            stallTimer = -1;
-        }
+        stall.timeout(nanos);
     }
 
     /** Whether PDUs are being taken: during the handshake and once READY. */
@@ -352,8 +245,8 @@ public final class TcpConnection implements CompletionHandler {
 
     /**
      * Opens a socket and connects, then sends an ICReq asking for the given digests. A host's
-     * connection, from CLOSED only; the handler hears {@link Handler#onReady} or
-     * {@link Handler#onClosed}.
+     * connection, from CLOSED only; the handler hears {@link ConnectionHandler#onReady} or
+     * {@link ConnectionHandler#onClosed}.
      */
     public void connect(boolean askHeaderDigest, boolean askDataDigest) {
         if (controller || state != State.CLOSED || released) {
@@ -381,7 +274,7 @@ public final class TcpConnection implements CompletionHandler {
 
     /**
      * Ends the connection: shuts the socket down and cancels what is in flight on it;
-     * {@link Handler#onClosed} follows with {@code why} and {@code errno} once the ring is
+     * {@link ConnectionHandler#onClosed} follows with {@code why} and {@code errno} once the ring is
      * done with it. A second call does nothing.
      */
     public void fail(String why, int errno) {
@@ -414,7 +307,7 @@ public final class TcpConnection implements CompletionHandler {
      * A fatal transport error in the PDU at {@code base} of the receive buffer (§3.6.2.3): a
      * controller queues a C2HTermReq with status {@code fes}, the offending field's offset and
      * the PDU's header, takes no more input, and fails once it is sent; a host fails at once.
-     * Counted; the handler hears it ({@link Handler#onTransportError}).
+     * Counted; the handler hears it ({@link ConnectionHandler#onTransportError}).
      */
     public void terminate(int fes, int fieldOffset, long base, String why) {
         reader.terminate(fes, fieldOffset, base, why);
@@ -485,7 +378,7 @@ public final class TcpConnection implements CompletionHandler {
         }
         out.clearQueued();
         reader.reset();
-        cancelStallTimer();
+        stall.cancel();
         setState(State.CLOSED);
         handler.onClosed(why, errno);
     }
@@ -534,12 +427,8 @@ public final class TcpConnection implements CompletionHandler {
             return;
         }
         Sockets.tune(fd, 0);
-        int at = out.reserve(IC_LENGTH);
-        MemorySegment s = out.filling();
-        s.asSlice(at, IC_LENGTH).fill((byte) 0);
         // PFV 0, HPDA 0 (data right after the header), MAXR2T 0 (one R2T per command at a time).
-        header(s, at, ICREQ, 0, IC_LENGTH, 0, IC_LENGTH);
-        u8(s, at + DGST_OFFSET, (wantHeaderDigest ? DGST_HDGST : 0) | (wantDataDigest ? DGST_DDGST : 0));
+        writeIc(ICREQ, (wantHeaderDigest ? DGST_HDGST : 0) | (wantDataDigest ? DGST_DDGST : 0), 0);
         setState(State.AWAIT_ICRESP);
         postRecv();
         flush();
@@ -567,19 +456,28 @@ public final class TcpConnection implements CompletionHandler {
             return;
         }
         int granted = dgst & (DGST_HDGST | DGST_DDGST);
-        int at = out.reserve(IC_LENGTH);
-        MemorySegment s = out.filling();
-        s.asSlice(at, IC_LENGTH).fill((byte) 0);
         // PFV 0, CPDA 0 (data right after the header), the digests asked for, MAXH2CDATA.
-        header(s, at, ICRESP, 0, IC_LENGTH, 0, IC_LENGTH);
-        u8(s, at + DGST_OFFSET, granted);
-        u32(s, at + MAXH2CDATA_OFFSET, limits.maxH2CData());
+        writeIc(ICRESP, granted, limits.maxH2CData());
         // Digests apply to the PDUs after the exchange (§3.6.2.2).
         headerDigest = (granted & DGST_HDGST) != 0;
         dataDigest = (granted & DGST_DDGST) != 0;
         maxH2CData = limits.maxH2CData();
         setState(State.READY);
         handler.onReady();
+    }
+
+    /**
+     * An ICReq or ICResp (same 128-byte shape, §3.6.2.2-3) in the filling send side: PFV 0,
+     * HPDA/CPDA 0, {@code dgst}, and {@code word} at offset 12 (MAXR2T of an ICReq, MAXH2CDATA
+     * of an ICResp). The first PDU of a connection: it always fits.
+     */
+    private void writeIc(int type, int dgst, long word) {
+        int at = out.reserve(IC_LENGTH);
+        MemorySegment s = out.filling();
+        s.asSlice(at, IC_LENGTH).fill((byte) 0);
+        header(s, at, type, 0, IC_LENGTH, 0, IC_LENGTH);
+        u8(s, at + DGST_OFFSET, dgst);
+        u32(s, at + MAXH2CDATA_OFFSET, word);
     }
 
     private void onIcResp(MemorySegment r, long base) {
@@ -638,7 +536,7 @@ public final class TcpConnection implements CompletionHandler {
             return;
         }
         int side = out.fillingIndex() ^ 1;
-        sendProgressAt = reactor.nanoTime();
+        stall.progressed();
         int sent = out.onSent(res, ring, fd, Reactor.userData(handlerId, TOKEN_SEND));
         if (sent == SendBuffers.RESUBMITTED) {
             return;
@@ -712,10 +610,7 @@ public final class TcpConnection implements CompletionHandler {
             return;
         }
         if (idle && out.inFlight()) {
-            sendProgressAt = reactor.nanoTime();
-            if (stallNanos > 0 && stallTimer < 0) {
-                stallTimer = reactor.scheduleTimerAt(sendProgressAt + stallNanos, onStallTimer);
-            }
+            stall.started();
         }
     }
 

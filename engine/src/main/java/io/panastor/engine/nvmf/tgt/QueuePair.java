@@ -6,6 +6,8 @@ import io.panastor.engine.nvmf.proto.NvmeCommand;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import io.panastor.engine.nvmf.proto.NvmeStatus;
 import io.panastor.engine.nvmf.tcp.SendBuffers;
+import io.panastor.engine.nvmf.tcp.ConnectionLimits;
+import io.panastor.engine.nvmf.tcp.ConnectionHandler;
 import io.panastor.engine.nvmf.tcp.TcpConnection;
 import io.panastor.reactor.Reactor;
 import java.lang.foreign.Arena;
@@ -35,7 +37,7 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Thread-safety: reactor-confined; others reach it through {@link #closeAsync}.
  */
-public final class QueuePair implements TcpConnection.Handler {
+public final class QueuePair implements ConnectionHandler {
     private static final System.Logger LOG = System.getLogger(QueuePair.class.getName());
 
     /** Largest data transfer of one command (Identify Controller MDTS = 5 with 4 KiB pages). */
@@ -63,7 +65,7 @@ public final class QueuePair implements TcpConnection.Handler {
     static final int SEND_IOVS = 2 * MAX_QUEUE_DEPTH + 2;
     /** The longest PDU held whole: a CapsuleCmd with full in-capsule data and both digests. */
     static final int MAX_WHOLE_PDU = CAPSULE_CMD_HLEN + 2 * DIGEST_LENGTH + IN_CAPSULE_DATA;
-    static final TcpConnection.Limits LIMITS = new TcpConnection.Limits(RECV_INITIAL, RECV_MAX, MAX_WHOLE_PDU,
+    static final ConnectionLimits LIMITS = new ConnectionLimits(RECV_INITIAL, RECV_MAX, MAX_WHOLE_PDU,
             SEND_BUFFER, SEND_IOVS, MAX_H2C_DATA, IN_CAPSULE_DATA);
 
     final NvmfTarget target;
