@@ -48,8 +48,10 @@ final class PduReader {
     private int dataFlags;
     /** The handler refused the PDU at {@link RecvBuffer#start()} for now. */
     private boolean paused;
-    /** Where the PDU being handled starts (or started: a data PDU's header stays in the buffer until it is parsed). */
+    /** Where the PDU being handled starts, if its header came in this parse (-1: an earlier one). */
     private long pduBase;
+    /** Its type, for messages. */
+    private int pduType;
 
     PduReader(TcpConnection conn, ConnectionHandler handler, ConnectionLimits limits, boolean controller) {
         this.conn = conn;
@@ -162,13 +164,22 @@ final class PduReader {
 
     /** Parses everything received: whole PDUs, and the payload of a data PDU as it comes. */
     void parse() {
+        pduBase = -1;
         try {
             parseLoop();
         } catch (RuntimeException e) {
             // A handler bug the PDU provoked: the PDU is what the TermReq names.
-            handler.onHandlerFailure("PDU type " + type(recv, pduBase), e);
-            terminate(FES_INVALID_PDU_HEADER_FIELD, 0, pduBase, "internal error on PDU type " + type(recv, pduBase)
-                    + ": " + e);
+            handler.onHandlerFailure("PDU type " + pduType, e);
+            if (!conn.receiving()) {
+                return;     // the handler ended the connection (its buffer may be gone)
+            }
+            String why = "internal error on PDU type " + pduType + ": " + e;
+            if (pduBase >= 0) {
+                terminate(FES_INVALID_PDU_HEADER_FIELD, 0, pduBase, why);
+            } else {
+                // Mid-payload: the header came in an earlier receive and may be overwritten.
+                conn.terminate(FES_INVALID_PDU_HEADER_FIELD, 0, recv, 0, 0, why);
+            }
         }
     }
 
@@ -238,6 +249,7 @@ final class PduReader {
     private boolean parseHeader(long base, int available) {
         pduBase = base;
         int type = type(recv, base);
+        pduType = type;
         int flags = flags(recv, base);
         int hlen = hlen(recv, base);
         int pdo = pdo(recv, base);
@@ -264,6 +276,15 @@ final class PduReader {
                     + " but digests " + (conn.headerDigest() ? "H" : "-") + (conn.dataDigest() ? "D" : "-"));
         }
         int headerBytes = hlen + (hdOn ? DIGEST_LENGTH : 0);
+        if (hdOn) {
+            // A header that fails its digest says nothing reliable: checked before its fields.
+            if (available < headerBytes) {
+                return false;
+            }
+            if (!headerDigestMatches(base, hlen)) {
+                return bad(FES_HEADER_DIGEST_ERROR, 0, base, "header digest error");
+            }
+        }
         int dd = mayCarryData && conn.dataDigest() ? DIGEST_LENGTH : 0;
         boolean dataPdu = type == H2C_DATA || type == C2H_DATA;
         long maxData = type == CAPSULE_CMD ? limits.maxInCapsuleData()
@@ -297,9 +318,6 @@ final class PduReader {
                 return bad(FES_INVALID_PDU_HEADER_FIELD, DATAL_OFFSET, base, "data PDU with DATAL " + datal
                         + " in a PLEN of " + plen);
             }
-            if (hdOn && !headerDigestMatches(base, hlen)) {
-                return bad(FES_HEADER_DIGEST_ERROR, 0, base, "header digest error");
-            }
             in.consume(headerBytes);
             dataRemaining = datal;
             dataDigested = dd > 0;
@@ -321,9 +339,6 @@ final class PduReader {
                 grow((int) plen);
             }
             return false;
-        }
-        if (hdOn && !headerDigestMatches(base, hlen)) {
-            return bad(FES_HEADER_DIGEST_ERROR, 0, base, "header digest error");
         }
         if (handshake) {
             in.consume((int) plen);

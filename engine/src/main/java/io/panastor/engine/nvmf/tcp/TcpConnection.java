@@ -123,8 +123,9 @@ public final class TcpConnection implements CompletionHandler {
     }
 
     /**
-     * A controller's end of the accepted socket {@code fd}: in AWAIT_ICREQ, its first receive
-     * posted. The connection owns the fd from here on (closes it when it fails, even now).
+     * A controller's end of the accepted socket {@code fd}, in AWAIT_ICREQ; {@link #start}
+     * posts its first receive. Once constructed the connection owns the fd (closes it when it
+     * fails); if the constructor throws, the caller still does.
      */
     public TcpConnection(Reactor reactor, int fd, String peer, ConnectionLimits limits, ConnectionHandler handler) {
         this(reactor, null, 0, fd, peer, limits, handler);
@@ -144,9 +145,6 @@ public final class TcpConnection implements CompletionHandler {
             this.reader = new PduReader(this, handler, limits, controller);
         } catch (RuntimeException e) {
             arena.close();
-            if (controller) {
-                Sockets.close(fd);
-            }
             throw e;
         }
         this.stall = new SendStallWatch(reactor, new SendStallWatch.Owner() {
@@ -166,7 +164,6 @@ public final class TcpConnection implements CompletionHandler {
         this.fd = fd;
         if (controller) {
             setState(State.AWAIT_ICREQ);
-            postRecv();
         } else {
             setState(State.CLOSED);
         }
@@ -174,6 +171,17 @@ public final class TcpConnection implements CompletionHandler {
 
     public State state() {
         return state;
+    }
+
+    /**
+     * Starts an accepted connection: posts its first receive. If the ring refuses it the
+     * connection fails, and the handler hears {@link ConnectionHandler#onClosed} from here.
+     */
+    public void start() {
+        if (!controller || state != State.AWAIT_ICREQ) {
+            throw new IllegalStateException("start in state " + state + (controller ? "" : " (a host connects)"));
+        }
+        postRecv();
     }
 
     /** Native memory this connection holds (buffers, iovecs, address), for memory accounting. */
@@ -549,8 +557,10 @@ public final class TcpConnection implements CompletionHandler {
             handler.onSent(side);
             flush();
         } else if (state == State.TERMINATING) {
+            // What waited for room may still go (the response to a Disconnect behind others).
+            handler.onSent(side);
             flush();
-            if (!out.inFlight()) {
+            if (state == State.TERMINATING && !out.inFlight()) {
                 fail(why, errno);
             }
         }

@@ -24,7 +24,7 @@ final class Capsules {
         if (req == null) {
             // The host sent more commands than its queue holds.
             if (lent != null) {
-                q.pool.release(lent);
+                q.giveBack(lent);
             }
             q.fatal(FES_PDU_SEQUENCE_ERROR, 0, base, "more commands than the queue's " + q.capacity() + " entries");
             return;

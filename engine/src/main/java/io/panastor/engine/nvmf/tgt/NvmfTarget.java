@@ -316,14 +316,19 @@ public final class NvmfTarget implements AutoCloseable {
                     onHandshakeEnded();
                     return;
                 }
+                QueuePair q;
                 try {
-                    connections.add(new QueuePair(this, r, fd, peer));
+                    q = new QueuePair(this, r, fd, peer);
                 } catch (RuntimeException e) {
                     // Out of memory or submission slots: this connection is refused, the rest serve on.
                     counters.handlerFailed("nvmf " + peer, "starting a connection", e);
                     Sockets.close(fd);
                     onHandshakeEnded();
+                    return;
                 }
+                // Listed before its first receive: a connection that fails at once is unlisted by its close.
+                connections.add(q);
+                q.start();
             });
         } catch (RejectedExecutionException e) {
             Sockets.close(fd);

@@ -110,6 +110,8 @@ public final class QueuePair implements ConnectionHandler {
 
     /** The connection ended (or is ending): nothing more is sent or run. */
     private boolean closing;
+    /** The host disconnected: responses already waiting for room still go, then the connection closes. */
+    private boolean disconnecting;
     /** The connection is CLOSED (its socket is gone). */
     private boolean connClosed;
     private boolean freed;
@@ -139,8 +141,7 @@ public final class QueuePair implements ConnectionHandler {
             this.buffers = new BufferLending(this, pool, arena);
         } catch (RuntimeException e) {
             arena.close();
-            io.panastor.natives.Sockets.close(fd);
-            throw e;
+            throw e;    // the caller closes the fd
         }
         this.r2tDeadlines = new R2TDeadlines(this, reactor, target.r2tTimeoutNanos());
         long timeout = target.handshakeTimeoutNanos();
@@ -292,7 +293,19 @@ public final class QueuePair implements ConnectionHandler {
     @Override
     public void onSent(int side) {
         writer.releaseHeld(side);
-        drainWaiting();
+        if (!closing && (disconnecting || conn.state() == TcpConnection.State.READY)) {
+            drainWaiting();
+        }
+    }
+
+    /** Posts the first receive; from {@link NvmfTarget} once the queue pair is listed. */
+    void start() {
+        conn.start();
+    }
+
+    /** A data buffer lent for a capsule that is not taken after all goes back where it came from. */
+    void giveBack(DataBuffer b) {
+        buffers.giveBack(b);
     }
 
     @Override
@@ -499,8 +512,9 @@ public final class QueuePair implements ConnectionHandler {
         conn.terminate(fes, fieldOffset, pduBase, why);
     }
 
-    /** Sends what is queued (the response to a Disconnect) and then closes. */
+    /** Sends what is queued (the response to a Disconnect, and responses waiting for room before it) and then closes. */
     void disconnect() {
+        disconnecting = true;
         conn.closeAfterSend("host disconnected", 0);
     }
 
