@@ -2,7 +2,7 @@ package io.panastor.bench;
 
 import static io.panastor.engine.nvmf.proto.TcpPdu.*;
 
-import io.panastor.engine.bdev.Bdevs;
+import io.panastor.engine.Engine;
 import io.panastor.engine.nvmf.proto.ConnectCommand;
 import io.panastor.engine.nvmf.proto.ConnectData;
 import io.panastor.engine.nvmf.proto.ControllerRegisters;
@@ -88,17 +88,12 @@ final class ConnectionsBench implements Callable<Integer> {
             String nqn = u.getPath().substring(1);
             return run(new InetSocketAddress(u.getHost(), u.getPort() < 0 ? 8420 : u.getPort()), nqn, null, null);
         }
-        try (Reactors rs = Reactors.start(reactors)) {
-            Bdevs bdevs = new Bdevs(rs);
-            try (NvmfTarget t = new NvmfTarget(rs, bdevs)) {
-                bdevs.create("malloc:///conn0?size_mb=16&blk_size=4096");
-                t.createSubsystem(NQN, "SN-CONN", "Panastor connections bench", true, List.of());
-                t.addNamespace(NQN, "conn0", 1);
-                InetSocketAddress a = t.addListener("127.0.0.1", 0);
-                return run(a, NQN, t, rs);
-            } finally {
-                bdevs.destroyAll().join();
-            }
+        try (Engine engine = Engine.start(Reactors.builder().count(reactors))) {
+            Engine.await(engine.createBdev("malloc:///conn0?size_mb=16&blk_size=4096"));
+            Engine.await(engine.createSubsystem(NQN, "SN-CONN", "Panastor connections bench", true, List.of()));
+            Engine.await(engine.addNamespace(NQN, "conn0", 1));
+            InetSocketAddress a = Engine.await(engine.addListener("127.0.0.1", 0));
+            return run(a, NQN, engine.target(), engine.reactors());
         }
     }
 

@@ -1,9 +1,7 @@
 package io.panastor.bench;
 
-import io.panastor.engine.bdev.Bdevs;
-import io.panastor.engine.nvmf.tgt.NvmfTarget;
+import io.panastor.engine.Engine;
 import io.panastor.natives.Cpu;
-import io.panastor.reactor.Reactors;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -37,25 +35,20 @@ final class DemoCommand extends BenchCommand.LocalOptions implements Callable<In
         System.out.println("Panastor demo 2/2: the same file over NVMe/TCP (target and initiator in this process, "
                 + "127.0.0.1), next to the local file.");
         List<Integer> cores = Cpu.allowedCpus();
-        try (Reactors targetReactors = Reactors.start(List.of(cores.getLast()))) {
-            Bdevs bdevs = new Bdevs(targetReactors);
-            try (NvmfTarget target = new NvmfTarget(targetReactors, bdevs)) {
-                bdevs.create("uring://" + config.file());
-                target.createSubsystem(NQN, "PANASTOR-DEMO", "Panastor demo", true, List.of());
-                target.addNamespace(NQN, config.file().toString(), 1);
-                InetSocketAddress at = target.addListener("127.0.0.1", 0);
-                String remote = "nvmf://127.0.0.1:" + at.getPort() + "/" + NQN;
-                for (Workload.Mode mode : List.of(Workload.Mode.RANDREAD, Workload.Mode.RANDWRITE)) {
-                    for (int qd : List.of(1, 32)) {
-                        System.out.println();
-                        TargetBench b = new TargetBench(List.of(config.file().toString(), remote),
-                                new Workload(mode, 4096, qd, 0, false), 1, config.runtimeSeconds(),
-                                config.rampSeconds(), System.out, false);
-                        b.printTable(b.run());
-                    }
+        try (Engine engine = Engine.start(List.of(cores.getLast()))) {
+            Engine.await(engine.createBdev("uring://" + config.file()));
+            Engine.await(engine.createSubsystem(NQN, "PANASTOR-DEMO", "Panastor demo", true, List.of()));
+            Engine.await(engine.addNamespace(NQN, config.file().toString(), 1));
+            InetSocketAddress at = Engine.await(engine.addListener("127.0.0.1", 0));
+            String remote = "nvmf://127.0.0.1:" + at.getPort() + "/" + NQN;
+            for (Workload.Mode mode : List.of(Workload.Mode.RANDREAD, Workload.Mode.RANDWRITE)) {
+                for (int qd : List.of(1, 32)) {
+                    System.out.println();
+                    TargetBench b = new TargetBench(List.of(config.file().toString(), remote),
+                            new Workload(mode, 4096, qd, 0, false), 1, config.runtimeSeconds(),
+                            config.rampSeconds(), System.out, false);
+                    b.printTable(b.run());
                 }
-            } finally {
-                bdevs.destroyAll().join();
             }
         }
         System.out.println();

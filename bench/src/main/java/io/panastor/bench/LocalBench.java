@@ -1,7 +1,7 @@
 package io.panastor.bench;
 
+import io.panastor.engine.Engine;
 import io.panastor.engine.bdev.Bdev;
-import io.panastor.engine.bdev.Bdevs;
 import io.panastor.natives.BlockFile;
 import io.panastor.natives.BufferPool;
 import io.panastor.natives.Cpu;
@@ -68,9 +68,9 @@ final class LocalBench {
         long steadyGcs;
         long steadyAllocated;
         BdevLoad.Result steady;
-        try (Reactors reactors = Reactors.start(List.of(cpu))) {
-            Bdevs bdevs = new Bdevs(reactors);
-            Bdev bdev = bdevs.create("uring://" + config.file);
+        try (Engine engine = Engine.start(List.of(cpu))) {
+            Reactors reactors = engine.reactors();
+            Bdev bdev = Engine.await(engine.createBdev("uring://" + config.file));
             Reactor reactor = reactors.get(0);
             try {
                 for (String rw : List.of("randread", "randwrite")) {
@@ -109,7 +109,7 @@ final class LocalBench {
                                 + "allocated %d bytes (%.3f B per IO)%n", config.steadySeconds, steady.iops(), steadyGcs,
                         steadyAllocated, steadyAllocated / (double) Math.max(1, steady.ios()));
             } finally {
-                bdevs.destroyAll().join();
+                Engine.await(engine.destroyBdev(bdev.name()));
             }
         }
         double[] idle = measureIdle();
@@ -170,7 +170,8 @@ final class LocalBench {
     private double[] measureIdle() throws InterruptedException {
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-        try (Reactors reactors = Reactors.start(2)) {
+        try (Engine engine = Engine.start(Reactors.builder().count(2))) {
+            Reactors reactors = engine.reactors();
             Thread.sleep(1000);
             long[] before = new long[reactors.size()];
             for (int i = 0; i < reactors.size(); i++) {

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.panastor.engine.Engine;
 import io.panastor.engine.bdev.Bdev;
-import io.panastor.engine.bdev.Bdevs;
 import io.panastor.reactor.Reactors;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -65,19 +65,20 @@ final class TargetBench {
 
     List<Outcome> run() throws InterruptedException {
         List<Outcome> outcomes = new ArrayList<>();
-        try (Reactors reactors = Reactors.start(jobs)) {
+        try (Engine engine = Engine.start(Reactors.builder().count(jobs))) {
+            Reactors reactors = engine.reactors();
             for (int round = 1; round <= rounds; round++) {
                 for (String target : targets) {
-                    Bdevs bdevs = new Bdevs(reactors);     // a remote target's admin queue runs on a bench reactor
+                    // A remote target's admin queue runs on a bench reactor; each run has its bdev afresh.
+                    Bdev bdev = Engine.await(engine.createBdev(target));
                     try {
-                        Bdev bdev = bdevs.create(target);
                         if (rampSeconds > 0) {
                             runJobs(reactors, bdev, new Workload(workload.mode(), workload.ioSize(), workload.depth(),
                                     workload.readPercent(), false), rampSeconds, null, round);
                         }
                         outcomes.add(runJobs(reactors, bdev, workload, runtimeSeconds, target, round));
                     } finally {
-                        bdevs.destroyAll().join();
+                        Engine.await(engine.destroyBdev(bdev.name()));
                     }
                 }
             }

@@ -31,7 +31,11 @@ public final class Panastor implements Runnable {
             cmd.addSubcommand(p.command());
         }
         cmd.setExecutionExceptionHandler((e, line, parseResult) -> {
-            line.getErr().println(line.getColorScheme().errorText("panastor: " + e.getMessage()));
+            Throwable t = e;
+            while (t instanceof java.util.concurrent.CompletionException && t.getCause() != null) {
+                t = t.getCause();
+            }
+            line.getErr().println(line.getColorScheme().errorText("panastor: " + t.getMessage()));
             return 1;
         });
         return cmd;

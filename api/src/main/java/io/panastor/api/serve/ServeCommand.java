@@ -1,6 +1,7 @@
 package io.panastor.api.serve;
 
 import io.panastor.api.cli.BdevArgs;
+import io.panastor.engine.Engine;
 import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.Bdevs;
 import io.panastor.engine.nvmf.tgt.NvmfTarget;
@@ -8,7 +9,6 @@ import io.panastor.bindings.signal_h;
 import io.panastor.natives.Cpu;
 import io.panastor.natives.OpenFileLimit;
 import io.panastor.natives.Signals;
-import io.panastor.reactor.Reactors;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -77,25 +77,22 @@ public final class ServeCommand implements Callable<Integer> {
             LOG.warn("open-file limit {} leaves room for fewer than {} connections: raise the hard limit "
                     + "(ulimit -Hn, or LimitNOFILE= in a systemd unit)", files.soft(), MIN_CONNECTIONS);
         }
-        try (Reactors reactors = Reactors.start(cores == null ? Cpu.allowedCpus() : cores)) {
-            Bdevs bdevs = new Bdevs(reactors);
-            try (NvmfTarget target = new NvmfTarget(reactors, bdevs)) {
-                target.createSubsystem(nqn, serial, model, hosts.isEmpty(), hosts);
-                for (String uri : uris) {
-                    Bdev b = bdevs.create(BdevArgs.resolve(uri));
-                    var ns = target.addNamespace(nqn, b.name(), 0);
-                    LOG.info("namespace {}: {} ({} blocks of {} B)", ns.nsid(), b.name(), b.blockCount(), b.blockSize());
-                }
-                InetSocketAddress bound = target.addListener(listenAddress.getHostString(), listenAddress.getPort());
-                System.out.println("nvmf://" + bound.getAddress().getHostAddress() + ":" + bound.getPort() + "/" + nqn);
-                System.out.flush();
-                stop.await();
-                LOG.info("stopping: closing {} connections", target.connections().size());
-                target.close();
-                LOG.info("stopped: {} connections left open", target.connections().size());
-            } finally {
-                bdevs.destroyAll().join();
+        try (Engine engine = Engine.start(cores == null ? Cpu.allowedCpus() : cores)) {
+            Engine.await(engine.createSubsystem(nqn, serial, model, hosts.isEmpty(), hosts));
+            for (String uri : uris) {
+                Bdev b = Engine.await(engine.createBdev(BdevArgs.resolve(uri)));
+                var ns = Engine.await(engine.addNamespace(nqn, b.name(), 0));
+                LOG.info("namespace {}: {} ({} blocks of {} B)", ns.nsid(), b.name(), b.blockCount(), b.blockSize());
             }
+            InetSocketAddress bound = Engine.await(engine.addListener(listenAddress.getHostString(),
+                    listenAddress.getPort()));
+            System.out.println("nvmf://" + bound.getAddress().getHostAddress() + ":" + bound.getPort() + "/" + nqn);
+            System.out.flush();
+            stop.await();
+            NvmfTarget target = engine.target();
+            LOG.info("stopping: closing {} connections", target.connections().size());
+            target.close();
+            LOG.info("stopped: {} connections left open", target.connections().size());
         }
         return 0;
     }

@@ -1,5 +1,6 @@
 package io.panastor.engine.bdev;
 
+import io.panastor.engine.error.EngineException;
 import io.panastor.reactor.Reactor;
 import java.util.ArrayList;
 import java.util.List;
@@ -79,7 +80,7 @@ public abstract class AbstractBdev implements Bdev {
                     + " must be got on that reactor");
         }
         if (destroyed) {
-            throw new BdevException(BdevException.Reason.NOT_FOUND, "bdev " + name + " is being destroyed");
+            throw new BdevException(EngineException.Reason.NOT_FOUND, "bdev " + name + " is being destroyed");
         }
         IoChannel ch = channels.get(reactor);
         if (ch == null) {

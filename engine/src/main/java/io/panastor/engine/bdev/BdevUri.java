@@ -1,5 +1,6 @@
 package io.panastor.engine.bdev;
 
+import io.panastor.engine.error.EngineException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
@@ -161,7 +162,7 @@ public record BdevUri(String text, String scheme, String host, String path, Map<
     }
 
     public static BdevException invalid(String uri, String what) {
-        return new BdevException(BdevException.Reason.INVALID_ARGUMENT, "invalid bdev URI '" + uri + "': " + what);
+        return new BdevException(EngineException.Reason.INVALID_ARGUMENT, "invalid bdev URI '" + uri + "': " + what);
     }
 
     @Override

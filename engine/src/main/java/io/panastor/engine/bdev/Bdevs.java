@@ -1,5 +1,6 @@
 package io.panastor.engine.bdev;
 
+import io.panastor.engine.error.EngineException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -119,7 +120,7 @@ public final class Bdevs {
                 if (existing.uri().equals(u.canonical())) {
                     return CompletableFuture.completedFuture(existing);
                 }
-                return CompletableFuture.failedFuture(new BdevException(BdevException.Reason.ALREADY_EXISTS, "bdev "
+                return CompletableFuture.failedFuture(new BdevException(EngineException.Reason.ALREADY_EXISTS, "bdev "
                         + name + " already exists (from " + existing.uri() + "); destroy it first or choose another name"));
             }
             Creating under = creating.get(name);
@@ -127,7 +128,7 @@ public final class Bdevs {
                 if (under.uri().equals(u.canonical())) {
                     return under.future();
                 }
-                return CompletableFuture.failedFuture(new BdevException(BdevException.Reason.ALREADY_EXISTS, "bdev "
+                return CompletableFuture.failedFuture(new BdevException(EngineException.Reason.ALREADY_EXISTS, "bdev "
                         + name + " is being created (from " + under.uri() + ")"));
             }
             result = new CompletableFuture<>();
@@ -152,7 +153,7 @@ public final class Bdevs {
             if (refusal == null) {
                 for (Bdev other : byName.values()) {
                     if (other.uuid().equals(bdev.uuid())) {
-                        refusal = new BdevException(BdevException.Reason.ALREADY_EXISTS, "uuid " + bdev.uuid()
+                        refusal = new BdevException(EngineException.Reason.ALREADY_EXISTS, "uuid " + bdev.uuid()
                                 + " is already used by bdev " + other.name());
                         break;
                     }
@@ -191,7 +192,7 @@ public final class Bdevs {
 
     /** Like {@link #lookup}, but a missing bdev is a {@link BdevException} NOT_FOUND. */
     public synchronized Bdev get(String key) {
-        return lookup(key).orElseThrow(() -> new BdevException(BdevException.Reason.NOT_FOUND,
+        return lookup(key).orElseThrow(() -> new BdevException(EngineException.Reason.NOT_FOUND,
                 "no bdev named '" + key + "' (by name, alias or uuid)"));
     }
 

@@ -1,5 +1,6 @@
 package io.panastor.engine.bdev;
 
+import io.panastor.engine.error.EngineException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -45,7 +46,7 @@ class BdevsTest {
         assertThatThrownBy(() -> bdevs.create("malloc:///m0?size_mb=8"))
                 .isInstanceOf(BdevException.class)
                 .hasMessageContaining("bdev m0 already exists")
-                .satisfies(e -> assertThat(((BdevException) e).reason()).isEqualTo(BdevException.Reason.ALREADY_EXISTS));
+                .satisfies(e -> assertThat(((BdevException) e).reason()).isEqualTo(EngineException.Reason.ALREADY_EXISTS));
         assertThat(bdevs.list()).containsExactly(b);
         assertThat(b.blockCount()).isEqualTo(8192);
         bdevs.destroyAll().join();
@@ -107,7 +108,7 @@ class BdevsTest {
                 .isInstanceOf(BdevException.class)
                 .hasMessageContaining(missing.toString())
                 .hasMessageContaining("ENOENT")
-                .satisfies(e -> assertThat(((BdevException) e).reason()).isEqualTo(BdevException.Reason.NOT_FOUND));
+                .satisfies(e -> assertThat(((BdevException) e).reason()).isEqualTo(EngineException.Reason.NOT_FOUND));
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.panastor.engine.bdev.malloc;
 
+import io.panastor.engine.error.EngineException;
 import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.BdevException;
 import io.panastor.engine.bdev.BdevFactory;
@@ -24,7 +25,7 @@ public final class MallocBdevFactory implements BdevFactory {
         try {
             return new MallocBdev(uri.simpleName(), uri.uuidOrRandom(), uri.canonical(), g.blockSize(), g.blockCount());
         } catch (OutOfMemoryError e) {
-            throw new BdevException(BdevException.Reason.RESOURCE_EXHAUSTED, "cannot allocate "
+            throw new BdevException(EngineException.Reason.RESOURCE_EXHAUSTED, "cannot allocate "
                     + g.blockSize() * g.blockCount() + " bytes for " + uri.text(), e);
         }
     }

@@ -1,5 +1,6 @@
 package io.panastor.engine.bdev.uring;
 
+import io.panastor.engine.error.EngineException;
 import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.BdevException;
 import io.panastor.engine.bdev.BdevFactory;
@@ -37,9 +38,9 @@ public final class UringBdevFactory implements BdevFactory {
         try {
             file = BlockFile.open(Path.of(path));
         } catch (NativeException e) {
-            BdevException.Reason reason = e.errno() == Errno.ENOENT ? BdevException.Reason.NOT_FOUND
+            EngineException.Reason reason = e.errno() == Errno.ENOENT ? EngineException.Reason.NOT_FOUND
                     : e.errno() == Errno.EINVAL || e.errno() == Errno.EISDIR || e.errno() == Errno.ENODEV
-                    ? BdevException.Reason.INVALID_ARGUMENT : BdevException.Reason.IO_ERROR;
+                    ? EngineException.Reason.INVALID_ARGUMENT : EngineException.Reason.IO_ERROR;
             throw new BdevException(reason, "cannot open " + path + " for " + uri.text() + ": " + e.getMessage(), e);
         }
         try {

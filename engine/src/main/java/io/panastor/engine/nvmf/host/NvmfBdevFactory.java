@@ -1,5 +1,6 @@
 package io.panastor.engine.nvmf.host;
 
+import io.panastor.engine.error.EngineException;
 import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.BdevContext;
 import io.panastor.engine.bdev.BdevException;
@@ -53,7 +54,7 @@ public final class NvmfBdevFactory implements BdevFactory {
             if (failure != null) {
                 Throwable why = failure instanceof CompletionException && failure.getCause() != null
                         ? failure.getCause() : failure;
-                throw new BdevException(BdevException.Reason.IO_ERROR, "cannot attach " + uri.text() + ": "
+                throw new BdevException(EngineException.Reason.IO_ERROR, "cannot attach " + uri.text() + ": "
                         + why.getMessage(), why);
             }
             return new NvmfBdev(n.text(), uuid, n, admin);

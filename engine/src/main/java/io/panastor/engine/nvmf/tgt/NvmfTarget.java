@@ -1,5 +1,8 @@
 package io.panastor.engine.nvmf.tgt;
 
+import static io.panastor.engine.error.EngineException.Reason.*;
+
+import io.panastor.engine.error.EngineException;
 import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.Bdevs;
 import io.panastor.engine.nvmf.proto.ConnectCommand;
@@ -92,17 +95,19 @@ public final class NvmfTarget implements AutoCloseable {
                                      Collection<String> hosts) {
         checkNqn(nqn, "subsystem NQN");
         if (serial.isEmpty() || serial.length() > 20 || !StandardCharsets.US_ASCII.newEncoder().canEncode(serial)) {
-            throw new IllegalArgumentException("serial number must be 1 to 20 ASCII characters, got '" + serial + "'");
+            throw new EngineException(INVALID_ARGUMENT,
+                    "serial number must be 1 to 20 ASCII characters, got '" + serial + "'");
         }
         if (model.isEmpty() || model.length() > 40 || !StandardCharsets.US_ASCII.newEncoder().canEncode(model)) {
-            throw new IllegalArgumentException("model number must be 1 to 40 ASCII characters, got '" + model + "'");
+            throw new EngineException(INVALID_ARGUMENT,
+                    "model number must be 1 to 40 ASCII characters, got '" + model + "'");
         }
         for (String h : hosts) {
             checkNqn(h, "host NQN");
         }
         Subsystem s = new Subsystem(nqn, serial, model, allowAnyHost, hosts, false);
         if (subsystems.putIfAbsent(nqn, s) != null) {
-            throw new IllegalArgumentException("subsystem " + nqn + " already exists");
+            throw new EngineException(ALREADY_EXISTS, "subsystem " + nqn + " already exists");
         }
         discoveryGeneration.incrementAndGet();
         return s;
@@ -112,7 +117,7 @@ public final class NvmfTarget implements AutoCloseable {
     public void destroySubsystem(String nqn) {
         Subsystem s = subsystem(nqn);
         if (s.isDiscovery()) {
-            throw new IllegalArgumentException("the discovery subsystem cannot be removed");
+            throw new EngineException(INVALID_ARGUMENT, "the discovery subsystem cannot be removed");
         }
         subsystems.remove(nqn);
         discoveryGeneration.incrementAndGet();
@@ -124,7 +129,7 @@ public final class NvmfTarget implements AutoCloseable {
     public Subsystem subsystem(String nqn) {
         Subsystem s = subsystems.get(nqn);
         if (s == null) {
-            throw new IllegalArgumentException("no subsystem " + nqn);
+            throw new EngineException(NOT_FOUND, "no subsystem " + nqn);
         }
         return s;
     }
@@ -137,7 +142,7 @@ public final class NvmfTarget implements AutoCloseable {
     public Namespace addNamespace(String nqn, String bdevName, int nsid) {
         Subsystem s = subsystem(nqn);
         if (s.isDiscovery()) {
-            throw new IllegalArgumentException("the discovery subsystem has no namespaces");
+            throw new EngineException(INVALID_ARGUMENT, "the discovery subsystem has no namespaces");
         }
         Bdev bdev = bdevs.get(bdevName);
         Namespace ns = s.addNamespace(bdev, nsid);
@@ -163,7 +168,7 @@ public final class NvmfTarget implements AutoCloseable {
 
     private static void checkNqn(String nqn, String what) {
         if (nqn == null || !nqn.startsWith("nqn.") || nqn.getBytes(StandardCharsets.UTF_8).length > MAX_NQN) {
-            throw new IllegalArgumentException(what + " must start with 'nqn.' and be at most " + MAX_NQN
+            throw new EngineException(INVALID_ARGUMENT, what + " must start with 'nqn.' and be at most " + MAX_NQN
                     + " bytes, got '" + nqn + "'");
         }
     }
@@ -173,9 +178,14 @@ public final class NvmfTarget implements AutoCloseable {
     /** Listens on {@code host:port} (port 0 = any); returns the bound address. */
     public InetSocketAddress addListener(String host, int port) {
         if (closed) {
-            throw new IllegalStateException("the target is closed");
+            throw new EngineException(UNAVAILABLE, "the target is closed");
         }
-        int fd = Sockets.listen(host, port, 128);
+        int fd;
+        try {
+            fd = Sockets.listen(host, port, 128);
+        } catch (io.panastor.natives.NativeException e) {
+            throw EngineException.of(e);    // EADDRINUSE: ALREADY_EXISTS, and so on
+        }
         Reactor r = reactors.get(0);
         Listener l;
         try {
@@ -200,7 +210,7 @@ public final class NvmfTarget implements AutoCloseable {
                 return;
             }
         }
-        throw new IllegalArgumentException("no listener on " + address);
+        throw new EngineException(NOT_FOUND, "no listener on " + address);
     }
 
     public List<InetSocketAddress> listeners() {
@@ -210,7 +220,7 @@ public final class NvmfTarget implements AutoCloseable {
     /** Time a connection has from accept to a completed Connect (0: no limit). Applies to connections accepted after. */
     public void setHandshakeTimeout(java.time.Duration timeout) {
         if (timeout.isNegative()) {
-            throw new IllegalArgumentException("handshake timeout must not be negative, got " + timeout);
+            throw new EngineException(INVALID_ARGUMENT, "handshake timeout must not be negative, got " + timeout);
         }
         handshakeTimeoutNanos = timeout.toNanos();
     }
@@ -227,7 +237,7 @@ public final class NvmfTarget implements AutoCloseable {
      */
     public void setR2TTimeout(java.time.Duration timeout) {
         if (timeout.isNegative()) {
-            throw new IllegalArgumentException("R2T timeout must not be negative, got " + timeout);
+            throw new EngineException(INVALID_ARGUMENT, "R2T timeout must not be negative, got " + timeout);
         }
         r2tTimeoutNanos = timeout.toNanos();
     }
@@ -243,7 +253,7 @@ public final class NvmfTarget implements AutoCloseable {
      */
     public void setSendStallTimeout(java.time.Duration timeout) {
         if (timeout.isNegative()) {
-            throw new IllegalArgumentException("send-stall timeout must not be negative, got " + timeout);
+            throw new EngineException(INVALID_ARGUMENT, "send-stall timeout must not be negative, got " + timeout);
         }
         sendStallTimeoutNanos = timeout.toNanos();
     }
@@ -255,7 +265,8 @@ public final class NvmfTarget implements AutoCloseable {
     /** Connections that may be between accept and Connect at once; beyond it new ones are closed at accept. */
     public void setMaxUnconnected(int max) {
         if (max < 1) {
-            throw new IllegalArgumentException("the cap on connections not yet connected must be at least 1, got "
+            throw new EngineException(INVALID_ARGUMENT,
+                    "the cap on connections not yet connected must be at least 1, got "
                     + max);
         }
         maxUnconnected = max;
@@ -277,7 +288,8 @@ public final class NvmfTarget implements AutoCloseable {
      */
     public void setDataBufferLimits(int small, int large) {
         if (small < 1 || large < 1) {
-            throw new IllegalArgumentException("data buffer limits must be at least 1, got " + small + " and " + large);
+            throw new EngineException(INVALID_ARGUMENT,
+                    "data buffer limits must be at least 1, got " + small + " and " + large);
         }
         maxSmallBuffers = small;
         maxLargeBuffers = large;

@@ -1,5 +1,8 @@
 package io.panastor.engine.nvmf.tgt;
 
+import static io.panastor.engine.error.EngineException.Reason.*;
+
+import io.panastor.engine.error.EngineException;
 import io.panastor.engine.bdev.Bdev;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -102,7 +105,7 @@ public final class Subsystem {
         Namespace[] ns = namespaces.clone();
         for (Namespace n : ns) {
             if (n != null && n.bdev() == bdev) {
-                throw new IllegalArgumentException("bdev " + bdev.name() + " is already namespace " + n.nsid()
+                throw new EngineException(ALREADY_EXISTS, "bdev " + bdev.name() + " is already namespace " + n.nsid()
                         + " of " + nqn);
             }
         }
@@ -113,14 +116,15 @@ public final class Subsystem {
                 }
             }
             if (nsid == 0) {
-                throw new IllegalStateException(nqn + " has " + MAX_NAMESPACES + " namespaces already");
+                throw new EngineException(NO_SPACE, nqn + " has " + MAX_NAMESPACES + " namespaces already");
             }
         }
         if (nsid < 1 || nsid > MAX_NAMESPACES) {
-            throw new IllegalArgumentException("NSID " + nsid + " is out of range 1.." + MAX_NAMESPACES);
+            throw new EngineException(INVALID_ARGUMENT, "NSID " + nsid + " is out of range 1.." + MAX_NAMESPACES);
         }
         if (ns[nsid] != null) {
-            throw new IllegalArgumentException("NSID " + nsid + " of " + nqn + " is taken by bdev " + ns[nsid].bdev().name());
+            throw new EngineException(ALREADY_EXISTS,
+                    "NSID " + nsid + " of " + nqn + " is taken by bdev " + ns[nsid].bdev().name());
         }
         Namespace n = Namespace.of(nsid, bdev);
         ns[nsid] = n;
@@ -132,7 +136,7 @@ public final class Subsystem {
         Namespace[] ns = namespaces.clone();
         Namespace n = nsid >= 1 && nsid <= MAX_NAMESPACES ? ns[nsid] : null;
         if (n == null) {
-            throw new IllegalArgumentException(nqn + " has no namespace " + nsid);
+            throw new EngineException(NOT_FOUND, nqn + " has no namespace " + nsid);
         }
         ns[nsid] = null;
         namespaces = ns;

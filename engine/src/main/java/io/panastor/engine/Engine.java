@@ -1,0 +1,215 @@
+package io.panastor.engine;
+
+import io.panastor.engine.bdev.Bdev;
+import io.panastor.engine.bdev.Bdevs;
+import io.panastor.engine.error.EngineException;
+import io.panastor.engine.nvmf.tgt.Namespace;
+import io.panastor.engine.nvmf.tgt.NvmfTarget;
+import io.panastor.engine.nvmf.tgt.Subsystem;
+import io.panastor.reactor.Reactors;
+import java.net.InetSocketAddress;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The data plane of one node as one object: its reactors, its bdev registry and its NVMe/TCP
+ * target (and, as they come, pools and nexuses), started and stopped as a unit. This is what
+ * {@code serve}, the demo, the benchmarks and a management API stand on.
+ *
+ * <p>Its control path is asynchronous: every operation returns a {@link CompletableFuture},
+ * and every failure is an {@link EngineException} whose {@link EngineException.Reason} a
+ * management API maps one-to-one (NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT, ...), never a
+ * bare {@code IllegalArgumentException} whose message would have to be matched. The parts
+ * stay reachable ({@link #reactors()}, {@link #bdevs()}, {@link #target()}) for what the
+ * facade does not cover yet.
+ *
+ * <p>Thread-safety: every method from any thread.
+ */
+public final class Engine implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Engine.class.getName());
+
+    private final Reactors reactors;
+    private final Bdevs bdevs;
+    private final NvmfTarget target;
+    private volatile boolean closed;
+
+    private Engine(Reactors reactors) {
+        this.reactors = reactors;
+        this.bdevs = new Bdevs(reactors);
+        this.target = new NvmfTarget(reactors, bdevs);
+    }
+
+    /** Starts an engine on reactors made by {@code reactors} (a {@link Reactors#builder()}). */
+    public static Engine start(Reactors.Builder reactors) {
+        return new Engine(reactors.start());
+    }
+
+    /** Starts an engine with a reactor on each of {@code cpus}. */
+    public static Engine start(List<Integer> cpus) {
+        return start(Reactors.builder().cpus(cpus));
+    }
+
+    public Reactors reactors() {
+        return reactors;
+    }
+
+    public Bdevs bdevs() {
+        return bdevs;
+    }
+
+    public NvmfTarget target() {
+        return target;
+    }
+
+    // ---------------------------------------------------------------- bdevs
+
+    /** Creates a bdev from its URI ({@code malloc:///m0?size_mb=64}, {@code uring:///path}, {@code nvmf://...}). */
+    public CompletableFuture<Bdev> createBdev(String uri) {
+        if (uri == null || uri.isBlank()) {
+            return failed(EngineException.Reason.INVALID_ARGUMENT, "a bdev URI is required");
+        }
+        return guard(() -> bdevs.createAsync(uri));
+    }
+
+    /** Destroys the bdev named {@code name} (by name, alias or UUID). */
+    public CompletableFuture<Void> destroyBdev(String name) {
+        return guard(() -> {
+            for (Subsystem s : target.subsystems()) {
+                for (Namespace ns : s.namespaces()) {
+                    Bdev b = ns.bdev();
+                    if (b.name().equals(name) || b.uuid().toString().equals(name)) {
+                        throw new EngineException(EngineException.Reason.BUSY, "bdev " + b.name()
+                                + " is namespace " + ns.nsid() + " of " + s.nqn() + ": remove the namespace first");
+                    }
+                }
+            }
+            return bdevs.destroy(name);
+        });
+    }
+
+    /** The bdevs there are now. */
+    public List<Bdev> listBdevs() {
+        return bdevs.list();
+    }
+
+    // ---------------------------------------------------------------- NVMe/TCP target
+
+    public CompletableFuture<Subsystem> createSubsystem(String nqn, String serial, String model, boolean allowAnyHost,
+                                                        Collection<String> hosts) {
+        return call(() -> target.createSubsystem(nqn, serial, model, allowAnyHost, hosts));
+    }
+
+    public CompletableFuture<Void> destroySubsystem(String nqn) {
+        return call(() -> {
+            target.destroySubsystem(nqn);
+            return null;
+        });
+    }
+
+    /** Exports bdev {@code bdev} as namespace {@code nsid} of {@code nqn} (0: the lowest free NSID). */
+    public CompletableFuture<Namespace> addNamespace(String nqn, String bdev, int nsid) {
+        return call(() -> target.addNamespace(nqn, bdev, nsid));
+    }
+
+    public CompletableFuture<Void> removeNamespace(String nqn, int nsid) {
+        return call(() -> {
+            target.removeNamespace(nqn, nsid);
+            return null;
+        });
+    }
+
+    /** Listens on {@code host:port} (0: any free port); completes with the bound address. */
+    public CompletableFuture<InetSocketAddress> addListener(String host, int port) {
+        if (port < 0 || port > 65535) {
+            return failed(EngineException.Reason.INVALID_ARGUMENT, "port " + port + " is not 0 to 65535");
+        }
+        return call(() -> target.addListener(host, port));
+    }
+
+    public CompletableFuture<Void> removeListener(InetSocketAddress address) {
+        return call(() -> {
+            target.removeListener(address);
+            return null;
+        });
+    }
+
+    // ---------------------------------------------------------------- life
+
+    /**
+     * Stops the engine: the target (its listeners and connections), then every bdev, then the
+     * reactors. A second call does nothing.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            target.close();
+        } finally {
+            try {
+                bdevs.destroyAll().get(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (Exception e) {
+                LOG.log(System.Logger.Level.WARNING, "destroying the bdevs at shutdown: {0}", e.toString());
+            } finally {
+                reactors.close();
+            }
+        }
+    }
+
+    /**
+     * Waits for {@code f} on a control-path thread: its value, or its failure as the
+     * {@link EngineException} itself (not wrapped in a {@code CompletionException}).
+     */
+    public static <T> T await(CompletableFuture<T> f) {
+        try {
+            return f.join();
+        } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+            throw EngineException.of(e);
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private <T> CompletableFuture<T> call(Supplier<T> op) {
+        if (closed) {
+            return failed(EngineException.Reason.UNAVAILABLE, "the engine is stopped");
+        }
+        try {
+            return CompletableFuture.completedFuture(op.get());
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(EngineException.of(e));
+        }
+    }
+
+    private <T> CompletableFuture<T> guard(Supplier<CompletableFuture<T>> op) {
+        if (closed) {
+            return failed(EngineException.Reason.UNAVAILABLE, "the engine is stopped");
+        }
+        CompletableFuture<T> f;
+        try {
+            f = op.get();
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(EngineException.of(e));
+        }
+        CompletableFuture<T> out = new CompletableFuture<>();
+        f.whenComplete((v, t) -> {
+            if (t != null) {
+                out.completeExceptionally(EngineException.of(t));
+            } else {
+                out.complete(v);
+            }
+        });
+        return out;
+    }
+
+    private static <T> CompletableFuture<T> failed(EngineException.Reason reason, String message) {
+        return CompletableFuture.failedFuture(new EngineException(reason, message));
+    }
+}
