@@ -14,6 +14,9 @@ import java.lang.foreign.MemorySegment;
  * installed after it. Control plane only (process start).
  */
 public final class Signals {
+    public static final int SIGINT = signal_h.SIGINT;
+    public static final int SIGTERM = signal_h.SIGTERM;
+
     private Signals() {
     }
 

@@ -5,7 +5,6 @@ import io.panastor.engine.Engine;
 import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.Bdevs;
 import io.panastor.engine.nvmf.tgt.NvmfTarget;
-import io.panastor.bindings.signal_h;
 import io.panastor.natives.Cpu;
 import io.panastor.natives.OpenFileLimit;
 import io.panastor.natives.Signals;
@@ -63,7 +62,7 @@ public final class ServeCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         // Started in the background by a script, the process inherits SIGINT ignored, and the
         // JVM would then install no handler (Signal.handle quietly does nothing): undo that first.
-        for (int sig : new int[] {signal_h.SIGINT, signal_h.SIGTERM}) {
+        for (int sig : new int[] {Signals.SIGINT, Signals.SIGTERM}) {
             if (Signals.unignore(sig)) {
                 LOG.debug("signal {} was ignored (a background job): default action restored", sig);
             }
