@@ -1,12 +1,19 @@
 package io.panastor.engine;
 
 import io.panastor.engine.bdev.Bdev;
+import io.panastor.engine.bdev.BdevClaim;
+import io.panastor.engine.bdev.BdevIo;
+import io.panastor.engine.bdev.IoChannel;
+import io.panastor.engine.bdev.IoCompletion;
+import io.panastor.engine.bdev.IoStatus;
 import io.panastor.engine.bdev.Bdevs;
 import io.panastor.engine.error.EngineException;
 import io.panastor.engine.nvmf.tgt.Namespace;
 import io.panastor.engine.nvmf.tgt.NvmfTarget;
 import io.panastor.engine.nvmf.tgt.Subsystem;
+import io.panastor.reactor.Reactor;
 import io.panastor.reactor.Reactors;
+import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.util.Collection;
 import java.util.List;
@@ -88,6 +95,85 @@ public final class Engine implements AutoCloseable {
             }
             return bdevs.destroy(name);
         });
+    }
+
+    /**
+     * Claims bdev {@code name} exclusively for {@code claimant} (a pool, a nexus): a second
+     * claim, or destroying it, is refused as BUSY naming the claimant until the claim is closed.
+     */
+    public CompletableFuture<BdevClaim> claimBdev(String name, String claimant) {
+        return call(() -> bdevs.claim(name, claimant));
+    }
+
+    /** How one IO run from the control path ended: an {@link IoStatus} and, for IO errors, an errno. */
+    public record IoResult(int status, int errno) {
+        public boolean ok() {
+            return status == IoStatus.SUCCESS;
+        }
+
+        @Override
+        public String toString() {
+            return IoStatus.name(status) + (errno != 0 ? " (errno " + errno + ")" : "");
+        }
+    }
+
+    /**
+     * Reads {@code blocks} blocks from {@code lba} of bdev {@code name} into {@code into}
+     * (native memory, aligned as the bdev needs), from any thread: the IO runs on a reactor
+     * and the future completes with its status. Fails (NOT_FOUND, UNAVAILABLE) only when it
+     * cannot be started; an IO that ran and failed completes normally with its status.
+     */
+    public CompletableFuture<IoResult> read(String name, long lba, long blocks, MemorySegment into) {
+        return io(name, (io, done) -> io.prepareRead(lba, blocks, into, done));
+    }
+
+    /** Writes {@code blocks} blocks at {@code lba} of bdev {@code name} from {@code from}; see {@link #read}. */
+    public CompletableFuture<IoResult> write(String name, long lba, long blocks, MemorySegment from) {
+        return io(name, (io, done) -> io.prepareWrite(lba, blocks, from, done));
+    }
+
+    /** Flushes bdev {@code name}'s volatile cache, if it has one; see {@link #read}. */
+    public CompletableFuture<IoResult> flush(String name) {
+        return guard(() -> {
+            Bdev b = bdevs.get(name);
+            return io(b, (io, done) -> io.prepareFlush(0, b.blockCount(), done));
+        });
+    }
+
+    private interface IoOp {
+        BdevIo prepare(BdevIo io, IoCompletion done);
+    }
+
+    private CompletableFuture<IoResult> io(String name, IoOp op) {
+        return guard(() -> io(bdevs.get(name), op));
+    }
+
+    private CompletableFuture<IoResult> io(Bdev b, IoOp op) {
+        Reactor r = reactors.get(0);
+        CompletableFuture<IoResult> result = new CompletableFuture<>();
+        try {
+            r.execute(() -> {
+                try {
+                    IoChannel channel = b.channel(r);
+                    BdevIo io = channel.allocIo();
+                    if (io == null) {
+                        result.completeExceptionally(new EngineException(EngineException.Reason.BUSY, "every IO "
+                                + "descriptor of " + b.name() + " on reactor " + r.id() + " is in use: try again"));
+                        return;
+                    }
+                    channel.submit(op.prepare(io, done -> {
+                        result.complete(new IoResult(done.status(), done.errno()));
+                        done.release();
+                    }));
+                } catch (RuntimeException e) {
+                    result.completeExceptionally(EngineException.of(e));
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            result.completeExceptionally(new EngineException(EngineException.Reason.UNAVAILABLE,
+                    "the engine's reactors are stopped"));
+        }
+        return result;
     }
 
     /** The bdevs there are now. */

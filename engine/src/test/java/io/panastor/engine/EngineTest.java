@@ -4,9 +4,14 @@ import static io.panastor.engine.error.EngineException.Reason.*;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.panastor.engine.bdev.BdevClaim;
+import io.panastor.engine.bdev.BlockPattern;
 import io.panastor.engine.error.EngineException;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import io.panastor.reactor.Reactors;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -112,6 +117,50 @@ class EngineTest {
         assertThat(engine.target().listeners()).containsExactly(bound);
         engine.removeListener(bound).join();
         assertThat(engine.target().listeners()).isEmpty();
+    }
+
+    @Test
+    void aClaimIsExclusiveNamesItsClaimantAndIsReleasedOnClose() {
+        engine.createBdev("malloc:///m0?size_mb=8&blk_size=4096").join();
+        failure(engine.claimBdev("m9", "pool p0"), NOT_FOUND);
+        failure(engine.claimBdev("m0", " "), INVALID_ARGUMENT);
+        BdevClaim pool = engine.claimBdev("m0", "pool p0").join();
+        assertThat(pool.bdev().name()).isEqualTo("m0");
+        assertThat(failure(engine.claimBdev("m0", "nexus n1"), BUSY).getMessage()).contains("pool p0");
+        assertThat(failure(engine.destroyBdev("m0"), BUSY).getMessage()).contains("pool p0");
+        assertThat(engine.bdevs().claimant("m0")).contains("pool p0");
+        pool.close();
+        pool.close();   // twice: nothing more
+        assertThat(engine.bdevs().claimant("m0")).isEmpty();
+        try (BdevClaim nexus = engine.claimBdev("m0", "nexus n1").join()) {
+            assertThat(nexus.claimant()).isEqualTo("nexus n1");
+            assertThat(failure(engine.claimBdev("m0", "pool p0"), BUSY).getMessage()).contains("nexus n1");
+        }
+        engine.destroyBdev("m0").join();
+        assertThat(engine.listBdevs()).isEmpty();
+    }
+
+    @Test
+    void controlPathIoFromANonReactorThreadCompletesAFutureWithTheDataWritten() {
+        engine.createBdev("malloc:///m0?size_mb=8&blk_size=4096").join();
+        int bs = 4096;
+        int blocks = 8;
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment out = arena.allocate((long) bs * blocks, 4096);
+            MemorySegment in = arena.allocate((long) bs * blocks, 4096);
+            new BlockPattern().fill(out, 0, bs, 16, blocks, 7);
+            assertThat(Thread.currentThread().getName()).doesNotStartWith("reactor");
+            Engine.IoResult w = engine.write("m0", 16, blocks, out).join();
+            assertThat(w.ok()).as("write: " + w).isTrue();
+            assertThat(engine.flush("m0").join().ok()).isTrue();
+            Engine.IoResult r = engine.read("m0", 16, blocks, in).join();
+            assertThat(r.ok()).as("read: " + r).isTrue();
+            assertThat(in.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(out.toArray(ValueLayout.JAVA_BYTE));
+            // An IO that runs and fails completes with its status; one that cannot start fails the future.
+            Engine.IoResult beyond = engine.read("m0", 2048, 1, in).join();
+            assertThat(beyond.ok()).as("a read past the end: " + beyond).isFalse();
+            failure(engine.read("m9", 0, 1, in), NOT_FOUND);
+        }
     }
 
     @Test

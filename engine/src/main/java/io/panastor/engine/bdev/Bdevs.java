@@ -30,6 +30,8 @@ public final class Bdevs {
     private final Map<String, Bdev> byName = new LinkedHashMap<>();
     /** Bdevs being made, by name: an identical create joins the one under way. */
     private final Map<String, Creating> creating = new LinkedHashMap<>();
+    /** Claims by bdev name. */
+    private final Map<String, BdevClaim> claims = new LinkedHashMap<>();
     private final List<Reactor> reactors;
     private int nextHome;
 
@@ -200,14 +202,56 @@ public final class Bdevs {
         return new ArrayList<>(byName.values());
     }
 
-    /** Unregisters the bdev and destroys it; completes when its channels are closed and its device released. */
+    /**
+     * Unregisters the bdev and destroys it; completes when its channels are closed and its
+     * device released. Fails (NOT_FOUND) for no such bdev and (BUSY) for a claimed one, naming
+     * the claimant; either way nothing changes.
+     */
     public CompletableFuture<Void> destroy(String key) {
         Bdev b;
         synchronized (this) {
-            b = get(key);
+            try {
+                b = get(key);
+                BdevClaim c = claims.get(b.name());
+                if (c != null) {
+                    throw new BdevException(EngineException.Reason.BUSY, "bdev " + b.name() + " is claimed by "
+                            + c.claimant() + ": release the claim first");
+                }
+            } catch (BdevException e) {
+                return CompletableFuture.failedFuture(e);
+            }
             byName.remove(b.name());
         }
         return b.destroy();
+    }
+
+    /**
+     * Claims bdev {@code key} (name, alias or UUID) exclusively for {@code claimant}. Fails
+     * with NOT_FOUND for no such bdev, BUSY (naming who holds it) when it is claimed already,
+     * INVALID_ARGUMENT for a blank claimant. Any thread.
+     */
+    public synchronized BdevClaim claim(String key, String claimant) {
+        if (claimant == null || claimant.isBlank()) {
+            throw new BdevException(EngineException.Reason.INVALID_ARGUMENT, "a claim needs the claimant's name");
+        }
+        Bdev b = get(key);
+        BdevClaim held = claims.get(b.name());
+        if (held != null) {
+            throw new BdevException(EngineException.Reason.BUSY, "bdev " + b.name() + " is already claimed by "
+                    + held.claimant());
+        }
+        BdevClaim c = new BdevClaim(this, b, claimant);
+        claims.put(b.name(), c);
+        return c;
+    }
+
+    /** Who claims bdev {@code key}, if anyone. */
+    public synchronized Optional<String> claimant(String key) {
+        return lookup(key).map(b -> claims.get(b.name())).map(BdevClaim::claimant);
+    }
+
+    synchronized void release(BdevClaim c) {
+        claims.remove(c.bdev().name(), c);
     }
 
     /** Destroys every bdev. */
@@ -216,6 +260,7 @@ public final class Bdevs {
         synchronized (this) {
             all = new ArrayList<>(byName.values());
             byName.clear();
+            claims.clear();     // shutting down: claimants are going too
         }
         return CompletableFuture.allOf(all.stream().map(Bdev::destroy).toArray(CompletableFuture[]::new));
     }
