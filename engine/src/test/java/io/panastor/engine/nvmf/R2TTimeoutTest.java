@@ -11,7 +11,6 @@ import io.panastor.engine.nvmf.tgt.NvmfTarget;
 import io.panastor.reactor.ManualNanoClock;
 import io.panastor.reactor.Reactors;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
@@ -109,13 +108,7 @@ class R2TTimeoutTest {
         assertThat(target.freeDataBuffers().join()[1]).as("free large buffers with the R2T out").isZero();
 
         // Another connection's large read waits for the buffer the hostage holds.
-        CompletableFuture<TestHost.Completion> read = CompletableFuture.supplyAsync(() -> {
-            try {
-                return reader.read(1, 0, BLOCKS, BS);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
+        CompletableFuture<TestHost.Completion> read = reader.readAsync(1, 0, BLOCKS, BS);
         reactors.awaitTimersDue().join();
         assertThat(read).as("the read, before the clock moves").isNotDone();
         assertThat(target.counters().r2tTimeouts()).isZero();

@@ -10,7 +10,6 @@ import io.panastor.engine.nvmf.tgt.NvmfTarget;
 import io.panastor.reactor.ManualNanoClock;
 import io.panastor.reactor.Reactors;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
@@ -108,13 +107,7 @@ class SendStallTest {
                 () -> target.freeDataBuffers().join()[1] == 0);
 
         // Another connection's large read waits for a buffer the hostage holds.
-        CompletableFuture<TestHost.Completion> read = CompletableFuture.supplyAsync(() -> {
-            try {
-                return reader.read(1, 0, BLOCKS, BS);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
+        CompletableFuture<TestHost.Completion> read = reader.readAsync(1, 0, BLOCKS, BS);
         reactors.awaitTimersDue().join();
         assertThat(read).as("the read, before the clock moves").isNotDone();
         assertThat(target.counters().sendStalls()).isZero();

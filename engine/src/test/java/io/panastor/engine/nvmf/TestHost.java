@@ -309,6 +309,17 @@ public final class TestHost implements AutoCloseable {
         return command(s, null, false, blocks * blockSize);
     }
 
+    /** {@link #read} on another thread: for a read that is expected to wait (for a buffer, a deadline). */
+    public java.util.concurrent.CompletableFuture<Completion> readAsync(long nsid, long slba, int blocks, int blockSize) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return read(nsid, slba, blocks, blockSize);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+    }
+
     public Completion write(long nsid, long slba, byte[] data, int blockSize, boolean inCapsule) throws IOException {
         ByteBuffer s = sqe(NvmeOpcodes.NVM_WRITE, nsid);
         s.putLong(40, slba).putInt(48, data.length / blockSize - 1);
