@@ -105,6 +105,17 @@ public final class Engine implements AutoCloseable {
         return call(() -> bdevs.claim(name, claimant));
     }
 
+    /**
+     * {@link #claimBdev(String, String)} with a hot-remove listener: when the bdev's device is
+     * gone for good the claim is released and {@code onRemoved} runs once, on a thread of its
+     * own (never a reactor), before the bdev is destroyed ({@link Bdevs#claim(String, String,
+     * java.util.function.Consumer)}).
+     */
+    public CompletableFuture<BdevClaim> claimBdev(String name, String claimant,
+                                                  java.util.function.Consumer<BdevClaim> onRemoved) {
+        return call(() -> bdevs.claim(name, claimant, onRemoved));
+    }
+
     /** How one IO run from the control path ended: an {@link IoStatus} and, for IO errors, an errno. */
     public record IoResult(int status, int errno) {
         public boolean ok() {

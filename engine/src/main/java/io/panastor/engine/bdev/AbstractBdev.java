@@ -27,6 +27,10 @@ public abstract class AbstractBdev implements Bdev {
     private final Map<Reactor, IoChannel> channels = new ConcurrentHashMap<>();
     private volatile boolean destroyed;
     private CompletableFuture<Void> destruction;
+    /** Why the device went for good, once {@link #removed} is called. Guarded by {@code this}. */
+    private String removedWhy;
+    /** The registry's hook, installed when it registers this bdev. Guarded by {@code this}. */
+    private java.util.function.Consumer<String> removalHook;
 
     protected AbstractBdev(String name, UUID uuid, String uri, int blockSize, long blockCount) {
         this.name = name;
@@ -88,6 +92,45 @@ public abstract class AbstractBdev implements Bdev {
             channels.put(reactor, ch);
         }
         return ch;
+    }
+
+    /**
+     * Hot-remove: a kind calls this when its device is gone for good (a remote whose
+     * controller is lost past its {@code ctrlr_loss_timeout_ms}), after it has failed every IO
+     * it held. The registry that holds the bdev unregisters it, tells its claimant (see
+     * {@link Bdevs#claim(String, String, java.util.function.Consumer)}) and destroys it.
+     * Only the first call counts; called before the bdev is registered, it takes effect at
+     * registration. Any thread.
+     */
+    protected final void removed(String why) {
+        java.util.function.Consumer<String> hook;
+        synchronized (this) {
+            if (removedWhy != null) {
+                return;
+            }
+            removedWhy = why;
+            hook = removalHook;
+        }
+        if (hook != null) {
+            hook.accept(why);
+        }
+    }
+
+    /** Why the device is gone for good, or null while it is not. Any thread. */
+    public final synchronized String removedReason() {
+        return removedWhy;
+    }
+
+    /** Installed by {@link Bdevs} at registration; runs at once when the bdev was removed already. */
+    final void onRemoved(java.util.function.Consumer<String> hook) {
+        String why;
+        synchronized (this) {
+            removalHook = hook;
+            why = removedWhy;
+        }
+        if (why != null && hook != null) {
+            hook.accept(why);
+        }
     }
 
     /** Makes this kind's channel; runs on {@code reactor}. */

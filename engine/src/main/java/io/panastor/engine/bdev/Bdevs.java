@@ -11,6 +11,7 @@ import java.util.ServiceLoader;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.Consumer;
 import io.panastor.reactor.Reactor;
 import io.panastor.reactor.Reactors;
 
@@ -25,6 +26,7 @@ import io.panastor.reactor.Reactors;
 public final class Bdevs {
     /** The scheme that names an existing bdev: {@code bdev:///NAME}. */
     public static final String EXISTING_SCHEME = "bdev";
+    private static final System.Logger LOG = System.getLogger(Bdevs.class.getName());
 
     private final Map<String, BdevFactory> factories = new LinkedHashMap<>();
     private final Map<String, Bdev> byName = new LinkedHashMap<>();
@@ -169,6 +171,9 @@ public final class Bdevs {
             }
         }
         if (refusal == null) {
+            if (bdev instanceof AbstractBdev a) {
+                a.onRemoved(why -> removed(bdev, why));
+            }
             result.complete(bdev);
         } else if (bdev != null) {
             Throwable why = refusal;
@@ -230,7 +235,19 @@ public final class Bdevs {
      * with NOT_FOUND for no such bdev, BUSY (naming who holds it) when it is claimed already,
      * INVALID_ARGUMENT for a blank claimant. Any thread.
      */
-    public synchronized BdevClaim claim(String key, String claimant) {
+    public BdevClaim claim(String key, String claimant) {
+        return claim(key, claimant, null);
+    }
+
+    /**
+     * {@link #claim(String, String)} with a removal listener: if the bdev is hot-removed (its
+     * device is gone for good, {@link AbstractBdev#removed}) while claimed, the claim is
+     * released and {@code onRemoved} is called exactly once, on a thread of its own (a virtual
+     * thread, never a reactor: it may block, and may call the registry), after the bdev is
+     * unregistered (its name is free) and before it is destroyed. A claim closed before the
+     * removal hears nothing. {@code onRemoved} may be null.
+     */
+    public synchronized BdevClaim claim(String key, String claimant, Consumer<BdevClaim> onRemoved) {
         if (claimant == null || claimant.isBlank()) {
             throw new BdevException(EngineException.Reason.INVALID_ARGUMENT, "a claim needs the claimant's name");
         }
@@ -240,7 +257,7 @@ public final class Bdevs {
             throw new BdevException(EngineException.Reason.BUSY, "bdev " + b.name() + " is already claimed by "
                     + held.claimant());
         }
-        BdevClaim c = new BdevClaim(this, b, claimant);
+        BdevClaim c = new BdevClaim(this, b, claimant, onRemoved);
         claims.put(b.name(), c);
         return c;
     }
@@ -252,6 +269,42 @@ public final class Bdevs {
 
     synchronized void release(BdevClaim c) {
         claims.remove(c.bdev().name(), c);
+    }
+
+    /**
+     * Hot-remove (the hook {@link #register} installs): a registered bdev whose device is gone
+     * for good is unregistered and its claim freed, its claimant's listener runs once on a
+     * thread of its own, and then the bdev is destroyed. A bdev no longer registered (destroyed
+     * already, or shutting down) is left alone.
+     */
+    private void removed(Bdev bdev, String why) {
+        BdevClaim claim;
+        synchronized (this) {
+            if (byName.get(bdev.name()) != bdev) {
+                return;
+            }
+            byName.remove(bdev.name());
+            claim = claims.remove(bdev.name());
+        }
+        LOG.log(System.Logger.Level.WARNING, "bdev {0} removed: {1}{2}", bdev.name(), why,
+                claim == null ? "" : "; telling its claimant " + claim.claimant());
+        if (claim == null) {
+            bdev.destroy();
+            return;
+        }
+        claim.removed(why);
+        Consumer<BdevClaim> listener = claim.removalListener();
+        Thread.ofVirtual().name("bdev-removed-" + bdev.name()).start(() -> {
+            try {
+                if (listener != null) {
+                    listener.accept(claim);
+                }
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "the removal listener of " + claim + " failed", e);
+            } finally {
+                bdev.destroy();
+            }
+        });
     }
 
     /** Destroys every bdev. */

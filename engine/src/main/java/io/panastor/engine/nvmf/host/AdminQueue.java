@@ -46,6 +46,11 @@ import java.util.concurrent.TimeUnit;
  * backoff (100 ms doubling to 5 s); the listener hears when a controller is ready again (IO
  * queues reconnect to it). {@link #closeAsync} sends Disconnect and ends the connection.
  *
+ * <p>A controller lost for longer than {@code ctrlr_loss_timeout_ms} (timed on the reactor's
+ * clock from the moment the listener heard {@code controllerLost}; 0: never) is lost for good:
+ * reconnecting stops ({@link Phase#GONE}) and the listener hears {@code controllerGone} once.
+ * A controller ready again before then cancels the deadline.
+ *
  * <p>Thread-safety: reactor-confined, but for the methods marked "any thread".
  */
 final class AdminQueue implements ConnectionHandler {
@@ -69,6 +74,12 @@ final class AdminQueue implements ConnectionHandler {
 
         /** A controller (a new one after a loss) is enabled and ready for IO queues. */
         void controllerReady(int cntlid);
+
+        /**
+         * The controller was lost for longer than {@code ctrlr_loss_timeout_ms}: the admin queue
+         * gave up and will not reconnect. Heard once, after {@link #controllerLost}.
+         */
+        void controllerGone(String why);
     }
 
     /** Where the admin queue is in its life. */
@@ -83,6 +94,8 @@ final class AdminQueue implements ConnectionHandler {
         DISABLING,
         /** Lost: waiting out the backoff before the next association. */
         BACKOFF,
+        /** Lost for good (past {@code ctrlr_loss_timeout_ms}): no more associations; waits for close. */
+        GONE,
         /** Closing: Disconnect sent, the connection ends. */
         CLOSING,
         /** Done. */
@@ -109,6 +122,8 @@ final class AdminQueue implements ConnectionHandler {
     private long keepAliveTimer = -1;
     private long attachTimer = -1;
     private long backoffTimer = -1;
+    /** The {@code ctrlr_loss_timeout_ms} deadline, from a loss until a controller is ready again. */
+    private long lossTimer = -1;
     private long cstsPolls;
     private String lossReason;
     private boolean resetPending;
@@ -353,6 +368,7 @@ final class AdminQueue implements ConnectionHandler {
             reactor.cancelTimer(attachTimer);
             attachTimer = -1;
         }
+        cancelLossTimer();
         scheduleKeepAlive();
         if (!attached.isDone()) {
             attached.complete(c);
@@ -458,8 +474,47 @@ final class AdminQueue implements ConnectionHandler {
     }
 
     private void lost(String why, int errno) {
+        if (lossTimer < 0 && uri.ctrlrLossTimeoutMillis() > 0) {
+            long limit = TimeUnit.MILLISECONDS.toNanos(uri.ctrlrLossTimeoutMillis());
+            lossTimer = reactor.scheduleTimer(limit, () -> {
+                lossTimer = -1;
+                giveUp("controller of " + uri.nqn() + " at " + uri.host() + ":" + uri.port() + " lost for more than"
+                        + " ctrlr_loss_timeout_ms=" + uri.ctrlrLossTimeoutMillis() + " (first: " + why + ")");
+            });
+        }
         if (listener != null) {
             listener.controllerLost(why, errno);
+        }
+    }
+
+    private void cancelLossTimer() {
+        if (lossTimer >= 0) {
+            reactor.cancelTimer(lossTimer);
+            lossTimer = -1;
+        }
+    }
+
+    /** Past the loss timeout: stop reconnecting and tell the listener the controller is gone for good. */
+    private void giveUp(String why) {
+        if (phase == Phase.LIVE || phase == Phase.GONE || phase == Phase.CLOSING || phase == Phase.CLOSED) {
+            return;
+        }
+        LOG.log(System.Logger.Level.WARNING, "giving up: {0}", why);
+        if (backoffTimer >= 0) {
+            reactor.cancelTimer(backoffTimer);
+            backoffTimer = -1;
+        }
+        if (attachTimer >= 0) {
+            reactor.cancelTimer(attachTimer);
+            attachTimer = -1;
+        }
+        resetPending = false;
+        setPhase(Phase.GONE);
+        if (conn.state() != TcpConnection.State.CLOSED) {
+            conn.fail(why, Errno.ENODEV);     // an association under way ends; onClosed stays GONE
+        }
+        if (listener != null) {
+            listener.controllerGone(why);
         }
     }
 
@@ -512,6 +567,9 @@ final class AdminQueue implements ConnectionHandler {
         if (was == Phase.CLOSING || was == Phase.CLOSED) {
             finishClose();
             return;
+        }
+        if (was == Phase.GONE) {
+            return;     // given up: no more associations; closeAsync finishes
         }
         if (!attached.isDone()) {
             if (attachTimer >= 0) {
@@ -587,6 +645,7 @@ final class AdminQueue implements ConnectionHandler {
                 reactor.cancelTimer(backoffTimer);
                 backoffTimer = -1;
             }
+            cancelLossTimer();
             boolean wasLive = phase == Phase.LIVE;
             setPhase(Phase.CLOSING);
             if (conn.state() == TcpConnection.State.CLOSED) {

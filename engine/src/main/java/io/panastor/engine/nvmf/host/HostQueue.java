@@ -39,7 +39,12 @@ import java.util.concurrent.TimeUnit;
  * timeout scan last read it ({@link Reactor#nanoTime()}, every {@link #TIMEOUT_SCAN_NANOS}):
  * no IO reads the clock, and a test's manual clock drives the timeouts.
  *
- * <p>Thread-safety: reactor-confined, but for {@link #suspendAsync} and {@link #resumeAsync}.
+ * <p>When the controller is {@linkplain #gone gone for good} (the bdev's {@code
+ * ctrlr_loss_timeout_ms} passed) the queue fails everything it holds or has in flight, and
+ * all later IO, with an IO error and ENODEV, and never connects again.
+ *
+ * <p>Thread-safety: reactor-confined, but for {@link #suspendAsync}, {@link #resumeAsync} and
+ * {@link #goneAsync}.
  */
 final class HostQueue extends IoChannel implements ConnectionHandler {
     private static final System.Logger LOG = System.getLogger(HostQueue.class.getName());
@@ -93,6 +98,8 @@ final class HostQueue extends IoChannel implements ConnectionHandler {
     private State state = State.CLOSED;
     /** The controller is being reset: do not reconnect until {@link #resume}. */
     private boolean suspended;
+    /** The controller is gone for good: every IO fails with ENODEV; no reconnect. */
+    private boolean gone;
     private boolean closing;
     private boolean released;
     private long backoffNanos = MIN_BACKOFF_NANOS;
@@ -124,7 +131,12 @@ final class HostQueue extends IoChannel implements ConnectionHandler {
         this.writer = new HostCommandWriter(conn, cmds, remote.remoteUri().nsid(), blockSize);
         this.now = reactor.nanoTime();
         this.flushes = FlushGroup.join(reactor);
-        connect();
+        if (remote.goneReason() != null) {
+            gone = true;
+            suspended = true;
+        } else {
+            connect();
+        }
         scheduleTimeoutScan();
     }
 
@@ -257,7 +269,7 @@ final class HostQueue extends IoChannel implements ConnectionHandler {
 
     /** The controller is back (possibly a new one): reconnect now. Reactor-confined. */
     void resume() {
-        if (closing || !suspended) {
+        if (closing || gone || !suspended) {
             return;
         }
         suspended = false;
@@ -266,6 +278,50 @@ final class HostQueue extends IoChannel implements ConnectionHandler {
             connect();
         }
         // DRAINING: onClosed reconnects (after the shortest backoff) once the old socket is done.
+    }
+
+    /**
+     * The controller is gone for good: drop the connection, fail what is in flight and what
+     * is held with ENODEV, and fail all later IO the same way. Reactor-confined.
+     */
+    void gone(String why) {
+        gone = true;
+        suspended = true;
+        if (conn.state() != TcpConnection.State.CLOSED) {
+            conn.fail(why, Errno.ENODEV);
+        }
+        int held = waiting.size();
+        for (int n = 0; n < held; n++) {
+            BdevIo io = waiting.poll();
+            int i = io.index();
+            if (ioParts[i] == 0) {
+                complete(io, IoStatus.IO_ERROR, Errno.ENODEV);
+            } else {
+                // Parts of it are still in flight on the closing connection: the last one's end completes it.
+                if (ioStatus[i] == IoStatus.SUCCESS) {
+                    ioStatus[i] = IoStatus.IO_ERROR;
+                    ioErrno[i] = Errno.ENODEV;
+                }
+                waiting.add(io);
+            }
+        }
+    }
+
+    /** {@link #gone} from any thread; completes once it has run (or the reactor is closed). */
+    CompletableFuture<Void> goneAsync(String why) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        try {
+            reactor.execute(() -> {
+                try {
+                    gone(why);
+                } finally {
+                    done.complete(null);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            done.complete(null);     // the reactor is closing, and this queue with it
+        }
+        return done;
     }
 
     /** {@link #suspend} from any thread. */
@@ -302,6 +358,10 @@ final class HostQueue extends IoChannel implements ConnectionHandler {
         }
         if (io.type() == IoType.RESET) {
             completeLater(io, IoStatus.SUCCESS, 0);
+            return;
+        }
+        if (gone) {
+            completeLater(io, IoStatus.IO_ERROR, Errno.ENODEV);
             return;
         }
         if (state != State.READY || !waiting.isEmpty() || !start(io)) {

@@ -5,6 +5,7 @@ import io.panastor.engine.bdev.IoChannel;
 import io.panastor.reactor.Reactor;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -17,6 +18,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * command outlived its abort) every IO queue is suspended — its commands fail, new IO
  * waits — and when the admin queue has a controller again every queue reconnects to it.
  *
+ * <p>Hot-remove: a controller lost for longer than {@code ctrlr_loss_timeout_ms} is lost for
+ * good. The admin queue stops reconnecting, every IO queue fails what it holds or has in
+ * flight (IO error, ENODEV) and fails new IO the same way, and then the bdev reports itself
+ * {@linkplain #removed removed}: its registry unregisters it, tells its claimant and destroys it.
+ *
  * <p>Thread-safety: as {@link AbstractBdev}.
  */
 public final class NvmfBdev extends AbstractBdev implements AdminQueue.ControllerListener {
@@ -25,6 +31,8 @@ public final class NvmfBdev extends AbstractBdev implements AdminQueue.Controlle
     private final AdminQueue admin;
     private final AtomicInteger nextQid = new AtomicInteger();
     private final Set<HostQueue> queues = ConcurrentHashMap.newKeySet();
+    /** Why the controller is gone for good, once it is (then no queue connects). */
+    private volatile String goneWhy;
 
     NvmfBdev(String name, UUID uuid, NvmfUri uri, AdminQueue admin) {
         super(name, uuid, uri.text(), admin.controller().blockSize(), admin.controller().blocks());
@@ -79,6 +87,20 @@ public final class NvmfBdev extends AbstractBdev implements AdminQueue.Controlle
         for (HostQueue q : queues) {
             q.resumeAsync();
         }
+    }
+
+    @Override
+    public void controllerGone(String why) {
+        goneWhy = why;
+        LOG.log(System.Logger.Level.WARNING, "{0}: {1}; failing IO on {2} queue(s) and removing the bdev", name(), why,
+                queues.size());
+        CompletableFuture<?>[] failed = queues.stream().map(q -> q.goneAsync(why)).toArray(CompletableFuture[]::new);
+        CompletableFuture.allOf(failed).whenComplete((v, t) -> removed(why));
+    }
+
+    /** Why the controller is gone for good, or null while it is not. Any thread. */
+    String goneReason() {
+        return goneWhy;
     }
 
     /** An IO queue was refused: have the admin queue check its controller now. */
