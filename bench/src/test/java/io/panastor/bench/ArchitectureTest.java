@@ -20,11 +20,6 @@ import org.junit.jupiter.api.Test;
  * way. It lives in bench because bench depends on every other module, so all of their main
  * classes are on its test class path. ArchUnit reads bytecode: a compile-time constant
  * ({@code static final int}) is inlined by javac and leaves no dependency to see.
- *
- * <p>Not held yet: "only native uses bindings". engine's {@code nvmf.tcp.SendBuffers} fills
- * its iovecs and msghdrs through {@code io.panastor.bindings.iovec} and {@code msghdr} (and
- * reads them back to resume a short send); native has no type for that yet. Until it does,
- * the layer rule lets every module above bindings use it.
  */
 class ArchitectureTest {
     private static JavaClasses classes;
@@ -56,7 +51,14 @@ class ArchitectureTest {
                 .whereLayer("engine").mayOnlyBeAccessedByLayers("api", "bench")
                 .whereLayer("reactor").mayOnlyBeAccessedByLayers("engine", "api", "bench")
                 .whereLayer("native").mayOnlyBeAccessedByLayers("reactor", "engine", "api", "bench")
-                .whereLayer("bindings").mayOnlyBeAccessedByLayers("native", "reactor", "engine", "api", "bench")
+                .whereLayer("bindings").mayOnlyBeAccessedByLayers("native")
+                .check(classes);
+    }
+
+    @Test
+    void onlyNativeUsesTheBindings() {
+        noClasses().that().resideOutsideOfPackages("io.panastor.natives..", "io.panastor.bindings..")
+                .should().dependOnClassesThat().resideInAPackage("io.panastor.bindings..")
                 .check(classes);
     }
 

@@ -1,10 +1,7 @@
 package io.panastor.engine.nvmf.tcp;
 
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-
-import io.panastor.bindings.iovec;
-import io.panastor.bindings.msghdr;
 import io.panastor.natives.IoUring;
+import io.panastor.natives.IoVectors;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -64,14 +61,14 @@ public final class SendBuffers {
         for (int i = 0; i < 2; i++) {
             buffers[i] = arena.allocate(capacity, 4096);
             views[i] = buffers[i].asByteBuffer();
-            iovs[i] = arena.allocate((long) iovec.SIZE * maxIovs, 8);
-            msgs[i] = arena.allocate(msghdr.SIZE, 8);
+            iovs[i] = arena.allocate(IoVectors.IOVEC_SIZE * maxIovs, 8);
+            msgs[i] = arena.allocate(IoVectors.MSGHDR_SIZE, 8);
         }
     }
 
     /** Native bytes these buffers hold (both sides, their iovecs and msghdrs). */
     public long nativeBytes() {
-        return 2L * (capacity + (long) iovec.SIZE * maxIovs + msghdr.SIZE);
+        return 2L * (capacity + IoVectors.IOVEC_SIZE * maxIovs + IoVectors.MSGHDR_SIZE);
     }
 
     /** Offset of {@code bytes} reserved in the filling buffer, or -1 when they do not fit now. */
@@ -123,8 +120,7 @@ public final class SendBuffers {
     }
 
     private static void putIov(MemorySegment v, int i, long address, long length) {
-        iovec.iov_base(v, i * iovec.SIZE, address);
-        iovec.iov_len(v, i * iovec.SIZE, length);
+        IoVectors.set(v, i, address, length);
     }
 
     /** The buffer PDUs are being built in. */
@@ -190,8 +186,7 @@ public final class SendBuffers {
 
     private boolean prepGathered(IoUring ring, int fd, int side, long userData) {
         MemorySegment msg = msgs[side];     // zeroed by the arena: no name, no control data
-        msghdr.msg_iov(msg, iovs[side].address() + sendingIov * iovec.SIZE);
-        msghdr.msg_iovlen(msg, iovCounts[side] - sendingIov);
+        IoVectors.point(msg, iovs[side].address() + sendingIov * IoVectors.IOVEC_SIZE, iovCounts[side] - sendingIov);
         return ring.prepSendmsg(fd, msg.address(), userData);
     }
 
@@ -224,13 +219,12 @@ public final class SendBuffers {
     private void skip(int side, long bytes) {
         MemorySegment v = iovs[side];
         while (bytes > 0) {
-            long at = sendingIov * iovec.SIZE;
-            long len = v.get(JAVA_LONG, at + iovec.iov_len_OFFSET);
+            long len = IoVectors.length(v, sendingIov);
             if (bytes >= len) {
                 bytes -= len;
                 sendingIov++;
             } else {
-                long base = v.get(JAVA_LONG, at + iovec.iov_base_OFFSET);
+                long base = IoVectors.base(v, sendingIov);
                 putIov(v, sendingIov, base + bytes, len - bytes);
                 bytes = 0;
             }
