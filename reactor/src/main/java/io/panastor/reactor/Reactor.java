@@ -82,6 +82,8 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
     private volatile boolean closing;
     private AgentRunner runner;
     private Thread thread;
+    /** Messages this reactor sent itself while its queue was full (reactor-confined). */
+    private final java.util.ArrayDeque<Runnable> ownOverflow = new java.util.ArrayDeque<>();
 
     private Poller[] pollers = new Poller[0];
     /** Run after {@link #pollers} (see {@link #addFlushPoller}). */
@@ -255,11 +257,22 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
 
     // ---------------------------------------------------------------- messages
 
-    /** Runs {@code task} on this reactor. Any thread; never blocks unless the queue is full. */
+    /**
+     * Runs {@code task} on this reactor. Any thread; never blocks unless the queue is full —
+     * and never from the reactor's own thread, which could not drain it: what the reactor
+     * sends itself beyond the queue's capacity (closing 10,000 queues of its controllers, say)
+     * waits in a local overflow list, run in order once the queue is empty.
+     */
     @Override
     public void execute(Runnable task) {
         if (closing) {
             throw new RejectedExecutionException(roleName() + " is stopped");
+        }
+        if (Thread.currentThread() == thread) {
+            if (!ownOverflow.isEmpty() || !messages.offer(task)) {
+                ownOverflow.add(task);
+            }
+            return;     // the reactor is awake: it is running this
         }
         while (!messages.offer(task)) {
             if (closing) {
@@ -532,6 +545,10 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
         cycles++;
         now = clock.nanoTime();
         int work = messages.drain(messageRunner, MESSAGE_DRAIN_LIMIT);
+        if (!ownOverflow.isEmpty() && messages.isEmpty()) {
+            // After the queue: the reactor's own earlier messages in it run first (FIFO).
+            work += runOwnOverflow(MESSAGE_DRAIN_LIMIT);
+        }
         if (timers.size() > 0) {
             work += runDueTimers();
         }
@@ -540,6 +557,16 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
         // Completions, and the SQEs this cycle queued, in one system call at most.
         work += ring.submitAndReap(dispatcher, COMPLETION_REAP_LIMIT);
         return work;
+    }
+
+    private int runOwnOverflow(int max) {
+        int n = 0;
+        Runnable task;
+        while (n < max && (task = ownOverflow.poll()) != null) {
+            runMessage(task);
+            n++;
+        }
+        return n;
     }
 
     private int runPollers(Poller[] ps) {
@@ -565,7 +592,7 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
     void park() {
         sleeping = true;
         try {
-            if (closing || !messages.isEmpty() || ring.completionsReady() > 0) {
+            if (closing || !messages.isEmpty() || !ownOverflow.isEmpty() || ring.completionsReady() > 0) {
                 return;
             }
             long timeout = maxParkNanos;
@@ -588,6 +615,7 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
         // Messages that raced with close() are run, so that their submitters' futures complete;
         // the ring is still open here.
         messages.drain(messageRunner);
+        runOwnOverflow(Integer.MAX_VALUE);
         if (clock instanceof ManualNanoClock manual) {
             manual.unregister(clockWaker);
         }

@@ -168,6 +168,27 @@ class ReactorTest {
     }
 
     @Test
+    void aReactorSendingItselfMoreMessagesThanItsQueueHoldsRunsThemAllInOrder() throws Exception {
+        try (Reactors reactors = Reactors.start(1)) {
+            Reactor r = reactors.get(0);
+            int count = 3 * Reactor.MESSAGE_QUEUE_CAPACITY;
+            java.util.List<Integer> ran = new java.util.ArrayList<>();
+            CompletableFuture<Void> last = new CompletableFuture<>();
+            r.execute(() -> {
+                // From the reactor's own thread: a full queue must not make it wait on itself.
+                for (int i = 0; i < count; i++) {
+                    int n = i;
+                    r.execute(() -> ran.add(n));
+                }
+                r.execute(() -> last.complete(null));
+            });
+            last.get(60, TimeUnit.SECONDS);
+            List<Integer> expected = java.util.stream.IntStream.range(0, count).boxed().toList();
+            assertThat(r.submit(() -> List.copyOf(ran)).get(60, TimeUnit.SECONDS)).isEqualTo(expected);
+        }
+    }
+
+    @Test
     void parkedReactorWakesForAMessage() throws Exception {
         try (Reactors reactors = Reactors.start(1)) {
             Reactor r = reactors.get(0);
