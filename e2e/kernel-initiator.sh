@@ -4,7 +4,7 @@
 # and stop the target with SIGTERM (it must exit 0). Prints 'N passed, N failed'.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-TOOL="$ROOT/../shared/tools/kernel-initiator/run.sh"
+TOOL="${KERNEL_INITIATOR:-$ROOT/../shared/tools/kernel-initiator/run.sh}"
 OUT="${E2E_OUT:-$ROOT/target/e2e}"
 export NVMF_KC_CACHE="${NVMF_KC_CACHE:-$HOME/.cache/kernel-initiator}"
 
