@@ -32,10 +32,15 @@ public final class errno_h {
     public static final int ENODEV = 19;
     public static final int EISDIR = 21;
     public static final int EINVAL = 22;
+    public static final int ENFILE = 23;
+    public static final int EMFILE = 24;
     public static final int ENOSPC = 28;
     public static final int ENOSYS = 38;
     public static final int EOPNOTSUPP = 95;
     public static final int ETIME = 62;
+    public static final int EPROTO = 71;
+    public static final int EADDRINUSE = 98;
+    public static final int EADDRNOTAVAIL = 99;
     public static final int ETIMEDOUT = 110;
     public static final int ECANCELED = 125;
 

@@ -178,6 +178,13 @@ class EngineTest {
         EngineException e = EngineException.of(new CompletionException(bug));
         assertThat(e.reason()).isEqualTo(INTERNAL);
         assertThat(e.getCause()).isSameAs(bug);
+        // A system call's failure keeps its meaning: its errno picks the reason.
+        assertThat(EngineException.of(new io.panastor.natives.NativeException("write(f)", io.panastor.natives.Errno.ENOSPC))
+                .reason()).isEqualTo(NO_SPACE);
+        assertThat(EngineException.of(new io.panastor.natives.NativeException("open(f)", io.panastor.natives.Errno.ENOENT))
+                .reason()).isEqualTo(NOT_FOUND);
+        assertThat(EngineException.of(new io.panastor.natives.NativeException("pread(f)", io.panastor.natives.Errno.EIO))
+                .reason()).isEqualTo(IO_ERROR);
         EngineException typed = new EngineException(NO_SPACE, "full");
         assertThat(EngineException.of(new CompletionException(typed))).isSameAs(typed);
         assertThatThrownBy(() -> {

@@ -22,6 +22,15 @@ public final class Errno {
     public static final int ENOSPC = errno_h.ENOSPC;
     public static final int EOPNOTSUPP = errno_h.EOPNOTSUPP;
     public static final int ETIMEDOUT = errno_h.ETIMEDOUT;
+    public static final int ENOMEM = errno_h.ENOMEM;
+    public static final int EACCES = errno_h.EACCES;
+    public static final int EBUSY = errno_h.EBUSY;
+    public static final int EEXIST = errno_h.EEXIST;
+    public static final int ENFILE = errno_h.ENFILE;
+    public static final int EMFILE = errno_h.EMFILE;
+    public static final int EPROTO = errno_h.EPROTO;
+    public static final int EADDRINUSE = errno_h.EADDRINUSE;
+    public static final int EADDRNOTAVAIL = errno_h.EADDRNOTAVAIL;
 
     /** A call-state segment for {@code Linker.Option.captureCallState("errno")}, owned by {@code arena}. */
     public static MemorySegment newCallState(Arena arena) {

@@ -1,5 +1,6 @@
 package io.panastor.engine.error;
 
+import io.panastor.natives.Errno;
 import io.panastor.natives.NativeException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -12,12 +13,6 @@ import java.util.concurrent.ExecutionException;
  */
 public class EngineException extends RuntimeException {
     private static final long serialVersionUID = 1L;
-    private static final int EADDRINUSE = 98;
-    private static final int EADDRNOTAVAIL = 99;
-    private static final int EACCES = 13;
-    private static final int EMFILE = 24;
-    private static final int ENFILE = 23;
-    private static final int ENOMEM = 12;
 
     /** Why it failed. */
     public enum Reason {
@@ -70,12 +65,14 @@ public class EngineException extends RuntimeException {
             return e;
         }
         if (t instanceof NativeException n) {
-            Reason r = switch (n.errno()) {
-                case EADDRINUSE -> Reason.ALREADY_EXISTS;
-                case EADDRNOTAVAIL, EACCES -> Reason.INVALID_ARGUMENT;
-                case EMFILE, ENFILE, ENOMEM -> Reason.RESOURCE_EXHAUSTED;
-                default -> Reason.IO_ERROR;
-            };
+            int e = n.errno();
+            Reason r = e == Errno.EADDRINUSE || e == Errno.EEXIST ? Reason.ALREADY_EXISTS
+                    : e == Errno.EADDRNOTAVAIL || e == Errno.EACCES || e == Errno.EINVAL ? Reason.INVALID_ARGUMENT
+                    : e == Errno.ENOENT || e == Errno.ENODEV ? Reason.NOT_FOUND
+                    : e == Errno.EBUSY ? Reason.BUSY
+                    : e == Errno.ENOSPC ? Reason.NO_SPACE
+                    : e == Errno.EMFILE || e == Errno.ENFILE || e == Errno.ENOMEM ? Reason.RESOURCE_EXHAUSTED
+                    : Reason.IO_ERROR;
             return new EngineException(r, n.getMessage(), n);
         }
         return new EngineException(Reason.INTERNAL, "internal error: " + t, t);

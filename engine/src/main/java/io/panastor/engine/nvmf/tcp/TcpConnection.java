@@ -61,9 +61,9 @@ public final class TcpConnection implements CompletionHandler {
     /** MAXH2CDATA below this is refused (§3.6.2.3: at least 4096). */
     public static final int MIN_MAXH2CDATA = 4096;
     /** Linux errno for a protocol error: what the commands of a connection ended by one fail with. */
-    public static final int EPROTO = 71;
+    public static final int EPROTO = Errno.EPROTO;
     /** Linux errno: no file descriptor left. */
-    static final int EMFILE = 24;
+    static final int EMFILE = Errno.EMFILE;
     private static final int TOKEN_CONNECT = 0;
     private static final int TOKEN_RECV = 1;
     private static final int TOKEN_SEND = 2;
