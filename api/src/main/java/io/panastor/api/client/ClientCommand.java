@@ -1,0 +1,88 @@
+package io.panastor.api.client;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageOrBuilder;
+import com.google.protobuf.util.JsonFormat;
+import io.grpc.Deadline;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Mixin;
+
+/**
+ * A command that talks to a running engine. Exit codes scripts can rely on: 0 done; 1 the
+ * engine refused (one line on stderr: the gRPC code and the engine's message); 2 a usage error
+ * (picocli's); 3 no engine answered at {@code --engine}.
+ */
+abstract class ClientCommand implements Callable<Integer> {
+    static final int REFUSED = 1;
+    static final int UNREACHABLE = 3;
+
+    @Mixin
+    EngineOptions options;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** Does the command's work over {@code channel}; returns its exit code. */
+    abstract int run(ManagedChannel channel, Deadline deadline) throws Exception;
+
+    @Override
+    public final Integer call() throws Exception {
+        ManagedChannel ch = options.channel();
+        try {
+            return run(ch, Deadline.after(options.timeoutSeconds, TimeUnit.SECONDS));
+        } catch (StatusRuntimeException e) {
+            return fail(e);
+        } finally {
+            EngineOptions.close(ch);
+        }
+    }
+
+    private int fail(StatusRuntimeException e) {
+        Status s = e.getStatus();
+        PrintWriter err = spec.commandLine().getErr();
+        String name = spec.qualifiedName();
+        // A status the transport made (it has a cause) means no engine answered; one the engine
+        // sent has none and carries the engine's own message.
+        boolean transport = s.getCause() != null || s.getCode() == Status.Code.DEADLINE_EXCEEDED;
+        if (transport && (s.getCode() == Status.Code.UNAVAILABLE || s.getCode() == Status.Code.DEADLINE_EXCEEDED)) {
+            err.println(name + ": no answer from an engine at " + options.engine
+                    + (s.getCode() == Status.Code.DEADLINE_EXCEEDED ? " within " + options.timeoutSeconds + " s"
+                    : " (" + rootMessage(s.getCause()) + "): is `panastor engine` running there?"));
+            err.flush();
+            return UNREACHABLE;
+        }
+        err.println(name + ": " + s.getCode() + ": " + (s.getDescription() == null ? "(no message)" : s.getDescription()));
+        err.flush();
+        return REFUSED;
+    }
+
+    private static String rootMessage(Throwable t) {
+        if (t == null) {
+            return "unreachable";
+        }
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    }
+
+    PrintWriter out() {
+        return spec.commandLine().getOut();
+    }
+
+    /** Prints {@code m} as JSON (proto field names, every field), for {@code -o json}. */
+    void printJson(MessageOrBuilder m) {
+        try {
+            out().println(JsonFormat.printer().preservingProtoFieldNames().alwaysPrintFieldsWithNoPresence().print(m));
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException(e);
+        }
+        out().flush();
+    }
+}

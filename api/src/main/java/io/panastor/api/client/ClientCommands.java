@@ -1,0 +1,14 @@
+package io.panastor.api.client;
+
+import java.util.List;
+import picocli.CommandLine;
+
+/** The commands that talk to a running engine, for the top-level command line. */
+public final class ClientCommands {
+    private ClientCommands() {
+    }
+
+    public static List<CommandLine> all() {
+        return List.of(new CommandLine(new BdevCommand()));
+    }
+}

@@ -1,0 +1,184 @@
+package io.panastor.api.daemon;
+
+import io.panastor.api.cli.Cores;
+import io.panastor.api.cli.HostPort;
+import io.panastor.natives.Cpu;
+import io.panastor.natives.OpenFileLimit;
+import io.panastor.natives.Signals;
+import java.io.IOException;
+import java.io.Reader;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import sun.misc.Signal;
+
+/**
+ * {@code panastor engine}: a storage node's io-engine daemon, managed over gRPC
+ * ({@code mayastor.v1} on {@code --grpc}), serving replicas and volumes over NVMe/TCP and
+ * metrics to Prometheus, until SIGTERM or SIGINT.
+ */
+@Command(name = "engine", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Run the io-engine daemon of a storage node until SIGTERM (or SIGINT).",
+                "Options may also come from a --config file of key=value lines, the keys being the option names "
+                        + "without their dashes (grpc=127.0.0.1:10124); options on the command line win."})
+public final class EngineCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(EngineCommand.class);
+    static final String DEFAULT_STATE_DIR = "/var/lib/panastor";
+
+    @Option(names = "--cores", paramLabel = "N|LIST",
+            description = "Reactors: a count (2) or the cores to run them on (0,1 or 2-3 or [3]). Default: every core available")
+    String cores;
+
+    @Option(names = "--grpc", paramLabel = "HOST:PORT", converter = HostPortConverter.class,
+            description = "gRPC API address. Default: ${DEFAULT-VALUE}", defaultValue = "127.0.0.1:10124")
+    HostPort grpc;
+
+    @Option(names = "--replica-listen", paramLabel = "HOST:PORT", converter = HostPortConverter.class,
+            description = "NVMe/TCP listener for replicas and shared bdevs. Default: ${DEFAULT-VALUE}",
+            defaultValue = "0.0.0.0:8420")
+    HostPort replicaListen;
+
+    @Option(names = "--nexus-listen", paramLabel = "HOST:PORT", converter = HostPortConverter.class,
+            description = "NVMe/TCP listener for published volumes. Default: ${DEFAULT-VALUE}",
+            defaultValue = "0.0.0.0:4421")
+    HostPort nexusListen;
+
+    @Option(names = "--advertise", paramLabel = "HOST",
+            description = "Address other nodes reach this one at, in share URIs. Default: the replica listener's "
+                    + "address, or this host's first IPv4 address when it listens on all of them")
+    String advertise;
+
+    @Option(names = "--metrics", paramLabel = "HOST:PORT|off",
+            description = "Prometheus /metrics address, or off. Default: ${DEFAULT-VALUE}", defaultValue = "0.0.0.0:9502")
+    String metrics;
+
+    @Option(names = "--node-name", paramLabel = "NAME", description = "This node's name. Default: the host name")
+    String nodeName;
+
+    @Option(names = "--state-dir", paramLabel = "DIR",
+            description = "Directory the engine keeps its state in; one engine per directory. Default: ${DEFAULT-VALUE}",
+            defaultValue = DEFAULT_STATE_DIR)
+    Path stateDir;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Options as key=value lines (see above)")
+    Path config;
+
+    @Override
+    public Integer call() throws Exception {
+        long commandStart = System.nanoTime();
+        CountDownLatch stop = new CountDownLatch(1);
+        for (int sig : new int[] {Signals.SIGINT, Signals.SIGTERM}) {
+            Signals.unignore(sig);
+        }
+        Signal.handle(new Signal("INT"), s -> stop.countDown());
+        Signal.handle(new Signal("TERM"), s -> stop.countDown());
+        OpenFileLimit.raiseToHard();
+        EngineDaemon.Config c = config();
+        try (EngineDaemon d = EngineDaemon.start(c)) {
+            long readyMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - commandStart);
+            long sinceJvm = System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime();
+            LOG.info("node {}: {} reactors on cores {}, state dir {}", c.nodeName(), c.cores().size(), c.cores(),
+                    c.stateDir());
+            System.out.println("panastor engine ready: grpc=" + hostPort(d.grpcAddress())
+                    + " replicas=" + hostPort(d.replicaAddress()) + " nexus=" + hostPort(d.nexusAddress())
+                    + " metrics=" + (d.metricsAddress() == null ? "off" : hostPort(d.metricsAddress()))
+                    + " ready_ms=" + readyMs + " since_jvm_start_ms=" + sinceJvm);
+            System.out.flush();
+            stop.await();
+            LOG.info("stopping: unpublishing {} subsystems, closing {} connections",
+                    d.engine().target().subsystems().size() - 1, d.engine().target().connections().size());
+        }
+        LOG.info("stopped");
+        return 0;
+    }
+
+    static String hostPort(InetSocketAddress a) {
+        return new HostPort(a.getAddress().getHostAddress(), a.getPort()).toString();
+    }
+
+    /** The options as an engine configuration, their errors naming the option. */
+    EngineDaemon.Config config() {
+        List<Integer> allowed = Cpu.allowedCpus();
+        List<Integer> cpus = cores == null ? allowed : Cores.parse(cores, allowed);
+        HostPort metricsAt = metrics == null || metrics.equalsIgnoreCase("off") ? null
+                : HostPort.parse("--metrics", metrics, "0.0.0.0");
+        String node = nodeName;
+        if (node == null || node.isBlank()) {
+            try {
+                node = InetAddress.getLocalHost().getHostName();
+            } catch (UnknownHostException e) {
+                node = "localhost";
+            }
+        }
+        return new EngineDaemon.Config(cpus, grpc, replicaListen, nexusListen, metricsAt, node,
+                stateDir.toAbsolutePath().normalize(), advertise);
+    }
+
+    /** Picocli converter for {@code host:port} options. */
+    public static final class HostPortConverter implements CommandLine.ITypeConverter<HostPort> {
+        @Override
+        public HostPort convert(String value) {
+            try {
+                return HostPort.parse("address", value, "0.0.0.0");
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage().replaceFirst("^address ", ""));
+            }
+        }
+    }
+
+    /**
+     * Makes {@code engine}'s options default to those in the {@code --config} file named in
+     * {@code args}, if any. A key that is no option of the command is an error naming it.
+     */
+    public static void applyConfigFile(CommandLine engine, String[] args) {
+        Path file = null;
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--config") && i + 1 < args.length) {
+                file = Path.of(args[i + 1]);
+            } else if (args[i].startsWith("--config=")) {
+                file = Path.of(args[i].substring("--config=".length()));
+            }
+        }
+        if (file == null) {
+            return;
+        }
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(file)) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new CommandLine.ParameterException(engine, "--config " + file + ": cannot read it: " + e.getMessage());
+        }
+        Set<String> known = new TreeSet<>();
+        for (CommandLine.Model.OptionSpec o : engine.getCommandSpec().options()) {
+            known.add(o.longestName().replaceFirst("^-+", ""));
+        }
+        known.removeAll(Set.of("help", "version", "config"));
+        List<String> unknown = new ArrayList<>();
+        for (String k : p.stringPropertyNames()) {
+            if (!known.contains(k)) {
+                unknown.add(k);
+            }
+        }
+        if (!unknown.isEmpty()) {
+            throw new CommandLine.ParameterException(engine, "--config " + file + ": unknown key(s) " + unknown
+                    + "; the keys are " + known);
+        }
+        engine.setDefaultValueProvider(new CommandLine.PropertiesDefaultProvider(p));
+    }
+}

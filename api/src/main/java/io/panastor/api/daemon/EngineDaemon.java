@@ -1,0 +1,265 @@
+package io.panastor.api.daemon;
+
+import io.grpc.BindableService;
+import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.panastor.api.cli.HostPort;
+import io.panastor.api.grpc.BdevService;
+import io.panastor.api.grpc.Shares;
+import io.panastor.api.v1.NexusRpcGrpc;
+import io.panastor.api.v1.PoolRpcGrpc;
+import io.panastor.api.v1.ReplicaRpcGrpc;
+import io.panastor.engine.Engine;
+import io.panastor.engine.nvmf.proto.NvmeOpcodes;
+import io.panastor.engine.nvmf.tgt.Subsystem;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running io-engine: the Engine (reactors, bdevs, NVMe/TCP target) with its replica and
+ * nexus listeners, the gRPC API on its own address, and Prometheus metrics, holding its state
+ * directory. {@link #close} is the orderly stop SIGTERM asks for: stop taking calls and
+ * connections, unpublish, drain IO, stop.
+ */
+public final class EngineDaemon implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(EngineDaemon.class);
+    /** How long in-flight gRPC calls get to finish at shutdown. */
+    static final long GRPC_DRAIN_SECONDS = 5;
+
+    /** What an engine is started with; see {@code panastor engine --help}. */
+    public record Config(List<Integer> cores, HostPort grpc, HostPort replicaListen, HostPort nexusListen,
+                         HostPort metrics, String nodeName, Path stateDir, String advertise) {
+    }
+
+    private final Config config;
+    private final StateDirLock lock;
+    private final Engine engine;
+    private final InetSocketAddress replicaAddress;
+    private final InetSocketAddress nexusAddress;
+    private final Server grpc;
+    private final ExecutorService grpcExecutor;
+    private final HealthStatusManager health;
+    private final MetricsEndpoint metrics;
+    private final long startedNanos = System.nanoTime();
+    private volatile boolean closed;
+
+    private EngineDaemon(Config config, StateDirLock lock, Engine engine, InetSocketAddress replicaAddress,
+                         InetSocketAddress nexusAddress, Server grpc, ExecutorService grpcExecutor,
+                         HealthStatusManager health, MetricsEndpoint metrics) {
+        this.config = config;
+        this.lock = lock;
+        this.engine = engine;
+        this.replicaAddress = replicaAddress;
+        this.nexusAddress = nexusAddress;
+        this.grpc = grpc;
+        this.grpcExecutor = grpcExecutor;
+        this.health = health;
+        this.metrics = metrics;
+    }
+
+    /**
+     * Starts an engine; on any failure everything already started is stopped again and the
+     * error names the option to change.
+     */
+    public static EngineDaemon start(Config c) {
+        List<AutoCloseable> started = new ArrayList<>();
+        try {
+            StateDirLock lock = StateDirLock.acquire(c.stateDir());
+            started.add(lock);
+            Engine engine = Engine.start(c.cores());
+            started.add(engine);
+            InetSocketAddress replicas = listen(engine, "--replica-listen", c.replicaListen());
+            InetSocketAddress nexus = c.nexusListen().equals(c.replicaListen()) && c.nexusListen().port() != 0 ? replicas
+                    : listen(engine, "--nexus-listen", c.nexusListen());
+            String advertised = advertised(c.advertise(), replicas);
+            Shares shares = new Shares(engine, advertised);
+            HealthStatusManager health = new HealthStatusManager();
+            ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+            started.add(executor::shutdownNow);
+            EngineInfo info = new EngineInfo(c.nodeName(), replicas, nexus, advertised);
+            List<BindableService> services = List.of(
+                    new BdevService(engine, shares),
+                    // Declared for the pools, replicas and nexus: UNIMPLEMENTED until those land.
+                    new PoolRpcGrpc.PoolRpcImplBase() { },
+                    new ReplicaRpcGrpc.ReplicaRpcImplBase() { },
+                    new NexusRpcGrpc.NexusRpcImplBase() { });
+            NettyServerBuilder b = NettyServerBuilder.forAddress(socketAddress(c.grpc()))
+                    .executor(executor)
+                    .addService(health.getHealthService())
+                    .addService(ProtoReflectionServiceV1.newInstance());
+            services.forEach(b::addService);
+            Server server;
+            try {
+                server = b.build().start();
+            } catch (IOException e) {
+                throw new IllegalStateException("--grpc " + c.grpc() + ": cannot listen: " + reason(e), e);
+            }
+            started.add(() -> server.shutdownNow().awaitTermination(GRPC_DRAIN_SECONDS, TimeUnit.SECONDS));
+            for (BindableService s : services) {
+                health.setStatus(s.bindService().getServiceDescriptor().getName(), ServingStatus.SERVING);
+            }
+            health.setStatus("", ServingStatus.SERVING);
+            MetricsEndpoint metrics = null;
+            EngineDaemon d = new EngineDaemon(c, lock, engine, replicas, nexus, server, executor, health, metrics);
+            info.bind(d);
+            return d;
+        } catch (RuntimeException e) {
+            Collections.reverse(started);
+            for (AutoCloseable a : started) {
+                try {
+                    a.close();
+                } catch (Exception suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+    }
+
+    private static InetSocketAddress listen(Engine engine, String option, HostPort at) {
+        try {
+            return Engine.await(engine.addListener(at.host(), at.port()));
+        } catch (RuntimeException e) {
+            throw new IllegalStateException(option + " " + at + ": cannot listen: " + e.getMessage(), e);
+        }
+    }
+
+    private static InetSocketAddress socketAddress(HostPort at) {
+        return new InetSocketAddress(at.host(), at.port());
+    }
+
+    private static String reason(IOException e) {
+        Throwable c = e;
+        while (c.getCause() != null) {
+            c = c.getCause();
+        }
+        return c.getMessage() == null ? c.toString() : c.getMessage();
+    }
+
+    /**
+     * The replica listener as other nodes reach it: {@code --advertise} if given, else the
+     * listener's own address, or for a wildcard listener this host's first non-loopback IPv4
+     * address (loopback when there is none).
+     */
+    static String advertised(String advertise, InetSocketAddress listener) {
+        String host = advertise;
+        if (host == null || host.isBlank()) {
+            InetAddress a = listener.getAddress();
+            host = a.isAnyLocalAddress() ? firstHostAddress() : a.getHostAddress();
+        }
+        return new HostPort(host, listener.getPort()).toString();
+    }
+
+    private static String firstHostAddress() {
+        try {
+            for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                if (!ni.isUp() || ni.isLoopback()) {
+                    continue;
+                }
+                for (InetAddress a : Collections.list(ni.getInetAddresses())) {
+                    if (a instanceof Inet4Address) {
+                        return a.getHostAddress();
+                    }
+                }
+            }
+        } catch (SocketException e) {
+            LOG.debug("listing network interfaces: {}", e.toString());
+        }
+        return InetAddress.getLoopbackAddress().getHostAddress();
+    }
+
+    public Engine engine() {
+        return engine;
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    /** The gRPC address, with the port the system chose when the config said 0. */
+    public InetSocketAddress grpcAddress() {
+        return (InetSocketAddress) grpc.getListenSockets().getFirst();
+    }
+
+    public InetSocketAddress replicaAddress() {
+        return replicaAddress;
+    }
+
+    public InetSocketAddress nexusAddress() {
+        return nexusAddress;
+    }
+
+    /** The metrics address, or null when metrics are off. */
+    public InetSocketAddress metricsAddress() {
+        return metrics == null ? null : metrics.address();
+    }
+
+    public long uptimeMillis() {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanos);
+    }
+
+    /**
+     * Stops in order: no new gRPC calls (health says NOT_SERVING) and no new NVMe/TCP
+     * connections; every subsystem unpublished (its hosts disconnected); IO drained as each
+     * bdev closes; then the reactors, the gRPC server, metrics and the state-dir lock. A second
+     * call does nothing.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        health.enterTerminalState();
+        grpc.shutdown();
+        for (InetSocketAddress l : engine.target().listeners()) {
+            try {
+                Engine.await(engine.removeListener(l));
+            } catch (RuntimeException e) {
+                LOG.warn("removing listener {}: {}", l, e.getMessage());
+            }
+        }
+        for (Subsystem s : engine.target().subsystems()) {
+            if (!s.nqn().equals(NvmeOpcodes.DISCOVERY_NQN)) {
+                try {
+                    Engine.await(engine.destroySubsystem(s.nqn()));
+                } catch (RuntimeException e) {
+                    LOG.warn("unpublishing {}: {}", s.nqn(), e.getMessage());
+                }
+            }
+        }
+        try {
+            engine.close();
+        } finally {
+            try {
+                if (!grpc.awaitTermination(GRPC_DRAIN_SECONDS, TimeUnit.SECONDS)) {
+                    grpc.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                grpc.shutdownNow();
+                Thread.currentThread().interrupt();
+            }
+            grpcExecutor.shutdownNow();
+            if (metrics != null) {
+                metrics.close();
+            }
+            lock.close();
+        }
+    }
+}
