@@ -39,6 +39,35 @@ public record HostPort(String host, int port) {
         return new HostPort(host.isEmpty() ? defaultHost : host, p);
     }
 
+    /** Picocli converter: a missing host means every address of this host (for listeners). */
+    public static class AnyHost implements picocli.CommandLine.ITypeConverter<HostPort> {
+        private final String defaultHost;
+
+        public AnyHost() {
+            this("0.0.0.0");
+        }
+
+        AnyHost(String defaultHost) {
+            this.defaultHost = defaultHost;
+        }
+
+        @Override
+        public HostPort convert(String value) {
+            try {
+                return parse("address", value, defaultHost);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage().replaceFirst("^address ", ""));
+            }
+        }
+    }
+
+    /** Picocli converter: a missing host means loopback (for the address of a server to call). */
+    public static final class Loopback extends AnyHost {
+        public Loopback() {
+            super("127.0.0.1");
+        }
+    }
+
     @Override
     public String toString() {
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;

@@ -15,8 +15,8 @@ public final class EngineOptions {
     public enum Format { table, json }
 
     @Option(names = "--engine", paramLabel = "HOST:PORT", description = "Engine's gRPC address. Default: ${DEFAULT-VALUE}",
-            defaultValue = DEFAULT_ENGINE)
-    String engine;
+            defaultValue = DEFAULT_ENGINE, converter = HostPort.Loopback.class)
+    HostPort engine;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FORMAT",
             description = "Output: ${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}", defaultValue = "table")
@@ -30,12 +30,8 @@ public final class EngineOptions {
         return output == Format.json;
     }
 
-    HostPort address() {
-        return HostPort.parse("--engine", engine, "127.0.0.1");
-    }
-
     ManagedChannel channel() {
-        HostPort a = address();
+        HostPort a = engine;
         return NettyChannelBuilder.forAddress(a.host(), a.port()).usePlaintext().build();
     }
 

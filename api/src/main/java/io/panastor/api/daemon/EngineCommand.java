@@ -45,16 +45,16 @@ public final class EngineCommand implements Callable<Integer> {
             description = "Reactors: a count (2) or the cores to run them on (0,1 or 2-3 or [3]). Default: every core available")
     String cores;
 
-    @Option(names = "--grpc", paramLabel = "HOST:PORT", converter = HostPortConverter.class,
+    @Option(names = "--grpc", paramLabel = "HOST:PORT", converter = HostPort.AnyHost.class,
             description = "gRPC API address. Default: ${DEFAULT-VALUE}", defaultValue = "127.0.0.1:10124")
     HostPort grpc;
 
-    @Option(names = "--replica-listen", paramLabel = "HOST:PORT", converter = HostPortConverter.class,
+    @Option(names = "--replica-listen", paramLabel = "HOST:PORT", converter = HostPort.AnyHost.class,
             description = "NVMe/TCP listener for replicas and shared bdevs. Default: ${DEFAULT-VALUE}",
             defaultValue = "0.0.0.0:8420")
     HostPort replicaListen;
 
-    @Option(names = "--nexus-listen", paramLabel = "HOST:PORT", converter = HostPortConverter.class,
+    @Option(names = "--nexus-listen", paramLabel = "HOST:PORT", converter = HostPort.AnyHost.class,
             description = "NVMe/TCP listener for published volumes. Default: ${DEFAULT-VALUE}",
             defaultValue = "0.0.0.0:4421")
     HostPort nexusListen;
@@ -128,18 +128,6 @@ public final class EngineCommand implements Callable<Integer> {
         }
         return new EngineDaemon.Config(cpus, grpc, replicaListen, nexusListen, metricsAt, node,
                 stateDir.toAbsolutePath().normalize(), advertise);
-    }
-
-    /** Picocli converter for {@code host:port} options. */
-    public static final class HostPortConverter implements CommandLine.ITypeConverter<HostPort> {
-        @Override
-        public HostPort convert(String value) {
-            try {
-                return HostPort.parse("address", value, "0.0.0.0");
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage().replaceFirst("^address ", ""));
-            }
-        }
     }
 
     /**
