@@ -9,6 +9,7 @@ public final class ClientCommands {
     }
 
     public static List<CommandLine> all() {
-        return List.of(new CommandLine(new BdevCommand()));
+        return List.of(new CommandLine(new BdevCommand()), new CommandLine(new HostCommand()),
+                new CommandLine(new StatsCommand()));
     }
 }
