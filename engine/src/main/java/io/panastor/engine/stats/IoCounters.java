@@ -12,33 +12,63 @@ package io.panastor.engine.stats;
  * copy made there ({@link #addTo} into a fresh one) may be handed to any thread.
  */
 public final class IoCounters {
-    /** The three kinds of IO counted apart. */
-    private static final int READ = 0;
-    private static final int WRITE = 1;
-    private static final int UNMAP = 2;
-    private static final int KINDS = 3;
+    /** One kind of IO: how many, their bytes, and their latencies. */
+    private static final class Kind {
+        long ops;
+        long bytes;
+        long latency;
+        long minLatency = Long.MAX_VALUE;
+        long maxLatency;
 
-    private final long[] ops = new long[KINDS];
-    private final long[] bytes = new long[KINDS];
-    private final long[] latency = new long[KINDS];
-    private final long[] minLatency = new long[KINDS];
-    private final long[] maxLatency = new long[KINDS];
-    private long errors;
+        void count(long byteCount, long latencyNanos) {
+            ops++;
+            bytes += byteCount;
+            latency += latencyNanos;
+            if (latencyNanos < minLatency) {
+                minLatency = latencyNanos;
+            }
+            if (latencyNanos > maxLatency) {
+                maxLatency = latencyNanos;
+            }
+        }
 
-    public IoCounters() {
-        reset();
+        void addTo(Kind sum) {
+            sum.ops += ops;
+            sum.bytes += bytes;
+            sum.latency += latency;
+            sum.minLatency = Math.min(sum.minLatency, minLatency);
+            sum.maxLatency = Math.max(sum.maxLatency, maxLatency);
+        }
+
+        void reset() {
+            ops = 0;
+            bytes = 0;
+            latency = 0;
+            minLatency = Long.MAX_VALUE;
+            maxLatency = 0;
+        }
+
+        /** The least latency, 0 while there has been no IO. */
+        long min() {
+            return ops == 0 ? 0 : minLatency;
+        }
     }
 
+    private final Kind read = new Kind();
+    private final Kind write = new Kind();
+    private final Kind unmap = new Kind();
+    private long errors;
+
     public void onRead(long byteCount, long latencyNanos) {
-        count(READ, byteCount, latencyNanos);
+        read.count(byteCount, latencyNanos);
     }
 
     public void onWrite(long byteCount, long latencyNanos) {
-        count(WRITE, byteCount, latencyNanos);
+        write.count(byteCount, latencyNanos);
     }
 
     public void onUnmap(long byteCount, long latencyNanos) {
-        count(UNMAP, byteCount, latencyNanos);
+        unmap.count(byteCount, latencyNanos);
     }
 
     /** An IO of any type that completed with a failure status. */
@@ -46,50 +76,26 @@ public final class IoCounters {
         errors++;
     }
 
-    private void count(int kind, long byteCount, long latencyNanos) {
-        ops[kind]++;
-        bytes[kind] += byteCount;
-        latency[kind] += latencyNanos;
-        if (latencyNanos < minLatency[kind]) {
-            minLatency[kind] = latencyNanos;
-        }
-        if (latencyNanos > maxLatency[kind]) {
-            maxLatency[kind] = latencyNanos;
-        }
-    }
-
     /** Adds these counters into {@code sum}: totals add, minima and maxima combine. */
     public void addTo(IoCounters sum) {
-        for (int k = 0; k < KINDS; k++) {
-            sum.ops[k] += ops[k];
-            sum.bytes[k] += bytes[k];
-            sum.latency[k] += latency[k];
-            sum.minLatency[k] = Math.min(sum.minLatency[k], minLatency[k]);
-            sum.maxLatency[k] = Math.max(sum.maxLatency[k], maxLatency[k]);
-        }
+        read.addTo(sum.read);
+        write.addTo(sum.write);
+        unmap.addTo(sum.unmap);
         sum.errors += errors;
     }
 
     /** Back to zero. */
     public void reset() {
-        for (int k = 0; k < KINDS; k++) {
-            ops[k] = 0;
-            bytes[k] = 0;
-            latency[k] = 0;
-            minLatency[k] = Long.MAX_VALUE;
-            maxLatency[k] = 0;
-        }
+        read.reset();
+        write.reset();
+        unmap.reset();
         errors = 0;
     }
 
     /** The counters as the statistics of bdev {@code name} ({@code uuid}); a min with no ops is 0. */
     public IoStats toStats(String name, String uuid) {
-        return new IoStats(name, uuid, ops[READ], bytes[READ], ops[WRITE], bytes[WRITE], ops[UNMAP], bytes[UNMAP],
-                latency[READ], latency[WRITE], latency[UNMAP], maxLatency[READ], min(READ), maxLatency[WRITE],
-                min(WRITE), maxLatency[UNMAP], min(UNMAP), errors);
-    }
-
-    private long min(int kind) {
-        return ops[kind] == 0 ? 0 : minLatency[kind];
+        return new IoStats(name, uuid, read.ops, read.bytes, write.ops, write.bytes, unmap.ops, unmap.bytes,
+                read.latency, write.latency, unmap.latency, read.maxLatency, read.min(), write.maxLatency, write.min(),
+                unmap.maxLatency, unmap.min(), errors);
     }
 }
