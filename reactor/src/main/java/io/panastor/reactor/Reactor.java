@@ -34,7 +34,9 @@ import org.agrona.concurrent.SystemNanoClock;
  * given: a test gives a {@link ManualNanoClock} and moves time by hand.
  *
  * <p>Thread-safety: {@link #execute}, {@link #submit}, {@link #call}, {@link #awaitTimersDue},
- * {@link #clock()} and {@link #close()} from any thread; everything else is reactor-confined
+ * {@link #clock()} and {@link #close()} from any thread, and the monitoring values
+ * ({@link #cycles()}, {@link #parks()}, {@link #busyNanos()}, {@link #uptimeNanos()}) read
+ * from anywhere, approximately; everything else is reactor-confined
  * (call it from code the reactor runs).
  */
 public final class Reactor implements Agent, Executor, AutoCloseable {

@@ -1,5 +1,6 @@
 package io.panastor.engine.nvmf.host;
 
+import static io.panastor.engine.Failures.failure;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.panastor.engine.Engine;
@@ -15,10 +16,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /** {@link Engine#discover}: the discovery log of a target, and the clear errors of addresses that are not one. */
@@ -28,30 +26,9 @@ class DiscoveryTest {
     static final String HOST = "nqn.2026-12.io.panastor:discovering-host";
     static final Duration TIMEOUT = Duration.ofSeconds(5);
 
-    Engine engine;
-
-    @BeforeEach
-    void start() {
-        engine = Engine.start(Reactors.builder().count(1).pin(false));
-    }
-
-    @AfterEach
-    void stop() {
-        engine.close();
-    }
-
-    private static EngineException failure(CompletableFuture<?> f, EngineException.Reason reason) {
-        Throwable t = null;
-        try {
-            f.join();
-        } catch (CompletionException e) {
-            t = e.getCause();
-        }
-        assertThat(t).as("failure of the discovery").isInstanceOf(EngineException.class);
-        EngineException e = (EngineException) t;
-        assertThat(e.reason()).as("reason of: " + e.getMessage()).isEqualTo(reason);
-        return e;
-    }
+    /** A new engine for each test, closed after it. */
+    @AutoClose
+    final Engine engine = Engine.start(Reactors.builder().count(1).pin(false));
 
     @Test
     void discoveryListsEachSubsystemTheHostMayUseAtEachListener() {
