@@ -8,17 +8,31 @@ import io.panastor.engine.bdev.IoCompletion;
 import io.panastor.engine.bdev.IoStatus;
 import io.panastor.engine.bdev.Bdevs;
 import io.panastor.engine.error.EngineException;
+import io.panastor.engine.nvmf.host.Discovery;
+import io.panastor.engine.nvmf.host.NvmfBdev;
 import io.panastor.engine.nvmf.tgt.Namespace;
 import io.panastor.engine.nvmf.tgt.NvmfTarget;
 import io.panastor.engine.nvmf.tgt.Subsystem;
+import io.panastor.engine.stats.DiscoveryEntry;
+import io.panastor.engine.stats.IoCounters;
+import io.panastor.engine.stats.IoStats;
+import io.panastor.engine.stats.NvmeControllerInfo;
+import io.panastor.engine.stats.ReactorInfo;
+import io.panastor.engine.stats.TargetConnectionInfo;
 import io.panastor.reactor.Reactor;
 import io.panastor.reactor.Reactors;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -231,6 +245,141 @@ public final class Engine implements AutoCloseable {
             target.removeListener(address);
             return null;
         });
+    }
+
+    // ---------------------------------------------------------------- introspection
+
+    /**
+     * Every bdev's IO statistics, in {@link #listBdevs()} order: each reactor sums the counters
+     * it owns (they are confined to it), and the sums are added up here. Counters outlive a
+     * bdev's channels closing; they go with the bdev.
+     */
+    public CompletableFuture<List<IoStats>> ioStats() {
+        return guard(() -> {
+            List<Bdev> list = bdevs.list();
+            return onEveryReactor(r -> {
+                IoCounters[] sums = new IoCounters[list.size()];
+                for (int i = 0; i < sums.length; i++) {
+                    sums[i] = new IoCounters();
+                    IoCounters c = list.get(i).ioCounters(r);
+                    if (c != null) {
+                        c.addTo(sums[i]);
+                    }
+                }
+                return sums;
+            }).thenApply(parts -> {
+                List<IoStats> out = new ArrayList<>(list.size());
+                for (int i = 0; i < list.size(); i++) {
+                    IoCounters total = new IoCounters();
+                    for (IoCounters[] part : parts) {
+                        part[i].addTo(total);
+                    }
+                    out.add(total.toStats(list.get(i).name(), list.get(i).uuid().toString()));
+                }
+                return out;
+            });
+        });
+    }
+
+    /** Zeroes every bdev's IO statistics, each reactor its own. */
+    public CompletableFuture<Void> resetIoStats() {
+        return guard(() -> {
+            List<Bdev> list = bdevs.list();
+            return onEveryReactor(r -> {
+                for (Bdev b : list) {
+                    IoCounters c = b.ioCounters(r);
+                    if (c != null) {
+                        c.reset();
+                    }
+                }
+                return null;
+            }).thenApply(parts -> null);
+        });
+    }
+
+    /** The reactors and their load since each started ({@link ReactorInfo}). Any thread. */
+    public List<ReactorInfo> reactorInfo() {
+        List<ReactorInfo> out = new ArrayList<>();
+        for (Reactor r : reactors.all()) {
+            long busy = r.busyNanos();
+            long up = r.uptimeNanos();
+            out.add(new ReactorInfo(r.id(), r.cpu(), r.mode().name(), r.cycles(), r.parks(),
+                    up > 0 ? Math.min(1.0, (double) busy / up) : 0, busy, up, r.sharesCore()));
+        }
+        return out;
+    }
+
+    /** The remote controllers this engine holds as an initiator: one per {@code nvmf://} bdev, with its IO counts. */
+    public CompletableFuture<List<NvmeControllerInfo>> nvmeControllers() {
+        return ioStats().thenApply(stats -> {
+            Map<String, IoStats> byName = new HashMap<>();
+            for (IoStats s : stats) {
+                byName.put(s.name(), s);
+            }
+            List<NvmeControllerInfo> out = new ArrayList<>();
+            for (Bdev b : bdevs.list()) {
+                if (b instanceof NvmfBdev n) {
+                    IoStats io = byName.getOrDefault(n.name(), new IoCounters().toStats(n.name(), n.uuid().toString()));
+                    out.add(n.controllerInfo(io));
+                }
+            }
+            return out;
+        });
+    }
+
+    /** The connections the NVMe/TCP target serves, each read on its reactor. */
+    public CompletableFuture<List<TargetConnectionInfo>> targetConnections() {
+        return guard(() -> target.connectionsAsync().thenApply(list -> list.stream()
+                .map(c -> new TargetConnectionInfo(c.subsystem() == null ? "" : c.subsystem(),
+                        c.host() == null ? "" : c.host(), c.cntlid(), c.qid(), c.peer().startsWith("/") ? c.peer().substring(1) : c.peer(), c.reactor(),
+                        c.state().name()))
+                .toList()));
+    }
+
+    /** The addresses the target listens on. */
+    public List<InetSocketAddress> listeners() {
+        return target.listeners();
+    }
+
+    /**
+     * The target's subsystems, the discovery subsystem among them: each one's {@code nqn()},
+     * {@code allowAnyHost()}, {@code hosts()} and {@code namespaces()} ({@link Namespace#nsid()},
+     * {@link Namespace#bdev()}).
+     */
+    public List<Subsystem> subsystems() {
+        return target.subsystems();
+    }
+
+    /** Who claims bdev {@code bdevName} (by name, alias or UUID); empty when no one does, or there is no such bdev. */
+    public Optional<String> claimant(String bdevName) {
+        return bdevs.claimant(bdevName);
+    }
+
+    /**
+     * Asks the discovery controller at {@code host:port} what it offers (its discovery log)
+     * as {@code hostNqn} (null: the engine's default host NQN), and disconnects. Fails with
+     * UNAVAILABLE when the address refuses or does not answer within {@code timeout}, IO_ERROR
+     * when it does not speak NVMe/TCP or its discovery controller fails.
+     */
+    public CompletableFuture<List<DiscoveryEntry>> discover(String host, int port, String hostNqn, Duration timeout) {
+        if (host == null || host.isBlank() || port < 1 || port > 65535) {
+            return failed(EngineException.Reason.INVALID_ARGUMENT, "discovery needs a host and a port 1 to 65535, got "
+                    + host + ":" + port);
+        }
+        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+            return failed(EngineException.Reason.INVALID_ARGUMENT, "discovery needs a positive timeout, got " + timeout);
+        }
+        return guard(() -> Discovery.discover(reactors.get(0), host, port, hostNqn, timeout));
+    }
+
+    /** Runs {@code work} on every reactor; the results in reactor order. */
+    private <T> CompletableFuture<List<T>> onEveryReactor(Function<Reactor, T> work) {
+        List<CompletableFuture<T>> parts = new ArrayList<>();
+        for (Reactor r : reactors.all()) {
+            parts.add(r.submit(() -> work.apply(r)));
+        }
+        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
+                .thenApply(v -> parts.stream().map(CompletableFuture::join).toList());
     }
 
     // ---------------------------------------------------------------- life

@@ -1,5 +1,6 @@
 package io.panastor.engine;
 
+import static io.panastor.engine.Failures.failure;
 import static io.panastor.engine.error.EngineException.Reason.*;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -14,7 +15,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -38,19 +38,6 @@ class EngineTest {
     @AfterEach
     void stop() {
         engine.close();
-    }
-
-    private static EngineException failure(CompletableFuture<?> f, EngineException.Reason reason) {
-        Throwable t = null;
-        try {
-            f.join();
-        } catch (CompletionException e) {
-            t = e.getCause();
-        }
-        assertThat(t).as("failure of the operation").isInstanceOf(EngineException.class);
-        EngineException e = (EngineException) t;
-        assertThat(e.reason()).as("reason of: " + e.getMessage()).isEqualTo(reason);
-        return e;
     }
 
     @Test

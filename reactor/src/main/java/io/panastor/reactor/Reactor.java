@@ -34,7 +34,9 @@ import org.agrona.concurrent.SystemNanoClock;
  * given: a test gives a {@link ManualNanoClock} and moves time by hand.
  *
  * <p>Thread-safety: {@link #execute}, {@link #submit}, {@link #call}, {@link #awaitTimersDue},
- * {@link #clock()} and {@link #close()} from any thread; everything else is reactor-confined
+ * {@link #clock()} and {@link #close()} from any thread, and the monitoring values
+ * ({@link #cycles()}, {@link #parks()}, {@link #busyNanos()}, {@link #uptimeNanos()}) read
+ * from anywhere, approximately; everything else is reactor-confined
  * (call it from code the reactor runs).
  */
 public final class Reactor implements Agent, Executor, AutoCloseable {
@@ -93,6 +95,17 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
 
     private long cycles;
     private long parks;
+    /**
+     * Clock time spent in duty cycles that did work: a cycle's length is the clock from its
+     * start to the next one's (a cycle that did work is followed at once by the next), so this
+     * costs no clock read. Written by the reactor, read anywhere as a monitoring value.
+     */
+    private long busyNanos;
+    /** The clock when the current cycle began, and the work the previous cycle did. */
+    private long cycleStart;
+    private int lastWork;
+    /** The clock when the reactor started (published by {@link #started}). */
+    private long startNanos;
     /** Longest park with no timer due; tests lengthen it to prove that something else woke the reactor. */
     private long maxParkNanos = MAX_PARK_NANOS;
 
@@ -228,6 +241,25 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
     /** Times the reactor parked in the kernel (approximate when read off-reactor). */
     public long parks() {
         return parks;
+    }
+
+    /**
+     * Nanoseconds of its clock spent in duty cycles that did work, since it started (the
+     * current cycle not yet counted): divided by {@link #uptimeNanos()} it is how busy the
+     * reactor is; two readings a while apart give how busy it was in between. A plain read
+     * of a field the reactor writes: approximate (a cycle behind) off-reactor, never torn on
+     * a 64-bit JVM.
+     */
+    public long busyNanos() {
+        return busyNanos;
+    }
+
+    /** Nanoseconds of its clock since it started (0 before). Any thread. */
+    public long uptimeNanos() {
+        if (!started.isDone() || started.isCompletedExceptionally()) {
+            return 0;
+        }
+        return Math.max(0, clock.nanoTime() - startNanos);
     }
 
     /** True while the reactor is in (or about to enter) its park. Any thread; for tests. */
@@ -508,6 +540,8 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
         try {
             CURRENT.set(this);
             now = clock.nanoTime();
+            cycleStart = now;
+            startNanos = now;
             if (cpu >= 0) {
                 Cpu.pinCurrentThread(cpu);
             }
@@ -544,6 +578,10 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
     public int doWork() {
         cycles++;
         now = clock.nanoTime();
+        if (lastWork > 0) {
+            busyNanos += now - cycleStart;
+        }
+        cycleStart = now;
         int work = messages.drain(messageRunner, MESSAGE_DRAIN_LIMIT);
         if (!ownOverflow.isEmpty() && messages.isEmpty()) {
             // After the queue: the reactor's own earlier messages in it run first (FIFO).
@@ -556,6 +594,7 @@ public final class Reactor implements Agent, Executor, AutoCloseable {
         work += runPollers(flushPollers);
         // Completions, and the SQEs this cycle queued, in one system call at most.
         work += ring.submitAndReap(dispatcher, COMPLETION_REAP_LIMIT);
+        lastWork = work;
         return work;
     }
 

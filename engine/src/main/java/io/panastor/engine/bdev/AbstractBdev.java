@@ -1,6 +1,7 @@
 package io.panastor.engine.bdev;
 
 import io.panastor.engine.error.EngineException;
+import io.panastor.engine.stats.IoCounters;
 import io.panastor.reactor.Reactor;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,6 +26,8 @@ public abstract class AbstractBdev implements Bdev {
     private final long blockCount;
     private final List<String> aliases = new CopyOnWriteArrayList<>();
     private final Map<Reactor, IoChannel> channels = new ConcurrentHashMap<>();
+    /** IO counters by reactor, each confined to its reactor; they outlive the channels that count into them. */
+    private final Map<Reactor, IoCounters> counters = new ConcurrentHashMap<>();
     private volatile boolean destroyed;
     private CompletableFuture<Void> destruction;
     /** Why the device went for good, once {@link #removed} is called. Guarded by {@code this}. */
@@ -92,6 +95,16 @@ public abstract class AbstractBdev implements Bdev {
             channels.put(reactor, ch);
         }
         return ch;
+    }
+
+    /** The counters a new channel on {@code reactor} counts into (the last one's, if there was one). */
+    final IoCounters countersOn(Reactor reactor) {
+        return counters.computeIfAbsent(reactor, r -> new IoCounters());
+    }
+
+    @Override
+    public final IoCounters ioCounters(Reactor reactor) {
+        return counters.get(reactor);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.panastor.engine.bdev;
 
+import io.panastor.engine.stats.IoCounters;
 import io.panastor.reactor.Reactor;
 import java.util.List;
 import java.util.UUID;
@@ -47,6 +48,14 @@ public interface Bdev {
 
     /** This bdev's channel on {@code reactor}, created on first use. Call on that reactor. */
     IoChannel channel(Reactor reactor);
+
+    /**
+     * This bdev's IO counters on {@code reactor}, or null while it has had no channel there.
+     * Call on that reactor (they are confined to it); they survive its channel closing.
+     */
+    default IoCounters ioCounters(Reactor reactor) {
+        return null;
+    }
 
     /**
      * Closes every channel (each on its reactor, after its in-flight IO) and releases the

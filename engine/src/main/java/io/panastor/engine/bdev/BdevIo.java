@@ -25,6 +25,8 @@ public final class BdevIo {
     int status;
     int errno;
     boolean inUse;
+    /** The channel's clock when it was submitted, for its latency. */
+    long submitNanos;
     /** Free for the submitter: e.g. a request it belongs to. */
     public Object context;
     /** Free for the submitter: e.g. a submission timestamp. */

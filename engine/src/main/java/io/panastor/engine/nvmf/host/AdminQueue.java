@@ -8,6 +8,7 @@ import io.panastor.engine.nvmf.proto.ConnectData;
 import io.panastor.engine.nvmf.proto.ControllerRegisters;
 import io.panastor.engine.nvmf.proto.Features;
 import io.panastor.engine.nvmf.proto.IdentifyCommand;
+import io.panastor.engine.nvmf.proto.LogPage;
 import io.panastor.engine.nvmf.proto.NvmeCommand;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import io.panastor.engine.nvmf.proto.PropertyCommand;
@@ -46,6 +47,10 @@ import java.util.concurrent.TimeUnit;
  * backoff (100 ms doubling to 5 s); the listener hears when a controller is ready again (IO
  * queues reconnect to it). {@link #closeAsync} sends Disconnect and ends the connection.
  *
+ * <p>A discovery controller (the URI names {@link NvmeOpcodes#DISCOVERY_NQN}) has no
+ * namespace and no IO queues: its association ends at CSTS.RDY, and then it serves
+ * {@link #getLogPageAsync} ({@link Discovery} reads the discovery log so).
+ *
  * <p>A controller lost for longer than {@code ctrlr_loss_timeout_ms} (timed on the reactor's
  * clock from the moment the listener heard {@code controllerLost}; 0: never) is lost for good:
  * reconnecting stops ({@link Phase#GONE}) and the listener hears {@code controllerGone} once.
@@ -66,6 +71,21 @@ final class AdminQueue implements ConnectionHandler {
     static final int SEND_BYTES = 8 * 1024;
     /** Admin commands are copied whole into the send side: no gathered payloads, the fewest iovecs. */
     static final int SEND_IOVS = 3;
+
+    /** Why an attach failed, with the errno of the connection's end (ECONNREFUSED, ETIMEDOUT, EPROTO, EIO...). */
+    static final class AttachFailed extends java.io.IOException {
+        private static final long serialVersionUID = 1L;
+        private final int errno;
+
+        AttachFailed(String why, int errno) {
+            super(why);
+            this.errno = errno;
+        }
+
+        int errno() {
+            return errno;
+        }
+    }
 
     /** Hears when the controller goes and when one is ready again. Called on the admin queue's reactor. */
     interface ControllerListener {
@@ -254,7 +274,7 @@ final class AdminQueue implements ConnectionHandler {
             mqes = ControllerRegisters.maxQueueEntries(cap) - 1;
             capTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(ControllerRegisters.CAP_TO_UNIT_MILLIS,
                     ControllerRegisters.readyTimeoutMillis(cap)));
-            setEnabled(true, this::identifyController);
+            setEnabled(true, discovery() ? this::discoveryReady : this::identifyController);
         });
     }
 
@@ -300,6 +320,15 @@ final class AdminQueue implements ConnectionHandler {
                 }
             });
         });
+    }
+
+    private boolean discovery() {
+        return NvmeOpcodes.DISCOVERY_NQN.equals(uri.nqn());
+    }
+
+    /** A discovery controller is ready once enabled: no namespace to identify, no IO queues to ask for. */
+    private void discoveryReady() {
+        becomeLive(new RemoteController(cntlid, 0, 0, 0, 0, 0, mqes + 1));
     }
 
     private void identifyController() {
@@ -578,7 +607,7 @@ final class AdminQueue implements ConnectionHandler {
             }
             setPhase(Phase.CLOSED);
             conn.release();
-            attached.completeExceptionally(new java.io.IOException(why));
+            attached.completeExceptionally(new AttachFailed(why, errno));
             return;
         }
         if (was == Phase.LIVE) {
@@ -628,6 +657,39 @@ final class AdminQueue implements ConnectionHandler {
                     }
                     then.accept(eightBytes ? dw : dw & 0xFFFFFFFFL);
                 });
+    }
+
+    /**
+     * Reads {@code length} bytes of log page {@code lid} from byte {@code offset} (Get Log Page,
+     * NVMe base 2.0 §5.16); fails with the reason when the controller is not live, refuses, or
+     * the connection ends first. Any thread.
+     */
+    CompletableFuture<byte[]> getLogPageAsync(int lid, long offset, int length) {
+        CompletableFuture<byte[]> page = new CompletableFuture<>();
+        String name = "get log page 0x" + Integer.toHexString(lid);
+        try {
+            reactor.execute(() -> {
+                if (phase != Phase.LIVE) {
+                    page.completeExceptionally(new java.io.IOException(name + ": the controller is " + phase));
+                    return;
+                }
+                boolean sent = send(name, (s, sqe, cid) -> LogPage.write(s, sqe, cid, lid, 0, offset, length), null,
+                        length, (status, dw, data, why) -> {
+                            if (status == NvmeStatus.SUCCESS) {
+                                page.complete(data);
+                            } else {
+                                page.completeExceptionally(new java.io.IOException(name + ": "
+                                        + (status < 0 ? why : NvmeStatus.describe(status))));
+                            }
+                        });
+                if (!sent) {
+                    page.completeExceptionally(new java.io.IOException(name + ": no room on the admin queue"));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            page.completeExceptionally(new java.io.IOException("the admin queue's reactor is closed", e));
+        }
+        return page;
     }
 
     // ---------------------------------------------------------------- close

@@ -195,7 +195,7 @@ final class HostQueue extends IoChannel implements ConnectionHandler {
 
     /** Entries this queue asks for: our depth, or less if the controller's CAP.MQES says so. */
     private int depth() {
-        return Math.max(2, Math.min(QUEUE_DEPTH, remote.maxQueueEntries()));
+        return remote.ioQueueDepth();
     }
 
     private void onConnectResponse(int status) {

@@ -2,6 +2,8 @@ package io.panastor.engine.nvmf.host;
 
 import io.panastor.engine.bdev.AbstractBdev;
 import io.panastor.engine.bdev.IoChannel;
+import io.panastor.engine.stats.IoStats;
+import io.panastor.engine.stats.NvmeControllerInfo;
 import io.panastor.reactor.Reactor;
 import java.util.Set;
 import java.util.UUID;
@@ -119,6 +121,34 @@ public final class NvmfBdev extends AbstractBdev implements AdminQueue.Controlle
     /** Most entries an IO queue may have (CAP.MQES + 1). */
     int maxQueueEntries() {
         return admin.controller().maxQueueEntries();
+    }
+
+    /** Entries each IO queue asks for: {@link HostQueue#QUEUE_DEPTH}, or less if CAP.MQES says so. */
+    int ioQueueDepth() {
+        return Math.max(2, Math.min(HostQueue.QUEUE_DEPTH, maxQueueEntries()));
+    }
+
+    /**
+     * The controller's state for operators: RUNNING (live), RESETTING (being disabled for a
+     * reset), RECONNECTING (lost: associating again or waiting out the backoff), FAULTED (lost
+     * past {@code ctrlr_loss_timeout_ms}), CLOSED. Any thread.
+     */
+    public String controllerState() {
+        return switch (admin.phase()) {
+            case LIVE -> "RUNNING";
+            case DISABLING -> "RESETTING";
+            case CONNECTING, ASSOCIATING, BACKOFF -> "RECONNECTING";
+            case GONE -> "FAULTED";
+            case CLOSING, CLOSED -> "CLOSED";
+        };
+    }
+
+    /** The controller as listed for operators, with this bdev's IO statistics {@code io}. Any thread. */
+    public NvmeControllerInfo controllerInfo(IoStats io) {
+        RemoteController c = admin.controller();
+        return new NvmeControllerInfo(name(), uri.address(), uri.nqn(), uri.hostNqn(), controllerId(),
+                controllerState(), c.ioQueues(), ioQueueDepth(), io.numReadOps(), io.numWriteOps(), io.bytesRead(),
+                io.bytesWritten(), io.numUnmapOps(), io.bytesUnmapped());
     }
 
     int inCapsuleBytes() {

@@ -1,6 +1,7 @@
 package io.panastor.engine.nvmf.host;
 
 import io.panastor.engine.bdev.BdevUri;
+import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -50,6 +51,9 @@ public record NvmfUri(String text, String host, int port, String nqn, int nsid, 
         if (!nqn.startsWith("nqn.")) {
             throw BdevUri.invalid(uri.text(), "the path must be the subsystem NQN (nqn....), got '" + nqn + "'");
         }
+        if (nqn.equals(NvmeOpcodes.DISCOVERY_NQN)) {
+            throw BdevUri.invalid(uri.text(), "the discovery subsystem has no namespace to attach (discover instead)");
+        }
         long nsid = uri.positiveLong("nsid", 1);
         if (nsid > 0xFFFFFFFEL) {
             throw BdevUri.invalid(uri.text(), "nsid " + nsid + " is out of range");
@@ -60,6 +64,15 @@ public record NvmfUri(String text, String host, int port, String nqn, int nsid, 
                 (int) Math.min(Integer.MAX_VALUE, uri.positiveLong("kato_ms", 10_000)),
                 (int) Math.min(Integer.MAX_VALUE, uri.positiveLong("connect_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MILLIS)),
                 lossTimeout(uri));
+    }
+
+    /** {@code host:port}, an IPv6 host in brackets. */
+    public String address() {
+        return address(host, port);
+    }
+
+    static String address(String host, int port) {
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
     }
 
     /** {@code ctrlr_loss_timeout_ms}: 0 (never give up) or a positive number of milliseconds. */

@@ -22,6 +22,9 @@ import java.lang.foreign.MemorySegment;
  * @param blockSize      bytes per block (the formatted LBA format's LBADS)
  * @param maxQueueEntries most entries an IO queue may have (CAP.MQES + 1)
  *
+ * <p>A discovery controller has no namespace and no IO queues: all but {@code cntlid} and
+ * {@code maxQueueEntries} are 0.
+ *
  * <p>Thread-safety: immutable.
  */
 record RemoteController(int cntlid, int maxTransfer, int inCapsuleBytes, int ioQueues, long blocks, int blockSize,

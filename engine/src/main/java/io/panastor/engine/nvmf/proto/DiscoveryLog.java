@@ -42,6 +42,8 @@ public final class DiscoveryLog {
     public static final int ADRFAM_IPV6 = 2;
     public static final int SUBTYPE_DISCOVERY = 1;
     public static final int SUBTYPE_NVM = 2;
+    /** The entry of the discovery controller that returned the log (NVMe over Fabrics 1.1a). */
+    public static final int SUBTYPE_CURRENT_DISCOVERY = 3;
     /** TREQ bits 1:0 = 10b: a secure channel is not required. */
     public static final int TREQ_SECURE_CHANNEL_NOT_REQUIRED = 0x2;
     /** TSAS SECTYPE for TCP: no security. */
@@ -81,6 +83,59 @@ public final class DiscoveryLog {
         TcpPdu.asciiZ(s, at + SUBNQN_OFFSET, ConnectData.NQN_FIELD_LENGTH, subNqn);
         TcpPdu.asciiPadded(s, at + TRADDR_OFFSET, TRADDR_LENGTH, address);
         TcpPdu.u8(s, at + TSAS_OFFSET, SECTYPE_NONE);
+    }
+
+    public static int trtype(MemorySegment s, long at) {
+        return TcpPdu.u8(s, at + TRTYPE_OFFSET);
+    }
+
+    public static int adrfam(MemorySegment s, long at) {
+        return TcpPdu.u8(s, at + ADRFAM_OFFSET);
+    }
+
+    public static int subtype(MemorySegment s, long at) {
+        return TcpPdu.u8(s, at + SUBTYPE_OFFSET);
+    }
+
+    public static int portId(MemorySegment s, long at) {
+        return TcpPdu.u16(s, at + PORTID_OFFSET);
+    }
+
+    public static int cntlid(MemorySegment s, long at) {
+        return TcpPdu.u16(s, at + CNTLID_OFFSET);
+    }
+
+    /** TRTYPE's name as nvme-cli prints it ("tcp"), or its number. */
+    public static String trtypeName(int trtype) {
+        return switch (trtype) {
+            case 1 -> "rdma";
+            case 2 -> "fc";
+            case TRTYPE_TCP -> "tcp";
+            case 254 -> "loop";
+            default -> Integer.toString(trtype);
+        };
+    }
+
+    /** ADRFAM's name as nvme-cli prints it ("ipv4"), or its number. */
+    public static String adrfamName(int adrfam) {
+        return switch (adrfam) {
+            case ADRFAM_IPV4 -> "ipv4";
+            case ADRFAM_IPV6 -> "ipv6";
+            case 3 -> "ib";
+            case 4 -> "fc";
+            case 254 -> "loop";
+            default -> Integer.toString(adrfam);
+        };
+    }
+
+    /** SUBTYPE's name ("nvme", "discovery" for a referral, "current discovery"), or its number. */
+    public static String subtypeName(int subtype) {
+        return switch (subtype) {
+            case SUBTYPE_DISCOVERY -> "discovery";
+            case SUBTYPE_NVM -> "nvme";
+            case SUBTYPE_CURRENT_DISCOVERY -> "current discovery";
+            default -> Integer.toString(subtype);
+        };
     }
 
     public static String subNqn(MemorySegment s, long at) {

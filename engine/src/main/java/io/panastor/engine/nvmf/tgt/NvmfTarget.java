@@ -495,14 +495,37 @@ public final class NvmfTarget implements AutoCloseable {
         });
     }
 
+    /** The connections now, each read from here (a racy snapshot; {@link #connectionsAsync} reads them on their reactors). */
     public List<ConnectionInfo> connections() {
         List<ConnectionInfo> out = new ArrayList<>();
         for (QueuePair q : connections) {
-            Controller c = q.controller;
-            out.add(new ConnectionInfo(q.peer(), q.reactor.id(), q.qid, c == null ? -1 : c.cntlid(),
-                    c == null ? null : c.subsystem().nqn(), c == null ? null : c.hostNqn(), q.state()));
+            out.add(info(q));
         }
         return out;
+    }
+
+    /**
+     * The connections now, each read on its own reactor (where its controller and QID are
+     * set), grouped by reactor. Control path; a reactor that has stopped lists none.
+     */
+    public CompletableFuture<List<ConnectionInfo>> connectionsAsync() {
+        java.util.Map<Reactor, List<QueuePair>> byReactor = new java.util.LinkedHashMap<>();
+        for (QueuePair q : connections) {
+            byReactor.computeIfAbsent(q.reactor, r -> new ArrayList<>()).add(q);
+        }
+        List<CompletableFuture<List<ConnectionInfo>>> parts = new ArrayList<>();
+        for (var e : byReactor.entrySet()) {
+            parts.add(e.getKey().submit(() -> e.getValue().stream().map(NvmfTarget::info)
+                    .toList()).exceptionally(t -> List.of()));
+        }
+        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
+                .thenApply(v -> parts.stream().flatMap(p -> p.join().stream()).toList());
+    }
+
+    private static ConnectionInfo info(QueuePair q) {
+        Controller c = q.controller;
+        return new ConnectionInfo(q.peer(), q.reactor.id(), q.qid, c == null ? -1 : c.cntlid(),
+                c == null ? null : c.subsystem().nqn(), c == null ? null : c.hostNqn(), q.state());
     }
 
     public List<ControllerInfo> controllers() {
