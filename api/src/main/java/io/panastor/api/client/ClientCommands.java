@@ -10,6 +10,6 @@ public final class ClientCommands {
 
     public static List<CommandLine> all() {
         return List.of(new CommandLine(new BdevCommand()), new CommandLine(new HostCommand()),
-                new CommandLine(new StatsCommand()));
+                new CommandLine(new StatsCommand()), new CommandLine(new DiscoverCommand()));
     }
 }

@@ -8,6 +8,8 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.panastor.api.cli.HostPort;
 import io.panastor.api.grpc.BdevService;
+import io.panastor.api.grpc.HostService;
+import io.panastor.api.grpc.StatsService;
 import io.panastor.api.grpc.Shares;
 import io.panastor.api.v1.NexusRpcGrpc;
 import io.panastor.api.v1.PoolRpcGrpc;
@@ -95,6 +97,8 @@ public final class EngineDaemon implements AutoCloseable {
             EngineInfo info = new EngineInfo(c.nodeName(), replicas, nexus, advertised);
             List<BindableService> services = List.of(
                     new BdevService(engine, shares),
+                    new HostService(engine, info),
+                    new StatsService(engine),
                     // Declared for the pools, replicas and nexus: UNIMPLEMENTED until those land.
                     new PoolRpcGrpc.PoolRpcImplBase() { },
                     new ReplicaRpcGrpc.ReplicaRpcImplBase() { },
@@ -115,7 +119,11 @@ public final class EngineDaemon implements AutoCloseable {
                 health.setStatus(s.bindService().getServiceDescriptor().getName(), ServingStatus.SERVING);
             }
             health.setStatus("", ServingStatus.SERVING);
-            MetricsEndpoint metrics = null;
+            MetricsEndpoint metrics = c.metrics() == null ? null
+                    : MetricsEndpoint.start(c.metrics(), new EngineCollector(engine, c.nodeName()));
+            if (metrics != null) {
+                started.add(metrics);
+            }
             EngineDaemon d = new EngineDaemon(c, lock, engine, replicas, nexus, server, executor, health, metrics);
             info.bind(d);
             return d;

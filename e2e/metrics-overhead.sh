@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# What Prometheus scraping costs the data path: IOPS through an engine's shared malloc bdev
+# with and without a scraper fetching /metrics every 100 ms, alternating round by round in one
+# invocation, reported as ratios (scraped / not scraped). Everything listens on 127.0.0.1 on
+# ports chosen free; the engine and everything it started are stopped at the end.
+#   e2e/metrics-overhead.sh [ROUNDS] [RUNTIME_S]      (defaults 4 and 5)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+ROUNDS="${1:-4}"
+RUNTIME="${2:-5}"
+OUT="${E2E_OUT:-$ROOT/target/e2e}/metrics-overhead"
+mkdir -p "$OUT"
+P="$ROOT/panastor"
+"$P" build >/dev/null
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+GRPC=$(free_port); REPL=$(free_port); NEXUS=$(free_port); METRICS=$(free_port)
+ENGINE="127.0.0.1:$GRPC"
+# With two cores or more the engine runs on the last and the load generator on the first.
+CORES=$(nproc)
+ENGINE_CORE="[$((CORES - 1))]"
+BENCH_CPU=0
+
+"$P" engine --cores "$ENGINE_CORE" --grpc "$ENGINE" --replica-listen "127.0.0.1:$REPL" \
+  --nexus-listen "127.0.0.1:$NEXUS" --metrics "127.0.0.1:$METRICS" --state-dir "$OUT/state" \
+  >"$OUT/engine.out" 2>"$OUT/engine.err" &
+ENGINE_PID=$!
+SCRAPER_PID=""
+cleanup() {
+  [ -n "$SCRAPER_PID" ] && kill "$SCRAPER_PID" 2>/dev/null || true
+  kill -TERM "$ENGINE_PID" 2>/dev/null || true
+  wait "$ENGINE_PID" 2>/dev/null || true
+}
+trap cleanup EXIT
+for _ in $(seq 1 100); do grep -q "ready" "$OUT/engine.out" 2>/dev/null && break; sleep 0.1; done
+grep -q ready "$OUT/engine.out" || { echo "metrics-overhead: the engine did not start:"; cat "$OUT/engine.err"; exit 1; }
+
+"$P" bdev create 'malloc:///m0?size_mb=256&blk_size=4096' --engine "$ENGINE" >/dev/null
+URI=$("$P" bdev share m0 --engine "$ENGINE")
+
+scraper() { # fetches /metrics every 100 ms, counting the fetches that succeeded
+  local n=0
+  while true; do
+    curl -sf -o /dev/null "http://127.0.0.1:$METRICS/metrics" && n=$((n + 1)) && echo "$n" >"$OUT/scrapes"
+    sleep 0.1
+  done
+}
+
+iops() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["targets"][0]["iops"])' "$1"; }
+
+echo "metrics-overhead: $ROUNDS rounds of ${RUNTIME} s per mode; engine on core $ENGINE_CORE, bench on core $BENCH_CPU"
+printf '%-10s %5s %14s %14s %7s %8s\n' workload round "IOPS plain" "IOPS scraped" ratio scrapes
+for rw in randread randwrite; do
+  ratios=()
+  for r in $(seq 1 "$ROUNDS"); do
+    taskset -c "$BENCH_CPU" "$P" bench "$URI" --rw "$rw" --qd 32 --runtime "$RUNTIME" --ramp 1 -o json \
+      >"$OUT/$rw-$r-plain.json" 2>>"$OUT/bench.err"
+    echo 0 >"$OUT/scrapes"
+    scraper & SCRAPER_PID=$!
+    taskset -c "$BENCH_CPU" "$P" bench "$URI" --rw "$rw" --qd 32 --runtime "$RUNTIME" --ramp 1 -o json \
+      >"$OUT/$rw-$r-scraped.json" 2>>"$OUT/bench.err"
+    kill "$SCRAPER_PID"; wait "$SCRAPER_PID" 2>/dev/null || true; SCRAPER_PID=""
+    a=$(iops "$OUT/$rw-$r-plain.json"); b=$(iops "$OUT/$rw-$r-scraped.json")
+    ratio=$(python3 -c "print(f'{$b/$a:.3f}')")
+    ratios+=("$ratio")
+    printf '%-10s %5s %14.0f %14.0f %7s %8s\n' "$rw" "$r" "$a" "$b" "$ratio" "$(cat "$OUT/scrapes")"
+  done
+  echo "$rw: median ratio scraped/plain $(printf '%s\n' "${ratios[@]}" | sort -n | python3 -c 'import sys; v=[float(x) for x in sys.stdin]; v.sort(); n=len(v); print(f"{(v[n//2] if n%2 else (v[n//2-1]+v[n//2])/2):.3f}")')"
+done
+# The counters moved with the IO the runs did.
+curl -sf "http://127.0.0.1:$METRICS/metrics" | grep -E '^bdev_num_(read|write)_ops\{.*name="m0"' || true
