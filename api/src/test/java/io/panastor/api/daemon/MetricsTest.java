@@ -1,0 +1,76 @@
+package io.panastor.api.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.panastor.api.grpc.DaemonFixture;
+import io.panastor.engine.Engine;
+import io.panastor.engine.bdev.BlockPattern;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code /metrics} scraped and parsed as Prometheus's text format; its counters move with IO. */
+class MetricsTest {
+    static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{[^}]*\\})?\\s+(\\S+)$");
+
+    @TempDir
+    Path state;
+
+    /** Every sample of the exposition, keyed {@code name{labels}}. */
+    static Map<String, Double> scrape(int port) throws Exception {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            Map<String, Double> samples = new HashMap<>();
+            for (String line : r.body().lines().toList()) {
+                if (line.isBlank() || line.startsWith("#")) {
+                    continue;
+                }
+                Matcher m = SAMPLE.matcher(line);
+                assertThat(m.matches()).as("a sample line: %s", line).isTrue();
+                samples.put(m.group(1) + (m.group(2) == null ? "" : m.group(2)), Double.parseDouble(m.group(3)));
+            }
+            return samples;
+        }
+    }
+
+    @Test
+    void countersMoveWithTheIoUnderMayastorsNames() throws Exception {
+        try (DaemonFixture f = new DaemonFixture(state, true)) {
+            Engine e = f.daemon.engine();
+            Engine.await(e.createBdev("malloc:///m0?size_mb=8&blk_size=4096"));
+            int port = f.daemon.metricsAddress().getPort();
+            String m0 = "{name=\"m0\",node=\"test-node\"}";
+            Map<String, Double> before = scrape(port);
+            assertThat(before).containsEntry("bdev_num_write_ops" + m0, 0.0).containsEntry("bdev_bytes_written" + m0, 0.0);
+            try (Arena a = Arena.ofShared()) {
+                MemorySegment buf = a.allocate(8 * 4096, 4096);
+                new BlockPattern().fill(buf, 0, 4096, 0, 8, 1);
+                for (int i = 0; i < 3; i++) {
+                    assertThat(Engine.await(e.write("m0", i * 8, 8, buf)).ok()).isTrue();
+                }
+                assertThat(Engine.await(e.read("m0", 0, 8, buf)).ok()).isTrue();
+            }
+            Map<String, Double> after = scrape(port);
+            assertThat(after).containsEntry("bdev_num_write_ops" + m0, 3.0)
+                    .containsEntry("bdev_bytes_written" + m0, 3.0 * 8 * 4096)
+                    .containsEntry("bdev_num_read_ops" + m0, 1.0)
+                    .containsEntry("bdev_bytes_read" + m0, 8.0 * 4096);
+            assertThat(after.get("bdev_write_latency_us" + m0)).isPositive();
+            assertThat(after.get("bdev_read_latency_us" + m0)).isPositive();
+            assertThat(after.keySet()).anyMatch(k -> k.startsWith("panastor_reactor_busy_ratio{"));
+            assertThat(after).containsKey("panastor_nvmf_connections{node=\"test-node\"}");
+        }
+    }
+}
