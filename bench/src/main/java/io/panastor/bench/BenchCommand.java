@@ -9,13 +9,11 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.TypeConversionException;
 
 /** {@code panastor bench ...}: the load generator, and the benchmark suite's subcommands. */
 @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchCommand.Local.class, ConnectionsBench.class},
@@ -152,14 +150,10 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** {@code --rw} by fio's name. */
-    static final class ModeConverter implements ITypeConverter<Workload.Mode> {
+    static final class ModeConverter extends Options.Parsed<Workload.Mode> {
         @Override
-        public Workload.Mode convert(String value) {
-            try {
-                return Workload.Mode.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new TypeConversionException(e.getMessage());
-            }
+        Workload.Mode parse(String value) {
+            return Workload.Mode.parse(value);
         }
     }
 

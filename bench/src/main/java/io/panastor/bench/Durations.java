@@ -8,14 +8,10 @@ final class Durations {
     }
 
     /** An option's duration in seconds; picocli names the option when it is malformed. */
-    static final class Converter implements picocli.CommandLine.ITypeConverter<Integer> {
+    static final class Converter extends Options.Parsed<Integer> {
         @Override
-        public Integer convert(String value) {
-            try {
-                return parseSeconds(value);
-            } catch (IllegalArgumentException e) {
-                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
-            }
+        Integer parse(String value) {
+            return parseSeconds(value);
         }
     }
 

@@ -5,14 +5,10 @@ import java.util.Locale;
 /** Byte sizes as people write them: 4k, 256M, 1G, 512MiB, 1GiB, 512 (binary units). */
 final class Sizes {
     /** An option's size; picocli names the option when it is malformed. */
-    static final class Converter implements picocli.CommandLine.ITypeConverter<Long> {
+    static final class Converter extends Options.Parsed<Long> {
         @Override
-        public Long convert(String value) {
-            try {
-                return parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
-            }
+        Long parse(String value) {
+            return Sizes.parse(value);
         }
     }
 
