@@ -13,7 +13,11 @@ if [ ! -x "$TOOL" ]; then
   exit 0
 fi
 mkdir -p "$OUT"
+echo "e2e: building panastor..." >&2
 "$ROOT/panastor" build >/dev/null
+if [ ! -d "$NVMF_KC_CACHE" ] || [ -z "$(ls -A "$NVMF_KC_CACHE" 2>/dev/null)" ]; then
+  echo "e2e: the first case downloads the guest's kernel and image into $NVMF_KC_CACHE (once; a few minutes)" >&2
+fi
 
 passed=0 failed=0
 run_case() { # name port uri [capture] env...
@@ -37,6 +41,7 @@ run_case() { # name port uri [capture] env...
     sleep 1
   fi
   local rc=0
+  echo "e2e $name: booting the guest and running e2e/guest-nvmf.sh against $uri (log: $OUT/$name.log)..." >&2
   "$TOOL" --port "$port" --nqn "$nqn" --script "$ROOT/e2e/guest-nvmf.sh" --out "$OUT/$name" "$@" \
     >"$OUT/$name.log" 2>&1 || rc=$?
   kill -TERM "$pid"

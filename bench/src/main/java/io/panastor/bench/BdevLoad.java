@@ -5,7 +5,9 @@ import io.panastor.engine.bdev.BdevIo;
 import io.panastor.engine.bdev.BlockPattern;
 import io.panastor.engine.bdev.IoChannel;
 import io.panastor.engine.bdev.IoCompletion;
+import io.panastor.engine.bdev.IoStatus;
 import io.panastor.engine.bdev.IoType;
+import io.panastor.natives.Errno;
 import io.panastor.natives.BufferPool;
 import io.panastor.reactor.Reactor;
 import java.lang.foreign.MemorySegment;
@@ -23,8 +25,12 @@ import org.HdrHistogram.Histogram;
  * written in this run is checked block by block: a torn, misplaced or stale block is a
  * verify failure.
  *
- * Thread-safety: reactor-confined once started; {@link #run} from any thread; {@link #ios()}
- * may be read from other threads for progress (approximately).
+ * <p>A load whose IOs hang (a target that died, its initiator holding them while it
+ * reconnects) is ended by {@link #stop}: its result counts the IOs still in flight as
+ * {@code stuck}, and its buffers are freed once the bdev gives them back.
+ *
+ * Thread-safety: reactor-confined once started; {@link #start}, {@link #stop} from any thread;
+ * {@link #ios()} may be read from other threads for progress (approximately).
  */
 final class BdevLoad implements IoCompletion {
     /** Longest latency the histogram tracks (10 s); longer ones are clamped. */
@@ -32,7 +38,7 @@ final class BdevLoad implements IoCompletion {
 
     /** What a run measured. */
     record Result(long ios, long reads, long writes, long errors, long verifyFailures, long elapsedNanos,
-                  Histogram latencyNanos, String firstFailure) {
+                  Histogram latencyNanos, String firstFailure, long stuck, String firstError, long checkedReads) {
         double iops() {
             return ios * 1e9 / elapsedNanos;
         }
@@ -69,9 +75,15 @@ final class BdevLoad implements IoCompletion {
     private long errors;
     private long verifyFailures;
     private String firstFailure;
+    private String firstError;
+    /** Verification: reads of extents this load knew the contents of, each checked block by block. */
+    private long checkedReads;
     private int outstanding;
+    /** Set by {@link #stop}: the result is given; completions only give their IO back. */
+    private boolean stopped;
 
-    private BdevLoad(Bdev bdev, Reactor reactor, Workload workload, long durationNanos, long sizeBytes) {
+    private BdevLoad(Bdev bdev, Reactor reactor, Workload workload, long durationNanos, long sizeBytes,
+                     long[] generations) {
         if (workload.ioSize() % bdev.blockSize() != 0) {
             throw new IllegalArgumentException("IO size " + workload.ioSize() + " is not a multiple of the block size "
                     + bdev.blockSize() + " of " + bdev.name());
@@ -88,8 +100,13 @@ final class BdevLoad implements IoCompletion {
         }
         this.durationNanos = durationNanos;
         this.ioBudget = sizeBytes > 0 ? Math.max(1, sizeBytes / workload.ioSize()) : Long.MAX_VALUE;
-        this.generations = workload.verify() ? new long[(int) Math.min(extents, Integer.MAX_VALUE)] : null;
-        this.busy = workload.verify() ? new boolean[generations.length] : null;
+        int tracked = (int) Math.min(extents, Integer.MAX_VALUE);
+        if (generations != null && generations.length != tracked) {
+            throw new IllegalArgumentException("verify state for " + generations.length + " extents, " + bdev.name()
+                    + " holds " + tracked);
+        }
+        this.generations = !workload.verify() ? null : generations != null ? generations : new long[tracked];
+        this.busy = workload.verify() ? new boolean[tracked] : null;
     }
 
     /** Random 4 KiB-style load, as the local benchmark runs it. */
@@ -106,9 +123,40 @@ final class BdevLoad implements IoCompletion {
 
     /** Like {@link #start(Bdev, Reactor, Workload, long)}, also stopping after {@code sizeBytes} (0 = no limit). */
     static BdevLoad start(Bdev bdev, Reactor reactor, Workload workload, long durationNanos, long sizeBytes) {
-        BdevLoad load = new BdevLoad(bdev, reactor, workload, durationNanos, sizeBytes);
+        return start(bdev, reactor, workload, durationNanos, sizeBytes, null);
+    }
+
+    /**
+     * Like {@link #start(Bdev, Reactor, Workload, long, long)}, verifying against (and updating)
+     * {@code generations} — one per extent of the workload's IO size, as {@link #extents} gives —
+     * which an earlier load on the same bdev wrote; {@code null} starts afresh.
+     */
+    static BdevLoad start(Bdev bdev, Reactor reactor, Workload workload, long durationNanos, long sizeBytes,
+                          long[] generations) {
+        BdevLoad load = new BdevLoad(bdev, reactor, workload, durationNanos, sizeBytes, generations);
         reactor.execute(load::begin);
         return load;
+    }
+
+    /** Extents of {@code ioSize} bytes in {@code bdev}: the length of a verify state. */
+    static int extents(Bdev bdev, int ioSize) {
+        return (int) Math.min(bdev.blockCount() / (ioSize / bdev.blockSize()), Integer.MAX_VALUE);
+    }
+
+    /**
+     * Ends the load now, whatever is still in flight (any thread): the result counts those
+     * IOs as stuck, and they give their buffers back whenever the bdev completes them.
+     */
+    void stop() {
+        reactor.execute(() -> {
+            if (done.isDone()) {
+                return;
+            }
+            stopped = true;
+            long now = System.nanoTime();
+            done.complete(new Result(ios, reads, writes, errors, verifyFailures, Math.min(now - started, durationNanos),
+                    histogram, firstFailure, outstanding, firstError, checkedReads));
+        });
     }
 
     CompletableFuture<Result> result() {
@@ -200,6 +248,13 @@ final class BdevLoad implements IoCompletion {
 
     @Override
     public void onIoComplete(BdevIo io) {
+        if (stopped) {     // the result is out: nothing more is counted
+            io.release();
+            if (--outstanding == 0) {
+                buffers.close();
+            }
+            return;
+        }
         long now = System.nanoTime();
         boolean read = io.type() == IoType.READ;
         if (io.succeeded()) {
@@ -212,6 +267,11 @@ final class BdevLoad implements IoCompletion {
             histogram.recordValue(Math.min(now - io.tag, MAX_TRACKED_NANOS));
         } else {
             errors++;
+            if (firstError == null) {
+                firstError = io.type().name().toLowerCase(java.util.Locale.ROOT) + " of " + io.numBlocks()
+                        + " blocks at LBA " + io.offsetBlocks() + ": " + IoStatus.name(io.status())
+                        + (io.errno() != 0 ? " (" + Errno.name(io.errno()) + ")" : "");
+            }
         }
         if (generations != null) {
             int extent = (int) (io.offsetBlocks() / blocksPerIo);
@@ -232,7 +292,8 @@ final class BdevLoad implements IoCompletion {
         if (--outstanding == 0) {
             long elapsed = now - started;
             buffers.close();
-            done.complete(new Result(ios, reads, writes, errors, verifyFailures, elapsed, histogram, firstFailure));
+            done.complete(new Result(ios, reads, writes, errors, verifyFailures, elapsed, histogram, firstFailure, 0,
+                    firstError, checkedReads));
         }
     }
 
@@ -241,6 +302,7 @@ final class BdevLoad implements IoCompletion {
         if (expected == 0) {
             return;
         }
+        checkedReads++;
         MemorySegment buf = (MemorySegment) io.context;
         for (int b = 0; b < blocksPerIo; b++) {
             long lba = io.offsetBlocks() + b;

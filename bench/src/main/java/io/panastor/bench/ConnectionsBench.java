@@ -3,6 +3,8 @@ package io.panastor.bench;
 import static io.panastor.engine.nvmf.proto.TcpPdu.*;
 
 import io.panastor.engine.Engine;
+import io.panastor.engine.bdev.BdevUri;
+import io.panastor.engine.nvmf.host.NvmfUri;
 import io.panastor.engine.nvmf.proto.ConnectCommand;
 import io.panastor.engine.nvmf.proto.ConnectData;
 import io.panastor.engine.nvmf.proto.ControllerRegisters;
@@ -18,7 +20,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
-import java.net.URI;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.SocketChannel;
@@ -28,8 +30,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code panastor bench connections}: how many idle NVMe/TCP connections a target holds and
@@ -67,12 +72,15 @@ final class ConnectionsBench implements Callable<Integer> {
     @Option(names = "--sqsize", description = "Entries each IO queue asks for. Default: ${DEFAULT-VALUE}")
     int entries = 128;
 
+    @Spec
+    CommandSpec spec;
+
+    /** How long a connect, and then each answer, may take ({@code connect_timeout_ms} of the TARGET). */
+    private int connectTimeoutMillis = NvmfUri.DEFAULT_CONNECT_TIMEOUT_MILLIS;
+
     @Override
     public Integer call() throws Exception {
-        if (count < 1) {
-            System.err.println("--count must be at least 1, got " + count);
-            return 2;
-        }
+        Options.require(spec.commandLine(), count >= 1, "--count", count, "at least 1");
         // Every connection is a descriptor on each side when the engine runs here.
         long wanted = (target == null ? 2L : 1L) * count;
         OpenFileLimit files = OpenFileLimit.raiseAtLeast(wanted + FILES_RESERVED);
@@ -84,9 +92,14 @@ final class ConnectionsBench implements Callable<Integer> {
             return 2;
         }
         if (target != null) {
-            URI u = URI.create(target);
-            String nqn = u.getPath().substring(1);
-            return run(new InetSocketAddress(u.getHost(), u.getPort() < 0 ? 8420 : u.getPort()), nqn, null, null);
+            NvmfUri u;
+            try {
+                u = NvmfUri.of(BdevUri.parse(target));
+            } catch (RuntimeException e) {
+                throw new ParameterException(spec.commandLine(), "TARGET " + target + ": " + e.getMessage());
+            }
+            connectTimeoutMillis = u.connectTimeoutMillis();
+            return run(new InetSocketAddress(u.host(), u.port()), u.nqn(), null, null);
         }
         try (Engine engine = Engine.start(Reactors.builder().count(reactors))) {
             Engine.await(engine.createBdev("malloc:///conn0?size_mb=16&blk_size=4096"));
@@ -106,8 +119,14 @@ final class ConnectionsBench implements Callable<Integer> {
             int cntlid = -1;
             int qid = 0;
             for (int i = 0; i < count; i++) {
-                SocketChannel c = SocketChannel.open(address);
+                SocketChannel c = SocketChannel.open();
                 open.add(c);
+                try {
+                    c.socket().connect(address, connectTimeoutMillis);
+                } catch (SocketTimeoutException e) {
+                    throw new IOException("no TCP connection to " + address + " within " + connectTimeoutMillis + " ms");
+                }
+                c.socket().setSoTimeout(connectTimeoutMillis);
                 c.setOption(StandardSocketOptions.TCP_NODELAY, true);
                 icReq(c);
                 if (cntlid < 0 || qid == IO_QUEUES_PER_CONTROLLER) {
@@ -164,7 +183,7 @@ final class ConnectionsBench implements Callable<Integer> {
         send(c, s);
         MemorySegment r = readPdu(c);
         if (type(r, 0) != ICRESP) {
-            throw new IOException("expected ICResp, got PDU type " + type(r, 0));
+            throw new IOException(c.getRemoteAddress() + ": expected ICResp, got PDU type " + type(r, 0));
         }
     }
 
@@ -210,9 +229,14 @@ final class ConnectionsBench implements Callable<Integer> {
     private static MemorySegment readPdu(SocketChannel c) throws IOException {
         ByteBuffer h = ByteBuffer.allocate(COMMON_HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
         readFully(c, h);
-        long plen = plen(MemorySegment.ofArray(h.array()), 0);
-        if (plen < COMMON_HEADER_LENGTH || plen > 1 << 20) {
-            throw new IOException("PDU length " + plen + " from the target");
+        MemorySegment header = MemorySegment.ofArray(h.array());
+        long plen = plen(header, 0);
+        int type = type(header, 0);
+        if (type != ICRESP && type != CAPSULE_RESP && type != C2H_TERM_REQ || plen < COMMON_HEADER_LENGTH
+                || plen > 1 << 20) {
+            String text = new String(h.array(), java.nio.charset.StandardCharsets.US_ASCII).replaceAll("[^ -~]", ".");
+            throw new IOException("not an NVMe/TCP target at " + c.getRemoteAddress() + ": it answered \"" + text
+                    + "\" (PDU type " + type + ", length " + plen + ")");
         }
         ByteBuffer p = ByteBuffer.allocate((int) plen).order(ByteOrder.LITTLE_ENDIAN);
         p.put(h.flip());
@@ -220,11 +244,21 @@ final class ConnectionsBench implements Callable<Integer> {
         return MemorySegment.ofArray(p.array());
     }
 
+    /** Reads through the socket's stream, which keeps to SO_TIMEOUT (a channel read would wait forever). */
     private static void readFully(SocketChannel c, ByteBuffer b) throws IOException {
+        java.io.InputStream in = c.socket().getInputStream();
         while (b.hasRemaining()) {
-            if (c.read(b) < 0) {
-                throw new IOException("the target closed the connection");
+            int n;
+            try {
+                n = in.read(b.array(), b.arrayOffset() + b.position(), b.remaining());
+            } catch (SocketTimeoutException e) {
+                throw new IOException(c.getRemoteAddress() + " sent no answer within " + c.socket().getSoTimeout()
+                        + " ms (is it an NVMe/TCP target?)");
             }
+            if (n < 0) {
+                throw new IOException(c.getRemoteAddress() + " closed the connection");
+            }
+            b.position(b.position() + n);
         }
     }
 

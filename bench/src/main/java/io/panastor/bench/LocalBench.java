@@ -212,7 +212,7 @@ final class LocalBench {
         if (f.getParent() != null) {
             Files.createDirectories(f.getParent());
         }
-        out.printf("preparing %s (%s of data)...%n", f, Sizes.format(config.fileSize));
+        System.err.printf("preparing %s (%s of data)...%n", f, Sizes.format(config.fileSize));
         BlockFile.createFile(f, config.fileSize);
         long chunk = 4L << 20;
         try (BlockFile bf = BlockFile.open(f); Arena a = Arena.ofConfined()) {

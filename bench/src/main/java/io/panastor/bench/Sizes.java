@@ -2,8 +2,16 @@ package io.panastor.bench;
 
 import java.util.Locale;
 
-/** Byte sizes as people write them: 4k, 256M, 1G, 512 (binary units). */
+/** Byte sizes as people write them: 4k, 256M, 1G, 512MiB, 1GiB, 512 (binary units). */
 final class Sizes {
+    /** An option's size; picocli names the option when it is malformed. */
+    static final class Converter extends Options.Parsed<Long> {
+        @Override
+        Long parse(String value) {
+            return Sizes.parse(value);
+        }
+    }
+
     private Sizes() {
     }
 
@@ -32,7 +40,7 @@ final class Sizes {
             }
             return n << shift;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("not a size: '" + text + "' (write e.g. 4k, 256M, 1G)");
+            throw new IllegalArgumentException("not a size: '" + text + "' (write e.g. 4096, 4k, 256M, 512MiB, 1GiB)");
         }
     }
 

@@ -6,10 +6,19 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.panastor.engine.Engine;
 import io.panastor.engine.bdev.Bdev;
+import io.panastor.engine.bdev.BdevUri;
+import io.panastor.natives.BlockFile;
 import io.panastor.reactor.Reactors;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
 
@@ -19,23 +28,112 @@ import org.HdrHistogram.Histogram;
  * own ramp, then a table (or JSON) with every target's figures and its ratio to the first
  * target of the same round. With several rounds the whole list runs again and again — runs
  * of different targets alternate, so a slow spell of a shared machine hits them alike — and
- * a summary gives each target's figures over all its rounds and their ratio. Control path.
+ * a summary gives each target's figures over all its rounds and their ratio.
+ *
+ * <p>A run ends at its runtime: IOs a dead target holds (its initiator reconnecting) get
+ * {@link #GRACE_NANOS} more, then the run ends without them and counts them as stuck. A
+ * target that cannot be attached is a failed row, and the other targets still run. A read
+ * workload first writes the whole target once when it verifies (so every read is checked)
+ * or when the target is a sparse file (so reads hit data, not holes). Control path.
  */
 final class TargetBench {
-    /** One run's figures (round numbers start at 1; the summary's rows have round 0). */
-    record Outcome(String target, int round, long ios, long reads, long writes, long errors, long verifyFailures,
-                   double seconds, double iops, double mibPerSecond, Histogram latency, String firstFailure) {
+    /** How long a run waits past its runtime for IOs still in flight before it ends without them. */
+    static final long GRACE_NANOS = TimeUnit.SECONDS.toNanos(3);
+    /** Largest IO the pre-write uses (a whole number of the workload's IOs). */
+    static final int FILL_IO_BYTES = 128 << 10;
+    /** IOs in flight while pre-writing. */
+    static final int FILL_DEPTH = 8;
+    /** How often the waiting thread looks at the loads (and refreshes the progress line). */
+    private static final long POLL_MILLIS = 50;
+    private static final long PROGRESS_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    /** Counts and latencies of one run, or of several added up. */
+    static final class Totals {
+        final Histogram latency = new Histogram(BdevLoad.MAX_TRACKED_NANOS, 3);
+        long ios;
+        long reads;
+        long writes;
+        long errors;
+        long verifyFailures;
+        long stuck;
+        long checkedReads;
+        long bytes;
+        /** The slowest job's measured time. */
+        long elapsedNanos;
+        String firstFailure;
+        String firstError;
+
+        void add(BdevLoad.Result r, int ioSize) {
+            add(r.latencyNanos(), r.ios(), r.reads(), r.writes(), r.errors(), r.verifyFailures(), r.stuck(),
+                    r.checkedReads(), r.ios() * (long) ioSize, r.firstFailure(), r.firstError());
+            elapsedNanos = Math.max(elapsedNanos, r.elapsedNanos());
+        }
+
+        void add(Totals t) {
+            add(t.latency, t.ios, t.reads, t.writes, t.errors, t.verifyFailures, t.stuck, t.checkedReads, t.bytes,
+                    t.firstFailure, t.firstError);
+        }
+
+        private void add(Histogram h, long ios, long reads, long writes, long errors, long verify, long stuck,
+                         long checked, long bytes, String failure, String error) {
+            latency.add(h);
+            this.ios += ios;
+            this.reads += reads;
+            this.writes += writes;
+            this.errors += errors;
+            this.verifyFailures += verify;
+            this.stuck += stuck;
+            this.checkedReads += checked;
+            this.bytes += bytes;
+            firstFailure = firstFailure != null ? firstFailure : failure;
+            firstError = firstError != null ? firstError : error;
+        }
+    }
+
+    /**
+     * One run's figures (round numbers start at 1; the summary's rows have round 0); {@code failure}
+     * says why a target did not run at all (it could not be attached or written), else null.
+     */
+    record Outcome(String target, int round, Totals totals, double seconds, String failure) {
+        double iops() {
+            return seconds > 0 ? totals.ios / seconds : 0;
+        }
+
+        double mibPerSecond() {
+            return seconds > 0 ? totals.bytes / seconds / (1 << 20) : 0;
+        }
+
+        /** Whether anything went wrong: a target not run, an IO failed or left hanging, a block read wrong. */
+        boolean failed() {
+            return failure != null || totals.errors > 0 || totals.stuck > 0 || totals.verifyFailures > 0;
+        }
     }
 
     private final List<String> targets;
+    private final Map<String, String> names = new HashMap<>();
     private final Workload workload;
     private final int jobs;
     private final int runtimeSeconds;
     private final int rampSeconds;
     private final PrintStream out;
-    private final boolean progress;
+    private final Progress progress;
     private long sizeBytes;
     private int rounds = 1;
+
+    TargetBench(List<String> targets, Workload workload, int jobs, int runtimeSeconds, int rampSeconds,
+                PrintStream out, Progress progress) {
+        this.targets = targets;
+        List<String> shortNames = TargetNames.shorten(targets);
+        for (int i = 0; i < targets.size(); i++) {
+            names.put(targets.get(i), shortNames.get(i));
+        }
+        this.workload = workload;
+        this.jobs = jobs;
+        this.runtimeSeconds = runtimeSeconds;
+        this.rampSeconds = rampSeconds;
+        this.out = out;
+        this.progress = progress;
+    }
 
     /** Runs the list of targets this many times, alternating. */
     TargetBench rounds(int n) {
@@ -52,43 +150,131 @@ final class TargetBench {
         return this;
     }
 
-    TargetBench(List<String> targets, Workload workload, int jobs, int runtimeSeconds, int rampSeconds,
-                PrintStream out, boolean progress) {
-        this.targets = targets;
-        this.workload = workload;
-        this.jobs = jobs;
-        this.runtimeSeconds = runtimeSeconds;
-        this.rampSeconds = rampSeconds;
-        this.out = out;
-        this.progress = progress;
-    }
-
     List<Outcome> run() throws InterruptedException {
         List<Outcome> outcomes = new ArrayList<>();
+        // Targets written once before their reads, with what the writing left for verification (or null).
+        Map<String, long[]> filled = new HashMap<>();
         try (Engine engine = Engine.start(Reactors.builder().count(jobs))) {
             Reactors reactors = engine.reactors();
             for (int round = 1; round <= rounds; round++) {
                 for (String target : targets) {
+                    String where = names.get(target) + (rounds > 1 ? " (round " + round + "/" + rounds + ")" : "");
+                    progress.show(where + ": attaching");
                     // A remote target's admin queue runs on a bench reactor; each run has its bdev afresh.
-                    Bdev bdev = Engine.await(engine.createBdev(target));
+                    Bdev bdev;
                     try {
-                        if (rampSeconds > 0) {
-                            runJobs(reactors, bdev, new Workload(workload.mode(), workload.ioSize(), workload.depth(),
-                                    workload.readPercent(), false), rampSeconds, null, round);
+                        bdev = Engine.await(engine.createBdev(target));
+                    } catch (RuntimeException e) {
+                        String why = message(e);
+                        progress.note("bench: " + why);
+                        outcomes.add(new Outcome(target, round, new Totals(), 0, why));
+                        continue;
+                    }
+                    try {
+                        long[] generations = filled.get(target);
+                        String fill = filled.containsKey(target) ? null : fillReason(target, bdev);
+                        if (fill != null) {
+                            progress.note("bench: " + fill);
+                            generations = workload.verify() ? new long[BdevLoad.extents(bdev, workload.ioSize())] : null;
+                            String failed = fill(reactors, bdev, generations, where);
+                            if (failed != null) {
+                                progress.note("bench: " + failed);
+                                outcomes.add(new Outcome(target, round, new Totals(), 0, failed));
+                                continue;
+                            }
+                            filled.put(target, generations);
                         }
-                        outcomes.add(runJobs(reactors, bdev, workload, runtimeSeconds, target, round));
+                        if (rampSeconds > 0) {
+                            Workload ramp = new Workload(workload.mode(), workload.ioSize(), workload.depth(),
+                                    workload.readPercent(), false);
+                            runJobs(reactors, bdev, ramp, rampSeconds, 0, null, where + ": warm-up");
+                        }
+                        Totals t = runJobs(reactors, bdev, workload, runtimeSeconds, sizeBytes, generations, where);
+                        Outcome o = new Outcome(target, round, t, t.elapsedNanos / 1e9, null);
+                        outcomes.add(o);
+                        if (o.totals.stuck > 0) {
+                            filled.remove(target);   // writes left hanging: what the extents hold is unknown
+                        }
                     } finally {
+                        progress.show(where + ": detaching");
                         Engine.await(engine.destroyBdev(bdev.name()));
                     }
                 }
             }
+        } finally {
+            progress.clear();
         }
         return outcomes;
     }
 
+    /** The message of a failure, without the future's wrapping. */
+    static String message(Throwable t) {
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getMessage() != null ? t.getMessage() : t.toString();
+    }
+
+    /**
+     * Why this target must be written once before the workload reads it, or null: reads that
+     * verify need written blocks to check, and reads of a sparse file's holes never reach its disk.
+     */
+    private String fillReason(String target, Bdev bdev) {
+        if (workload.effectiveReadPercent() == 0) {
+            return null;
+        }
+        if (workload.verify() && workload.effectiveReadPercent() == 100) {
+            return "--verify with --rw " + workload.mode().fioName() + ": writing all of " + names.get(target) + " ("
+                    + Sizes.format(bdev.sizeBytes()) + ") once first, so that every read is checked";
+        }
+        Path file = fileOf(target);
+        if (file != null && Files.isRegularFile(file)) {
+            long allocated = BlockFile.allocatedBytes(file);
+            if (allocated < bdev.sizeBytes()) {
+                return file + " is sparse (" + Sizes.format(allocated) + " of " + Sizes.format(bdev.sizeBytes())
+                        + " allocated): writing it once first, so that reads hit data rather than holes";
+            }
+        }
+        return null;
+    }
+
+    /** The file behind a target, or null when it is not a file path or a file URI. */
+    private static Path fileOf(String target) {
+        try {
+            BdevUri u = BdevUri.parse(target);
+            return u.scheme().equals("uring") || u.scheme().equals("aio") ? Path.of(u.filePath()) : null;
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Writes every extent of the bdev once, sequentially, stamped for verification; sets each
+     * of the workload's extents in {@code generations} (when verifying) to what now is there.
+     * Returns why it failed, or null.
+     */
+    private String fill(Reactors reactors, Bdev bdev, long[] generations, String where) throws InterruptedException {
+        int perIo = Math.max(1, Math.min(FILL_IO_BYTES / workload.ioSize(), BdevLoad.extents(bdev, workload.ioSize())
+                / FILL_DEPTH));
+        int ioSize = perIo * workload.ioSize();
+        int fillExtents = BdevLoad.extents(bdev, ioSize);
+        Workload w = new Workload(Workload.Mode.WRITE, ioSize, Math.min(FILL_DEPTH, fillExtents), 0, true);
+        long bytes = (long) fillExtents * ioSize;
+        BdevLoad load = BdevLoad.start(bdev, reactors.get(0), w, Long.MAX_VALUE / 4, bytes);
+        Totals t = await(List.of(load), Long.MAX_VALUE, ioSize, where + ": writing " + Sizes.format(bytes), bytes);
+        if (t.errors > 0 || t.stuck > 0 || t.ios < fillExtents) {
+            return "could not write " + bdev.name() + " before reading it: " + t.errors + " IO errors, " + t.stuck
+                    + " IOs hanging" + (t.firstError != null ? "; first: " + t.firstError : "");
+        }
+        if (generations != null) {
+            Arrays.fill(generations, 0, fillExtents * perIo, 1);
+        }
+        return null;
+    }
+
     /** Each distinct target's figures over all its rounds, in the order the targets were given. */
     static List<Outcome> summary(List<Outcome> outcomes) {
-        java.util.Map<String, List<Outcome>> byTarget = new java.util.LinkedHashMap<>();
+        Map<String, List<Outcome>> byTarget = new LinkedHashMap<>();
         for (Outcome o : outcomes) {
             byTarget.computeIfAbsent(o.target(), k -> new ArrayList<>()).add(o);
         }
@@ -96,43 +282,19 @@ final class TargetBench {
         for (var e : byTarget.entrySet()) {
             Totals t = new Totals();
             double seconds = 0;
-            double mib = 0;
+            String failure = null;
             for (Outcome o : e.getValue()) {
-                t.add(o.latency(), o.ios(), o.reads(), o.writes(), o.errors(), o.verifyFailures(), o.firstFailure());
+                t.add(o.totals());
                 seconds += o.seconds();
-                mib += o.mibPerSecond() * o.seconds();
+                failure = failure != null ? failure : o.failure();
             }
-            rows.add(new Outcome(e.getKey(), 0, t.ios, t.reads, t.writes, t.errors, t.verify, seconds, t.ios / seconds,
-                    mib / seconds, t.latency, t.first));
+            rows.add(new Outcome(e.getKey(), 0, t, seconds, failure));
         }
         return rows;
     }
 
-    /** Counts and latencies of several runs (or jobs) added up. */
-    private static final class Totals {
-        final Histogram latency = new Histogram(BdevLoad.MAX_TRACKED_NANOS, 3);
-        long ios;
-        long reads;
-        long writes;
-        long errors;
-        long verify;
-        String first;
-
-        void add(Histogram h, long ios, long reads, long writes, long errors, long verify, String firstFailure) {
-            latency.add(h);
-            this.ios += ios;
-            this.reads += reads;
-            this.writes += writes;
-            this.errors += errors;
-            this.verify += verify;
-            if (first == null) {
-                first = firstFailure;
-            }
-        }
-    }
-
     /** IOPS of the run each outcome is compared with: the first target's run in the same round. */
-    private static double[] bases(List<Outcome> outcomes) {
+    static double[] bases(List<Outcome> outcomes) {
         double[] bases = new double[outcomes.size()];
         double base = 0;
         int round = -1;
@@ -147,76 +309,137 @@ final class TargetBench {
         return bases;
     }
 
-    private Outcome runJobs(Reactors reactors, Bdev bdev, Workload w, int seconds, String label, int round)
-            throws InterruptedException {
+    private Totals runJobs(Reactors reactors, Bdev bdev, Workload w, int seconds, long bytes, long[] generations,
+                             String label) throws InterruptedException {
+        long duration = TimeUnit.SECONDS.toNanos(seconds);
         List<BdevLoad> loads = new ArrayList<>();
         for (int j = 0; j < jobs; j++) {
-            loads.add(BdevLoad.start(bdev, reactors.get(j), w, TimeUnit.SECONDS.toNanos(seconds),
-                    label == null ? 0 : sizeBytes));
+            loads.add(BdevLoad.start(bdev, reactors.get(j), w, duration, bytes, generations));
         }
+        return await(loads, System.nanoTime() + duration + GRACE_NANOS, w.ioSize(), label, 0);
+    }
+
+    /**
+     * Waits for the loads to end, showing where they are; ends them at {@code hardDeadline}
+     * (IOs that did not come back are stuck), or sooner when {@code fillBytes} > 0 and no IO
+     * completed for {@link #GRACE_NANOS}.
+     */
+    private Totals await(List<BdevLoad> loads, long hardDeadline, int ioSize, String label, long fillBytes)
+            throws InterruptedException {
         long start = System.nanoTime();
         long lastIos = 0;
-        long lastTime = start;
+        long lastShown = start;
+        long lastChange = start;
+        long lastCount = 0;
         while (!loads.stream().allMatch(l -> l.result().isDone())) {
-            Thread.sleep(progress && label != null ? 1000 : 50);
-            if (progress && label != null) {
-                long now = System.nanoTime();
-                long total = loads.stream().mapToLong(BdevLoad::ios).sum();
-                out.printf("\r%s: %.0f s, %.0f IOPS   ", label, (now - start) / 1e9,
-                        (total - lastIos) * 1e9 / Math.max(1, now - lastTime));
-                out.flush();
+            Thread.sleep(POLL_MILLIS);
+            long now = System.nanoTime();
+            long total = loads.stream().mapToLong(BdevLoad::ios).sum();
+            if (total != lastCount) {
+                lastCount = total;
+                lastChange = now;
+            }
+            if (now - hardDeadline > 0 || (fillBytes > 0 && now - lastChange > GRACE_NANOS)) {
+                loads.forEach(BdevLoad::stop);
+                break;
+            }
+            if (now - lastShown >= PROGRESS_NANOS) {
+                String at = fillBytes > 0 ? String.format("%d%%", total * ioSize * 100 / fillBytes)
+                        : String.format("%.0f s", (now - start) / 1e9);
+                progress.show(String.format("%s: %s, %.0f IOPS", label, at, (total - lastIos) * 1e9 / (now - lastShown)));
                 lastIos = total;
-                lastTime = now;
+                lastShown = now;
             }
         }
-        if (progress && label != null) {
-            out.print("\r" + " ".repeat(Math.min(120, label.length() + 40)) + "\r");
-        }
         Totals t = new Totals();
-        long elapsed = 0;
         for (BdevLoad l : loads) {
-            BdevLoad.Result r = l.result().join();
-            t.add(r.latencyNanos(), r.ios(), r.reads(), r.writes(), r.errors(), r.verifyFailures(), r.firstFailure());
-            elapsed = Math.max(elapsed, r.elapsedNanos());
+            t.add(l.result().join(), ioSize);
         }
-        double secs = elapsed / 1e9;
-        return new Outcome(label, round, t.ios, t.reads, t.writes, t.errors, t.verify, secs, t.ios / secs,
-                t.ios * (double) w.ioSize() / secs / (1 << 20), t.latency, t.first);
+        return t;
+    }
+
+    // ---------------------------------------------------------------- output
+
+    /** The figures' columns, after the target (and round) columns. */
+    private static final List<String> FIGURES = List.of("IOPS", "MiB/s", "ratio", "mean us", "p50 us", "p99 us",
+            "p99.9 us", "max us", "errors");
+
+    /** A table for this bench's rows, with {@code lead} columns before the target's. */
+    Table table(List<String> lead, boolean withRound) {
+        List<String> header = new ArrayList<>(lead);
+        header.add("target");
+        if (withRound) {
+            header.add("round");
+        }
+        header.addAll(FIGURES);
+        return new Table(header.size() - FIGURES.size(), header);
+    }
+
+    /** Adds a row per outcome (ratio to {@code bases}) to {@code table}, and notes for failures. */
+    void addRows(Table table, List<Outcome> outcomes, double[] bases, List<String> lead, boolean withRound) {
+        for (int i = 0; i < outcomes.size(); i++) {
+            Outcome o = outcomes.get(i);
+            Totals t = o.totals();
+            Histogram h = t.latency;
+            List<String> cells = new ArrayList<>(lead);
+            String name = names.getOrDefault(o.target(), o.target());
+            cells.add(name);
+            if (withRound) {
+                cells.add(o.round() > 0 ? Integer.toString(o.round()) : "all");
+            }
+            if (o.failure() != null && t.ios == 0) {
+                cells.addAll(List.of("-", "-", "-", "-", "-", "-", "-", "-", "FAILED"));
+            } else {
+                cells.addAll(List.of(String.format("%.0f", o.iops()), String.format("%.1f", o.mibPerSecond()),
+                        String.format("%.3f", bases[i] > 0 ? o.iops() / bases[i] : Double.NaN), us(h.getMean()),
+                        us(h.getValueAtPercentile(50)), us(h.getValueAtPercentile(99)), us(h.getValueAtPercentile(99.9)),
+                        us(h.getMaxValue()), Long.toString(t.errors + t.stuck + t.verifyFailures)));
+            }
+            table.row(cells);
+            String which = name + (withRound && o.round() > 0 ? " round " + o.round() : "");
+            if (o.round() == 0 && withRound) {
+                continue;   // the rounds' own rows said it
+            }
+            if (o.failure() != null) {
+                table.note("FAILED " + which + ": " + o.failure());
+            }
+            if (t.errors > 0 || t.stuck > 0) {
+                table.note("IO FAILED " + which + ": " + t.errors + " IOs failed" + (t.stuck > 0 ? ", " + t.stuck
+                        + " did not complete within " + TimeUnit.NANOSECONDS.toSeconds(GRACE_NANOS) + " s of the runtime's end"
+                        : "") + (t.firstError != null ? "; first: " + t.firstError : ""));
+            }
+            if (t.verifyFailures > 0) {
+                table.note("VERIFY FAILED " + which + ": " + t.verifyFailures + " blocks, first: " + t.firstFailure);
+            }
+        }
+    }
+
+    private static String us(double nanos) {
+        return String.format("%.1f", nanos / 1e3);
+    }
+
+    /** The heading line of this bench's table. */
+    String heading() {
+        return String.format("%s, %s, QD %d x %d job(s), %d s%s", workload.mode().fioName(),
+                Sizes.format(workload.ioSize()), workload.depth(), jobs, runtimeSeconds,
+                rounds > 1 ? " per run, " + rounds + " rounds" : "");
     }
 
     void printTable(List<Outcome> outcomes) {
-        out.printf("%s, %s, QD %d x %d job(s), %d s%s%s%n", workload.mode().fioName(), Sizes.format(workload.ioSize()),
-                workload.depth(), jobs, runtimeSeconds, rounds > 1 ? " per run, " + rounds + " rounds" : "",
-                workload.verify() ? ", verified" : "");
-        printRows(outcomes, bases(outcomes));
+        long checked = outcomes.stream().mapToLong(o -> o.totals().checkedReads).sum();
+        out.println(heading() + (workload.verify() ? ", " + checked + " reads verified" : ""));
+        Table runs = table(List.of(), rounds > 1);
+        addRows(runs, outcomes, bases(outcomes), List.of(), rounds > 1);
+        runs.print(out);
         if (rounds > 1) {
             List<Outcome> summary = summary(outcomes);
             out.printf("over %d rounds:%n", rounds);
             double[] bases = new double[summary.size()];
-            java.util.Arrays.fill(bases, summary.getFirst().iops());
-            printRows(summary, bases);
+            Arrays.fill(bases, summary.getFirst().iops());
+            Table all = table(List.of(), false);
+            addRows(all, summary, bases, List.of(), false);
+            all.print(out);
         }
-    }
-
-    private void printRows(List<Outcome> outcomes, double[] bases) {
-        out.printf("%-48s %11s %9s %7s %9s %9s %9s %9s %9s %8s%n", "target", "IOPS", "MiB/s", "ratio", "mean us",
-                "p50 us", "p99 us", "p99.9 us", "max us", "errors");
-        for (int i = 0; i < outcomes.size(); i++) {
-            Outcome o = outcomes.get(i);
-            double base = bases[i];
-            Histogram h = o.latency();
-            out.printf("%-48s %11.0f %9.1f %7.3f %9.1f %9.1f %9.1f %9.1f %9.1f %8d%n", shorten(o.target()), o.iops(),
-                    o.mibPerSecond(), base > 0 ? o.iops() / base : Double.NaN, h.getMean() / 1e3,
-                    h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3,
-                    h.getValueAtPercentile(99.9) / 1e3, h.getMaxValue() / 1e3, o.errors() + o.verifyFailures());
-            if (o.verifyFailures() > 0) {
-                out.printf("  VERIFY FAILED: %d blocks, first: %s%n", o.verifyFailures(), o.firstFailure());
-            }
-        }
-    }
-
-    private static String shorten(String s) {
-        return s.length() <= 48 ? s : "..." + s.substring(s.length() - 45);
     }
 
     String json(List<Outcome> outcomes) throws Exception {
@@ -231,7 +454,7 @@ final class TargetBench {
         if (rounds > 1) {
             List<Outcome> summary = summary(outcomes);
             double[] bases = new double[summary.size()];
-            java.util.Arrays.fill(bases, summary.getFirst().iops());
+            Arrays.fill(bases, summary.getFirst().iops());
             putRows(root.putArray("summary"), summary, bases);
         }
         return m.writeValueAsString(root);
@@ -240,21 +463,29 @@ final class TargetBench {
     private static void putRows(ArrayNode arr, List<Outcome> outcomes, double[] bases) {
         for (int i = 0; i < outcomes.size(); i++) {
             Outcome o = outcomes.get(i);
+            Totals t = o.totals();
             double base = bases[i];
-            ObjectNode t = arr.addObject();
-            Histogram h = o.latency();
-            t.put("target", o.target());
+            ObjectNode n = arr.addObject();
+            Histogram h = t.latency;
+            n.put("target", o.target());
             if (o.round() > 0) {
-                t.put("round", o.round());
+                n.put("round", o.round());
             }
-            t.put("ios", o.ios()).put("reads", o.reads()).put("writes", o.writes())
-                    .put("errors", o.errors()).put("verify_failures", o.verifyFailures())
+            if (o.failure() != null) {
+                n.put("failure", o.failure());
+            }
+            n.put("ios", t.ios).put("reads", t.reads).put("writes", t.writes)
+                    .put("errors", t.errors).put("stuck", t.stuck).put("verify_failures", t.verifyFailures)
+                    .put("verified_reads", t.checkedReads)
                     .put("seconds", o.seconds()).put("iops", o.iops()).put("mib_per_s", o.mibPerSecond())
                     .put("ratio_to_first", base > 0 ? o.iops() / base : 0);
-            if (o.firstFailure() != null) {
-                t.put("first_verify_failure", o.firstFailure());
+            if (t.firstError != null) {
+                n.put("first_error", t.firstError);
             }
-            t.putObject("latency_us").put("mean", h.getMean() / 1e3).put("p50", h.getValueAtPercentile(50) / 1e3)
+            if (t.firstFailure != null) {
+                n.put("first_verify_failure", t.firstFailure);
+            }
+            n.putObject("latency_us").put("mean", h.getMean() / 1e3).put("p50", h.getValueAtPercentile(50) / 1e3)
                     .put("p99", h.getValueAtPercentile(99) / 1e3).put("p99_9", h.getValueAtPercentile(99.9) / 1e3)
                     .put("max", h.getMaxValue() / 1e3);
         }

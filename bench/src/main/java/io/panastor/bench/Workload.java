@@ -34,14 +34,19 @@ record Workload(Mode mode, int ioSize, int depth, int readPercent, boolean verif
         String fioName() {
             return name().toLowerCase(Locale.ROOT);
         }
+
+        /** Percent of IOs that read: 100 for read modes, 0 for write modes, {@code mix} for rw modes. */
+        int readPercent(int mix) {
+            return switch (this) {
+                case READ, RANDREAD -> 100;
+                case WRITE, RANDWRITE -> 0;
+                case RANDRW, RW -> mix;
+            };
+        }
     }
 
     /** Percent of IOs that read: 100 for read modes, 0 for write modes, the mix for rw modes. */
     int effectiveReadPercent() {
-        return switch (mode) {
-            case READ, RANDREAD -> 100;
-            case WRITE, RANDWRITE -> 0;
-            case RANDRW, RW -> readPercent;
-        };
+        return mode.readPercent(readPercent);
     }
 }

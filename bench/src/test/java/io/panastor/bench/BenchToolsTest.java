@@ -17,6 +17,9 @@ class BenchToolsTest {
         assertThat(Sizes.parse("256M")).isEqualTo(256L << 20);
         assertThat(Sizes.parse("1G")).isEqualTo(1L << 30);
         assertThat(Sizes.parse("2GiB")).isEqualTo(2L << 30);
+        assertThat(Sizes.parse("1GiB")).isEqualTo(1L << 30);
+        assertThat(Sizes.parse("512MiB")).isEqualTo(512L << 20);
+        assertThat(Sizes.parse("4096")).isEqualTo(4096);
         assertThat(Sizes.parse("512")).isEqualTo(512);
         assertThat(Sizes.format(1L << 30)).isEqualTo("1 GiB");
         assertThatThrownBy(() -> Sizes.parse("lots")).hasMessageContaining("not a size: 'lots'");
@@ -90,7 +93,7 @@ class BenchToolsTest {
         var cmd = io.panastor.api.cli.Panastor.commandLine();
         var err = new java.io.StringWriter();
         cmd.setErr(new java.io.PrintWriter(err));
-        assertThat(cmd.execute("bench", "local", "--qd", "0", "--no-fio")).isEqualTo(1);
-        assertThat(err.toString()).contains("--qd from 1 to 1024");
+        assertThat(cmd.execute("bench", "local", "--qd", "0", "--no-fio")).isEqualTo(2);
+        assertThat(err.toString()).contains("--qd 0 is out of range: from 1 to 1024");
     }
 }

@@ -8,6 +8,7 @@ import io.panastor.engine.bdev.BdevUri;
 import io.panastor.engine.bdev.IoChannel;
 import io.panastor.engine.bdev.IoStatus;
 import io.panastor.engine.bdev.IoType;
+import io.panastor.natives.Errno;
 import io.panastor.reactor.Reactor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -17,8 +18,9 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * Test kind {@code corrupt:///NAME?size_mb=N&every=K}: a RAM disk that flips one bit in
- * every K-th read, so that verification has something to find.
+ * Test kind {@code corrupt:///NAME?size_mb=N&every=K&fail_every=F}: a RAM disk that flips one
+ * bit in every K-th read, so that verification has something to find, and fails every F-th IO
+ * (default: none) with an IO error.
  */
 public final class CorruptingBdevFactory implements BdevFactory {
     @Override
@@ -29,20 +31,23 @@ public final class CorruptingBdevFactory implements BdevFactory {
 
     @Override
     public Bdev create(BdevUri uri) {
-        uri.requireOnly(Set.of("size_mb", "every"));
+        uri.requireOnly(Set.of("size_mb", "every", "fail_every"));
         long blocks = (uri.positiveLong("size_mb", 16) << 20) / 4096;
-        return new Corrupting(uri.simpleName(), uri.canonical(), blocks, uri.positiveLong("every", 10));
+        return new Corrupting(uri.simpleName(), uri.canonical(), blocks, uri.positiveLong("every", 10),
+                uri.positiveLong("fail_every", Long.MAX_VALUE));
     }
 
     static final class Corrupting extends AbstractBdev {
         private final Arena arena = Arena.ofShared();
         private final MemorySegment memory;
         private final long every;
+        private final long failEvery;
 
-        Corrupting(String name, String uri, long blocks, long every) {
+        Corrupting(String name, String uri, long blocks, long every, long failEvery) {
             super(name, UUID.randomUUID(), uri, 4096, blocks);
             this.memory = arena.allocate(blocks * 4096, 4096);
             this.every = every;
+            this.failEvery = failEvery;
         }
 
         @Override
@@ -55,9 +60,14 @@ public final class CorruptingBdevFactory implements BdevFactory {
         protected IoChannel createChannel(Reactor reactor) {
             return new IoChannel(this, reactor, IoChannel.DEFAULT_IO_POOL_SIZE) {
                 private long reads;
+                private long ios;
 
                 @Override
                 protected void doSubmit(BdevIo io) {
+                    if (++ios % failEvery == 0) {
+                        completeLater(io, IoStatus.IO_ERROR, Errno.EIO);
+                        return;
+                    }
                     long off = io.offsetBlocks() * 4096;
                     MemorySegment b = io.buffer(0);
                     if (io.type() == IoType.READ) {

@@ -41,6 +41,7 @@ public final class stat {
     public static final long st_rdev_OFFSET = 40;
     public static final long st_size_OFFSET = 48;
     public static final long st_blksize_OFFSET = 56;
+    public static final long st_blocks_OFFSET = 64;
 
     public static final int S_IFMT = 0170000;
     public static final int S_IFBLK = 0060000;
@@ -57,5 +58,10 @@ public final class stat {
 
     public static long st_blksize(MemorySegment s) {
         return s.get(JAVA_LONG, st_blksize_OFFSET);
+    }
+
+    /** 512-byte units allocated, whatever {@code st_blksize} is (stat(2)). */
+    public static long st_blocks(MemorySegment s) {
+        return s.get(JAVA_LONG, st_blocks_OFFSET);
     }
 }

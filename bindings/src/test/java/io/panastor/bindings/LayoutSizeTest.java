@@ -47,6 +47,7 @@ class LayoutSizeTest {
         assertThat(stat.layout().byteOffset(PathElement.groupElement("st_mode"))).isEqualTo(stat.st_mode_OFFSET);
         assertThat(stat.layout().byteOffset(PathElement.groupElement("st_size"))).isEqualTo(stat.st_size_OFFSET);
         assertThat(stat.layout().byteOffset(PathElement.groupElement("st_blksize"))).isEqualTo(stat.st_blksize_OFFSET);
+        assertThat(stat.layout().byteOffset(PathElement.groupElement("st_blocks"))).isEqualTo(stat.st_blocks_OFFSET);
         assertThat(sched_h.CPU_SET_T.byteSize()).isEqualTo(128);
     }
 }

@@ -110,6 +110,30 @@ public final class BlockFile implements AutoCloseable {
         }
     }
 
+    /**
+     * Bytes of {@code path} allocated on disk ({@code st_blocks}, 512-byte units): less than
+     * its size for a sparse file, whose holes read as zeros without touching the device.
+     * Control path.
+     */
+    public static long allocatedBytes(Path path) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment cs = Errno.newCallState(a);
+            int fd = fcntl_h.open(cs, a.allocateFrom(path.toString()), fcntl_h.O_RDONLY | fcntl_h.O_CLOEXEC, 0);
+            if (fd < 0) {
+                throw Errno.failure("open(" + path + ")", cs);
+            }
+            try {
+                MemorySegment st = a.allocate(stat.layout());
+                if (sys_stat_h.fstat(cs, fd, st) < 0) {
+                    throw Errno.failure("fstat(" + path + ")", cs);
+                }
+                return stat.st_blocks(st) * 512;
+            } finally {
+                unistd_h.close(cs, fd);
+            }
+        }
+    }
+
     public Path path() {
         return path;
     }

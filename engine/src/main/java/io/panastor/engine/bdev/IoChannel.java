@@ -250,8 +250,18 @@ public abstract class IoChannel {
         drained = new CompletableFuture<>();
         if (inflight == 0 && deferredCount == 0) {
             finishClose();
+        } else {
+            onCloseWithIoInFlight();
         }
         return drained;
+    }
+
+    /**
+     * The channel is closing with IO in flight: a kind that holds IO it has not started (a
+     * remote waiting for its controller to come back) ends that now, rather than when the
+     * device would have; what is on its way to the device ends as it will. By default nothing.
+     */
+    protected void onCloseWithIoInFlight() {
     }
 
     private void finishClose() {

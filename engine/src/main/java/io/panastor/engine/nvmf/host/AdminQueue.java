@@ -245,11 +245,20 @@ final class AdminQueue implements ConnectionHandler {
         attachTimer = reactor.scheduleTimer(TimeUnit.MILLISECONDS.toNanos(uri.connectTimeoutMillis()), () -> {
             attachTimer = -1;
             if (phase == Phase.CONNECTING || phase == Phase.ASSOCIATING) {
-                conn.fail("no controller within connect_timeout_ms=" + uri.connectTimeoutMillis() + " (" + phase + ")",
-                        Errno.ETIMEDOUT);
+                conn.fail(silence() + " within connect_timeout_ms=" + uri.connectTimeoutMillis(), Errno.ETIMEDOUT);
             }
         });
         conn.connect(uri.headerDigest(), uri.dataDigest());
+    }
+
+    /** What an attach that timed out was waiting for, naming the address, for the person reading it. */
+    private String silence() {
+        String at = uri.host() + ":" + uri.port();
+        return switch (conn.state()) {
+            case CONNECTING -> "no TCP connection to " + at;
+            case AWAIT_ICRESP -> at + " accepted the connection but sent no ICResp (is it an NVMe/TCP target?)";
+            default -> "no ready controller for " + uri.nqn() + " at " + at + " (" + phase + ")";
+        };
     }
 
     @Override

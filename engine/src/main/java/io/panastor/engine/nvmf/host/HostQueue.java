@@ -290,20 +290,37 @@ final class HostQueue extends IoChannel implements ConnectionHandler {
         if (conn.state() != TcpConnection.State.CLOSED) {
             conn.fail(why, Errno.ENODEV);
         }
+        failHeld(IoStatus.IO_ERROR, Errno.ENODEV);
+    }
+
+    /** Ends the IO held for a connection with {@code status}; IO with parts in flight ends with its last part. */
+    private void failHeld(int status, int errno) {
         int held = waiting.size();
         for (int n = 0; n < held; n++) {
             BdevIo io = waiting.poll();
             int i = io.index();
             if (ioParts[i] == 0) {
-                complete(io, IoStatus.IO_ERROR, Errno.ENODEV);
+                complete(io, status, errno);
             } else {
                 // Parts of it are still in flight on the closing connection: the last one's end completes it.
                 if (ioStatus[i] == IoStatus.SUCCESS) {
-                    ioStatus[i] = IoStatus.IO_ERROR;
-                    ioErrno[i] = Errno.ENODEV;
+                    ioStatus[i] = status;
+                    ioErrno[i] = errno;
                 }
                 waiting.add(io);
             }
+        }
+    }
+
+    /**
+     * Closing (the bdev is being destroyed) while IO waits for a connection that is down: no
+     * reconnect is waited for, so a dead target's IO does not hold the destroy until
+     * {@code ctrlr_loss_timeout_ms}. IO waiting for room on a live queue is sent as usual.
+     */
+    @Override
+    protected void onCloseWithIoInFlight() {
+        if (state != State.READY) {
+            failHeld(IoStatus.ABORTED, 0);
         }
     }
 

@@ -7,7 +7,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Where a remote namespace is and how to reach it: {@code nvmf://host[:port]/nqn} (Mayastor's
- * form; {@code nvmf+tcp://} too; port 8420 when none is given) with optional parameters
+ * form; {@code nvmf+tcp://} too; port 4420, the IANA NVMe/TCP port that {@code serve} listens on, when none
+ * is given) with optional parameters
  * {@code nsid} (1), {@code hostnqn}, {@code hdgst} and {@code ddgst} (0/1), {@code io_timeout_ms}
  * (30000), {@code kato_ms} (10000), {@code connect_timeout_ms} (5000: how long attaching, or one
  * reconnect of the admin queue, may take from the TCP connect to a ready controller) and
@@ -19,7 +20,8 @@ import java.util.concurrent.TimeUnit;
 public record NvmfUri(String text, String host, int port, String nqn, int nsid, String hostNqn, boolean headerDigest,
                       boolean dataDigest, int ioTimeoutMillis, int keepAliveMillis, int connectTimeoutMillis,
                       long ctrlrLossTimeoutMillis) {
-    public static final int DEFAULT_PORT = 8420;
+    /** The IANA-assigned NVMe/TCP port: what {@code serve} listens on and a URI without a port means. */
+    public static final int DEFAULT_PORT = 4420;
     public static final String DEFAULT_HOST_NQN = "nqn.2026-11.io.panastor:host";
     static final Set<String> PARAMS = Set.of("nsid", "hostnqn", "hdgst", "ddgst", "io_timeout_ms", "kato_ms", "connect_timeout_ms",
             "ctrlr_loss_timeout_ms", "uuid");

@@ -224,8 +224,25 @@ final class PduReader {
     }
 
     private boolean bad(int fes, long field, long base, String why) {
-        terminate(fes, (int) field, base, why + " (header " + commonHeader(base) + ")");
+        String what = why + " (header " + commonHeader(base) + ")";
+        int type = type(recv, base);
+        if (conn.handshaking() && type != ICREQ && type != ICRESP) {
+            // The peer's first PDU is not even of a handshake type: most likely another protocol on this port.
+            what = "not an NVMe/TCP " + (controller ? "host" : "target") + ": its first bytes are " + printable(base)
+                    + ", not an " + (controller ? "ICReq" : "ICResp") + " (" + what + ")";
+        }
+        terminate(fes, (int) field, base, what);
         return false;
+    }
+
+    /** The first bytes at {@code base} as text, as far as they are printable ASCII: {@code "HTTP/1.1"}. */
+    private String printable(long base) {
+        StringBuilder b = new StringBuilder("\"");
+        for (int i = 0; i < COMMON_HEADER_LENGTH && base + i < in.end(); i++) {
+            int c = u8(recv, base + i);
+            b.append(c >= 0x20 && c < 0x7f ? (char) c : '.');
+        }
+        return b.append('"').toString();
     }
 
     /** The 8 bytes of the common header at {@code base}, in hex, for messages. */
