@@ -1,7 +1,5 @@
 package io.panastor.bench;
 
-import java.util.Locale;
-
 /** Byte sizes as people write them: 4k, 256M, 1G, 512MiB, 1GiB, 512 (binary units). */
 final class Sizes {
     /** An option's size; picocli names the option when it is malformed. */
@@ -15,33 +13,9 @@ final class Sizes {
     private Sizes() {
     }
 
+    /** A size in binary units (4096, 4k, 256M, 512MiB, 1GiB), as everywhere in the command line. */
     static long parse(String text) {
-        String t = text.strip().toLowerCase(Locale.ROOT);
-        if (t.endsWith("ib")) {
-            t = t.substring(0, t.length() - 2);
-        } else if (t.endsWith("b") && t.length() > 1 && !Character.isDigit(t.charAt(t.length() - 2))) {
-            t = t.substring(0, t.length() - 1);
-        }
-        int shift = 0;
-        char unit = t.isEmpty() ? ' ' : t.charAt(t.length() - 1);
-        switch (unit) {
-            case 'k' -> shift = 10;
-            case 'm' -> shift = 20;
-            case 'g' -> shift = 30;
-            case 't' -> shift = 40;
-            default -> {
-            }
-        }
-        String digits = shift == 0 ? t : t.substring(0, t.length() - 1);
-        try {
-            long n = Long.parseLong(digits);
-            if (n <= 0 || n > (Long.MAX_VALUE >> shift)) {
-                throw new NumberFormatException();
-            }
-            return n << shift;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("not a size: '" + text + "' (write e.g. 4096, 4k, 256M, 512MiB, 1GiB)");
-        }
+        return io.panastor.api.cli.Sizes.parse(text);
     }
 
     static String format(long bytes) {

@@ -1,5 +1,6 @@
 package io.panastor.api.cli;
 
+import io.panastor.engine.bdev.ByteSize;
 import java.util.Locale;
 
 /** Byte counts as people read and write them: {@code 512MiB}, {@code 1GiB}, {@code 4096}. */
@@ -7,39 +8,18 @@ public final class Sizes {
     private Sizes() {
     }
 
-    /** Parses {@code 4096}, {@code 4KiB}, {@code 512MiB}, {@code 1GiB}, {@code 2TiB} (also K/M/G/T, KB.. as powers of 1000). */
+    /** A size in binary units: 4096, 4k, 256M, 512MiB, 1GiB (see {@link ByteSize}). */
+    public static long parse(String text) {
+        return ByteSize.parse(text);
+    }
+
+    /** As {@link #parse(String)}, the error naming {@code option}. */
     public static long parse(String option, String text) {
-        String t = text == null ? "" : text.strip();
-        int i = 0;
-        while (i < t.length() && Character.isDigit(t.charAt(i))) {
-            i++;
-        }
-        if (i == 0) {
-            throw new IllegalArgumentException(option + " takes a size (4096, 512MiB, 1GiB), got '" + text + "'");
-        }
-        long n;
         try {
-            n = Long.parseLong(t.substring(0, i));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(option + ": '" + text + "' is too large");
+            return parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
         }
-        long unit = switch (t.substring(i).strip().toLowerCase(Locale.ROOT)) {
-            case "", "b" -> 1L;
-            case "k", "kib" -> 1L << 10;
-            case "m", "mib" -> 1L << 20;
-            case "g", "gib" -> 1L << 30;
-            case "t", "tib" -> 1L << 40;
-            case "kb" -> 1_000L;
-            case "mb" -> 1_000_000L;
-            case "gb" -> 1_000_000_000L;
-            case "tb" -> 1_000_000_000_000L;
-            default -> throw new IllegalArgumentException(option + ": unknown unit in '" + text
-                    + "' (use B, KiB, MiB, GiB, TiB, or KB, MB, GB, TB)");
-        };
-        if (n > Long.MAX_VALUE / unit) {
-            throw new IllegalArgumentException(option + ": '" + text + "' is too large");
-        }
-        return n * unit;
     }
 
     /** {@code bytes} for a table: the largest binary unit that keeps it at or above 1 ({@code 64MiB}, {@code 1.5GiB}). */

@@ -8,7 +8,7 @@ import io.panastor.engine.bdev.BdevUri;
 import io.panastor.engine.bdev.Geometry;
 import java.util.List;
 
-/** {@code malloc:///NAME?size_mb=N|num_blocks=N[&blk_size=B][&uuid=U]} */
+/** {@code malloc:///NAME?size=512MiB|size_mb=N|num_blocks=N[&blk_size=B][&uuid=U]} */
 public final class MallocBdevFactory implements BdevFactory {
     static final int DEFAULT_BLOCK_SIZE = 512;
 

@@ -6,7 +6,7 @@ import io.panastor.engine.bdev.BdevUri;
 import io.panastor.engine.bdev.Geometry;
 import java.util.List;
 
-/** {@code null:///NAME?size_mb=N|num_blocks=N[&blk_size=B][&uuid=U]} */
+/** {@code null:///NAME?size=512MiB|size_mb=N|num_blocks=N[&blk_size=B][&uuid=U]} */
 public final class NullBdevFactory implements BdevFactory {
 
     @Override
