@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests through the Linux kernel's NVMe/TCP initiator: for each case, start
-# `panastor serve`, run e2e/guest-nvmf.sh in the kernel-initiator QEMU guest against it,
-# and stop the target with SIGTERM (it must exit 0). Prints 'N passed, N failed'.
+# `panastor serve` (or `panastor engine` with a bdev shared by `panastor bdev share`), run a
+# guest script in the kernel-initiator QEMU guest against it, and stop the target with SIGTERM
+# (it must exit 0). Prints 'N passed, N failed'.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TOOL="${KERNEL_INITIATOR:-$ROOT/../shared/tools/kernel-initiator/run.sh}"
@@ -69,6 +70,48 @@ run_case() { # name port uri [capture] env...
   fi
 }
 
+# The io-engine daemon: a bdev made and shared through the CLI (`bdev create`, `bdev share`),
+# the harness's standard test against its share URI, its IO counted by `stats`, and SIGTERM.
+run_engine_case() { # name grpc-port replica-port
+  local name=$1 grpc=$2 port=$3
+  local engine="127.0.0.1:$grpc" log="$OUT/$name-engine.log"
+  local P="$ROOT/panastor"
+  rm -rf "$OUT/$name-state"
+  "$P" engine --grpc "$engine" --replica-listen "127.0.0.1:$port" --nexus-listen "127.0.0.1:$((port + 1))" \
+    --metrics off --state-dir "$OUT/$name-state" >"$OUT/$name-engine.out" 2>"$log" &
+  local pid=$! i
+  for i in $(seq 1 100); do grep -q "ready" "$OUT/$name-engine.out" 2>/dev/null && break; sleep 0.2; done
+  local uri=""
+  if grep -q ready "$OUT/$name-engine.out" \
+     && "$P" bdev create 'malloc:///m0?size=256MiB&blk_size=4096' --engine "$engine" >/dev/null; then
+    uri=$("$P" bdev share m0 --engine "$engine")
+  fi
+  case "$uri" in
+    nvmf://127.0.0.1:"$port"/*) ;;
+    *) echo "e2e $name: FAILED: the engine did not start or share (got '$uri')"; tail -20 "$log"
+       kill "$pid" 2>/dev/null; failed=$((failed + 1)); return ;;
+  esac
+  local nqn="${uri##*/}" rc=0
+  echo "e2e $name: $uri: booting the guest for the standard test..." >&2
+  "$TOOL" --standard-test --port "$port" --nqn "$nqn" --env NVMF_SKIP_PERF=1 --out "$OUT/$name" \
+    >"$OUT/$name.log" 2>&1 || rc=$?
+  local writes
+  writes=$("$P" stats m0 -o json --engine "$engine" | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"][0]["num_write_ops"])')
+  kill -TERM "$pid"
+  local trc=0
+  wait "$pid" || trc=$?
+  if [ "$rc" -eq 0 ] && [ "$trc" -eq 0 ] && [ "${writes:-0}" -gt 0 ]; then
+    echo "e2e $name: passed (the standard test through bdev share; the engine counted $writes writes)"
+    passed=$((passed + 1))
+  else
+    echo "e2e $name: FAILED (guest rc=$rc, engine exit=$trc, writes counted ${writes:-none}); logs in $OUT/$name"
+    tail -30 "$OUT/$name/script-output.txt" 2>/dev/null || tail -30 "$OUT/$name.log"
+    tail -20 "$log"
+    failed=$((failed + 1))
+  fi
+}
+
+run_engine_case engine-share 10135 4440
 truncate -s 512M "$OUT/e2e-disk.img"
 run_case malloc 4430 "malloc:///m0?size_mb=256&blk_size=4096"
 run_case file 4431 "uring://$OUT/e2e-disk.img"

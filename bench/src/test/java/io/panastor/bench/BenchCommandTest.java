@@ -58,7 +58,7 @@ class BenchCommandTest {
     void noTargetIsAUsageErrorNotASuccess() {
         Run r = run("bench");
         assertThat(r.exit()).isEqualTo(2);
-        assertThat(r.err()).contains("no TARGET given").contains("Usage: panastor bench");
+        assertThat(r.err()).contains("no TARGET given").contains("Try 'panastor bench --help'");
         assertThat(r.out()).isEmpty();
     }
 
@@ -78,7 +78,7 @@ class BenchCommandTest {
                 new Case(List.of("--rwmix-read", "101"), "--rwmix-read 101 is out of range: from 0 to 100"),
                 new Case(List.of("--rw", "sideways"), "Invalid value for option '--rw': unknown --rw 'sideways'"),
                 new Case(List.of("-o", "yaml"), "Invalid value for option '--output': expected one of [table, json]"
-                        + " (case-sensitive) but was 'yaml'"),
+                        + " (case-insensitive) but was 'yaml'"),
                 new Case(List.of("--jobs", "4096"), "--jobs 4096 is out of range: from 1 to"))) {
             List<String> args = new ArrayList<>(List.of("bench"));
             args.addAll(c.args());

@@ -76,6 +76,15 @@ public final class Panastor implements Runnable {
             cmd.addSubcommand(p.command());
         }
         cmd.setCaseInsensitiveEnumValuesAllowed(true);
+        // A usage error is the error and where to read more, not the whole usage after it.
+        cmd.setParameterExceptionHandler((e, args) -> {
+            CommandLine line = e.getCommandLine();
+            line.getErr().println(line.getColorScheme().errorText(e.getMessage()));
+            CommandLine.UnmatchedArgumentException.printSuggestions(e, line.getErr());
+            line.getErr().println("Try '" + line.getCommandSpec().qualifiedName() + " --help' for its options.");
+            line.getErr().flush();
+            return 2;
+        });
         cmd.setExecutionExceptionHandler((e, line, parseResult) -> {
             Throwable t = e;
             while (t instanceof java.util.concurrent.CompletionException && t.getCause() != null) {
