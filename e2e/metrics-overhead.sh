@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # What Prometheus scraping costs the data path: IOPS through an engine's shared malloc bdev
-# with and without a scraper fetching /metrics every 100 ms, alternating round by round in one
-# invocation, reported as ratios (scraped / not scraped). Everything listens on 127.0.0.1 on
+# with no scraper, with a scraper fetching the exporter's health page every 100 ms (the
+# control: an HTTP client and server on this machine, no metrics gathered) and with one
+# fetching /metrics every 100 ms, alternating round by round in one invocation, reported as
+# ratios to the unscraped run. Everything listens on 127.0.0.1 on
 # ports chosen free; the engine and everything it started are stopped at the end.
 #   e2e/metrics-overhead.sh [ROUNDS] [RUNTIME_S]      (defaults 4 and 5)
 set -euo pipefail
@@ -38,18 +40,19 @@ grep -q ready "$OUT/engine.out" || { echo "metrics-overhead: the engine did not 
 "$P" bdev create 'malloc:///m0?size_mb=256&blk_size=4096' --engine "$ENGINE" >/dev/null
 URI=$("$P" bdev share m0 --engine "$ENGINE")
 
-scraper() { # fetches /metrics every 100 ms over one kept-alive connection, as Prometheus does,
+scraper() { # fetches PATH every 100 ms over one kept-alive connection, as Prometheus does,
   # counting the fetches that succeeded (one process, not a curl per fetch: the load generator
   # and the engine have the machine's cores, and a fork per fetch would be measured instead)
-  exec python3 - "$METRICS" "$OUT/scrapes" <<'PY'
+  exec python3 - "$METRICS" "$OUT/scrapes" "$1" <<'PY'
 import http.client, sys, time
-port, counter = int(sys.argv[1]), sys.argv[2]
+port, counter, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+want = b"bdev_num_read_ops" if path == "/metrics" else b"healthy"
 conn, n = http.client.HTTPConnection("127.0.0.1", port, timeout=5), 0
 while True:
-    conn.request("GET", "/metrics")
+    conn.request("GET", path)
     r = conn.getresponse()
     body = r.read()
-    if r.status == 200 and b"bdev_num_read_ops" in body:
+    if r.status == 200 and want in body:
         n += 1
         open(counter, "w").write(str(n))
     time.sleep(0.1)
@@ -58,24 +61,33 @@ PY
 
 iops() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["targets"][0]["iops"])' "$1"; }
 
+run_bench() { # rw out.json
+  taskset -c "$BENCH_CPU" "$P" bench "$URI" --rw "$1" --qd 32 --runtime "$RUNTIME" --ramp 1 -o json \
+    >"$2" 2>>"$OUT/bench.err"
+}
+scraped_run() { # rw path out.json
+  echo 0 >"$OUT/scrapes"
+  scraper "$2" & SCRAPER_PID=$!
+  run_bench "$1" "$3"
+  kill "$SCRAPER_PID"; wait "$SCRAPER_PID" 2>/dev/null || true; SCRAPER_PID=""
+  cat "$OUT/scrapes"
+}
+median() { python3 -c 'import sys; v=sorted(float(x) for x in sys.argv[1:]); n=len(v); print(f"{(v[n//2] if n%2 else (v[n//2-1]+v[n//2])/2):.3f}")' "$@"; }
+
 echo "metrics-overhead: $ROUNDS rounds of ${RUNTIME} s per mode; engine on core $ENGINE_CORE, bench on core $BENCH_CPU"
-printf '%-10s %5s %14s %14s %7s %8s\n' workload round "IOPS plain" "IOPS scraped" ratio scrapes
+printf '%-10s %5s %12s %12s %12s %8s %8s %8s\n' workload round "IOPS plain" "IOPS health" "IOPS metrics" "health" "metrics" scrapes
 for rw in randread randwrite; do
-  ratios=()
+  hs=(); ms=()
   for r in $(seq 1 "$ROUNDS"); do
-    taskset -c "$BENCH_CPU" "$P" bench "$URI" --rw "$rw" --qd 32 --runtime "$RUNTIME" --ramp 1 -o json \
-      >"$OUT/$rw-$r-plain.json" 2>>"$OUT/bench.err"
-    echo 0 >"$OUT/scrapes"
-    scraper & SCRAPER_PID=$!
-    taskset -c "$BENCH_CPU" "$P" bench "$URI" --rw "$rw" --qd 32 --runtime "$RUNTIME" --ramp 1 -o json \
-      >"$OUT/$rw-$r-scraped.json" 2>>"$OUT/bench.err"
-    kill "$SCRAPER_PID"; wait "$SCRAPER_PID" 2>/dev/null || true; SCRAPER_PID=""
-    a=$(iops "$OUT/$rw-$r-plain.json"); b=$(iops "$OUT/$rw-$r-scraped.json")
-    ratio=$(python3 -c "print(f'{$b/$a:.3f}')")
-    ratios+=("$ratio")
-    printf '%-10s %5s %14.0f %14.0f %7s %8s\n' "$rw" "$r" "$a" "$b" "$ratio" "$(cat "$OUT/scrapes")"
+    run_bench "$rw" "$OUT/$rw-$r-plain.json"
+    scraped_run "$rw" /-/healthy "$OUT/$rw-$r-health.json" >/dev/null
+    n=$(scraped_run "$rw" /metrics "$OUT/$rw-$r-metrics.json")
+    a=$(iops "$OUT/$rw-$r-plain.json"); h=$(iops "$OUT/$rw-$r-health.json"); m=$(iops "$OUT/$rw-$r-metrics.json")
+    hr=$(python3 -c "print(f'{$h/$a:.3f}')"); mr=$(python3 -c "print(f'{$m/$a:.3f}')")
+    hs+=("$hr"); ms+=("$mr")
+    printf '%-10s %5s %12.0f %12.0f %12.0f %8s %8s %8s\n' "$rw" "$r" "$a" "$h" "$m" "$hr" "$mr" "$n"
   done
-  echo "$rw: median ratio scraped/plain $(printf '%s\n' "${ratios[@]}" | sort -n | python3 -c 'import sys; v=[float(x) for x in sys.stdin]; v.sort(); n=len(v); print(f"{(v[n//2] if n%2 else (v[n//2-1]+v[n//2])/2):.3f}")')"
+  echo "$rw: median ratio to plain: health page $(median "${hs[@]}"), /metrics $(median "${ms[@]}")"
 done
 # The counters moved with the IO the runs did.
 curl -sf "http://127.0.0.1:$METRICS/metrics" | grep -E '^bdev_num_(read|write)_ops\{.*name="m0"' || true
