@@ -19,11 +19,13 @@ import org.agrona.concurrent.NanoClock;
  *
  * <p>Statistics: every completion is counted into the bdev's {@link IoCounters} for this
  * reactor (kept by the bdev, so they outlive the channel): a successful read, write or unmap
- * with its bytes and its latency — the reactor's clock read at submit and at completion —
- * and a failed IO of any type as an error. An IO submitted from a completion callback of this
- * channel (a closed loop: the next IO of a queue depth, a retry) takes that completion's
- * reading as its submit time rather than reading the clock again. That is one or two clock
- * reads and a few field updates per IO, nothing allocated.
+ * with its bytes and its latency, and a failed IO of any type as an error. The latency runs
+ * from submit to completion: its submit time is the reactor's reading of its clock for this
+ * duty cycle ({@link Reactor#nanoTime}, read once per cycle anyway) — or, for an IO submitted
+ * from a completion callback of this channel (a closed loop: the next IO of a queue depth, a
+ * retry), that completion's reading — and the clock is read once at completion. The latency
+ * may so include up to the part of a cycle before the submit; under load a cycle is a few
+ * microseconds. One clock read and a few field updates per IO, nothing allocated.
  *
  * <p>Thread-safety: reactor-confined; created on its reactor by {@link Bdev#channel}.
  */
@@ -127,7 +129,7 @@ public abstract class IoChannel {
      */
     public final void submit(BdevIo io) {
         inflight++;
-        io.submitNanos = completing > 0 ? completedAt : clock.nanoTime();
+        io.submitNanos = completing > 0 ? completedAt : reactor.nanoTime();
         int check = check(io);
         if (check != IoStatus.SUCCESS) {
             completeLater(io, check, 0);
