@@ -171,8 +171,10 @@ public final class Discovery {
             return new EngineException(EngineException.Reason.IO_ERROR, "discovery at " + where + " failed: " + why,
                     t);
         }
-        // The TCP connect itself failed: refused, unreachable, reset.
-        return new EngineException(EngineException.Reason.UNAVAILABLE, "cannot reach " + where + ": " + why, t);
+        // The TCP connect itself failed: refused, unreachable, reset (the connection's own
+        // message names the address already).
+        return new EngineException(EngineException.Reason.UNAVAILABLE,
+                why != null && why.contains(where) ? why : "cannot reach " + where + ": " + why, t);
     }
 
     private void succeed(List<DiscoveryEntry> entries) {
