@@ -24,16 +24,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "bdev", mixinStandardHelpOptions = true, description = "Create, list, share and destroy bdevs on a running engine.",
         subcommands = {BdevCommand.Create.class, BdevCommand.ListBdevs.class, BdevCommand.Share.class,
                 BdevCommand.Unshare.class, BdevCommand.Destroy.class})
-public final class BdevCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                "bdev needs a subcommand: create, list, share, unshare or destroy");
-    }
-
+public final class BdevCommand extends CommandGroup {
     static BdevRpcGrpc.BdevRpcBlockingStub stub(ManagedChannel ch, Deadline d) {
         return BdevRpcGrpc.newBlockingStub(ch).withDeadline(d);
     }

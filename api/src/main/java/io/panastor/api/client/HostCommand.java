@@ -25,16 +25,7 @@ import picocli.CommandLine.Option;
 @Command(name = "host", mixinStandardHelpOptions = true, description = "What a running engine is and holds.",
         subcommands = {HostCommand.Info.class, HostCommand.Controllers.class, HostCommand.Target.class,
                 HostCommand.BlockDevices.class})
-public final class HostCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                "host needs a subcommand: info, controllers, target or block-devices");
-    }
-
+public final class HostCommand extends CommandGroup {
     static HostRpcGrpc.HostRpcBlockingStub stub(ManagedChannel ch, Deadline d) {
         return HostRpcGrpc.newBlockingStub(ch).withDeadline(d);
     }

@@ -39,6 +39,13 @@ class PanastorTest {
     }
 
     @Test
+    void aGroupWithoutItsSubcommandNamesThem() {
+        Run r = run("bdev");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("bdev needs a subcommand: create, list, share, unshare, destroy");
+    }
+
+    @Test
     void versionNamesTheVersionAndTheCommit() {
         Run r = run("--version");
         assertThat(r.code()).isZero();

@@ -4,35 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.panastor.api.grpc.DaemonFixture;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The bdev commands against a running engine: tables, JSON a script parses, exit codes and one-line errors. */
-class BdevCliTest {
+class BdevCliTest extends EngineCliTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final String M0 = "malloc:///m0?size_mb=64&blk_size=4096";
-
-    @TempDir
-    Path state;
-    DaemonFixture f;
-    String engine;
-
-    @BeforeEach
-    void start() {
-        f = new DaemonFixture(state, false);
-        engine = f.engineAddress();
-    }
-
-    @AfterEach
-    void stop() throws InterruptedException {
-        f.close();
-    }
 
     @Test
     void createListShareUnshareDestroyAsTablesAndJson() throws Exception {

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.panastor.api.grpc.DaemonFixture;
 import io.panastor.engine.Engine;
 import io.panastor.engine.bdev.BlockPattern;
 import java.io.IOException;
@@ -15,31 +14,11 @@ import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** {@code stats}, {@code host ...} and {@code discover} as a person and a script use them. */
-class HostStatsCliTest {
+class HostStatsCliTest extends EngineCliTest {
     static final ObjectMapper JSON = new ObjectMapper();
-
-    @TempDir
-    Path state;
-    DaemonFixture f;
-    String engine;
-
-    @BeforeEach
-    void start() {
-        f = new DaemonFixture(state, false);
-        engine = f.engineAddress();
-    }
-
-    @AfterEach
-    void stop() throws InterruptedException {
-        f.close();
-    }
 
     @Test
     void statsCountTheIoAndResetZeroesThem() throws Exception {
