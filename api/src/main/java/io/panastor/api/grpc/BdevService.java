@@ -102,9 +102,16 @@ public final class BdevService extends BdevRpcGrpc.BdevRpcImplBase {
                 "no bdev '" + key + "': List shows the bdevs there are"));
     }
 
+    /** The bdev made from {@code uri}, spelt as it was or in its canonical form (a bare path as uring://). */
     private Optional<Bdev> byUri(String uri) {
+        String canonical = uri;
+        try {
+            canonical = io.panastor.engine.bdev.BdevUri.parse(uri).canonical();
+        } catch (RuntimeException e) {
+            // not a URI the engine reads: only its own spelling can match
+        }
         for (Bdev b : engine.listBdevs()) {
-            if (b.uri().equals(uri) || b.aliases().contains(uri)) {
+            if (b.uri().equals(uri) || b.aliases().contains(uri) || b.uri().equals(canonical)) {
                 return Optional.of(b);
             }
         }

@@ -57,6 +57,29 @@ public final class Shares {
      * again makes its allowed hosts these. Completes with the share URI.
      */
     public CompletableFuture<String> share(Bdev b, List<String> hosts) {
+        return serially(() -> doShare(b, hosts));
+    }
+
+    /**
+     * Runs share and unshare calls one after another, each once the one before has finished:
+     * two Shares of one bdev at once are then the same share twice, not a race over its
+     * subsystem. Control path only; the calls are few.
+     */
+    private synchronized <T> CompletableFuture<T> serially(java.util.function.Supplier<CompletableFuture<T>> op) {
+        CompletableFuture<T> next = last.handle((v, t) -> null).thenCompose(v -> {
+            try {
+                return op.get();
+            } catch (RuntimeException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        });
+        last = next;
+        return next;
+    }
+
+    private CompletableFuture<?> last = CompletableFuture.completedFuture(null);
+
+    private CompletableFuture<String> doShare(Bdev b, List<String> hosts) {
         for (String h : hosts) {
             checkNqn(h);
         }
@@ -99,10 +122,8 @@ public final class Shares {
 
     /** Stops sharing {@code b}, closing its hosts' connections; a bdev not shared is left as it is. */
     public CompletableFuture<Void> unshare(Bdev b) {
-        if (uri(b).isEmpty()) {
-            return CompletableFuture.completedFuture(null);
-        }
-        return engine.destroySubsystem(nqn(b.name()));
+        return serially(() -> uri(b).isEmpty() ? CompletableFuture.completedFuture(null)
+                : engine.destroySubsystem(nqn(b.name())));
     }
 
     private Subsystem subsystem(String nqn) {

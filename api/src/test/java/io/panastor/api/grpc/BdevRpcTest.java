@@ -108,6 +108,26 @@ class BdevRpcTest {
     }
 
     @Test
+    void sharesAtOnceOfOneBdevAreOneShareAndCreateKnowsItsUriInAnySpelling() throws Exception {
+        create("malloc:///m1?size_mb=8&blk_size=4096");
+        // A file by its bare path and by its uring:// URI is one bdev.
+        java.nio.file.Path disk = java.nio.file.Files.write(state.resolve("disk.img"), new byte[1 << 20]);
+        Bdev file = create(disk.toString());
+        assertThat(create("uring://" + disk).getUuid()).isEqualTo(file.getUuid());
+        BdevRpcGrpc.BdevRpcFutureStub async = BdevRpcGrpc.newFutureStub(f.channel);
+        java.util.List<com.google.common.util.concurrent.ListenableFuture<io.panastor.api.v1.BdevShareResponse>> all =
+                new java.util.ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            all.add(async.share(BdevShareRequest.newBuilder().setName("m1").setProtocol(ShareProtocol.NVMF).build()));
+        }
+        java.util.Set<String> uris = new java.util.HashSet<>();
+        for (var r : all) {
+            uris.add(r.get(30, java.util.concurrent.TimeUnit.SECONDS).getBdev().getShareUri());
+        }
+        assertThat(uris).singleElement().asString().endsWith("/nqn.2019-05.io.openebs:m1");
+    }
+
+    @Test
     void aClaimedBdevCannotBeSharedOrDestroyed() {
         create(M0);
         BdevClaim claim = Engine.await(f.daemon.engine().claimBdev("m0", "test-pool"));
