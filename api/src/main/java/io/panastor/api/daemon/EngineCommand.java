@@ -156,7 +156,8 @@ public final class EngineCommand implements Callable<Integer> {
         for (CommandLine.Model.OptionSpec o : engine.getCommandSpec().options()) {
             known.add(o.longestName().replaceFirst("^-+", ""));
         }
-        known.removeAll(Set.of("help", "version", "config"));
+        // log-level is read before anything logs, from the command line only.
+        known.removeAll(Set.of("help", "version", "config", "log-level"));
         List<String> unknown = new ArrayList<>();
         for (String k : p.stringPropertyNames()) {
             if (!known.contains(k)) {

@@ -236,6 +236,9 @@ public final class EngineDaemon implements AutoCloseable {
         closed = true;
         health.enterTerminalState();
         grpc.shutdown();
+        if (metrics != null) {
+            metrics.close();    // no scrape waits on reactors that are stopping
+        }
         for (InetSocketAddress l : engine.target().listeners()) {
             try {
                 Engine.await(engine.removeListener(l));
@@ -264,9 +267,6 @@ public final class EngineDaemon implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
             grpcExecutor.shutdownNow();
-            if (metrics != null) {
-                metrics.close();
-            }
             lock.close();
         }
     }

@@ -38,9 +38,9 @@ final class MetricsEndpoint implements AutoCloseable {
             HTTPServer s = HTTPServer.builder().hostname(at.host()).port(at.port()).registry(registry)
                     .executorService(executor).buildAndStart();
             return new MetricsEndpoint(s, executor, at.host());
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             executor.shutdownNow();
-            throw new IllegalStateException("--metrics " + at + ": cannot listen: " + e.getMessage(), e);
+            throw new IllegalStateException("--metrics " + at + ": cannot listen: " + e, e);
         }
     }
 

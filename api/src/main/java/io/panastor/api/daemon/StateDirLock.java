@@ -70,10 +70,12 @@ final class StateDirLock implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            channel.truncate(0);
-            lock.release();
-            channel.close();
+        try (FileChannel ch = channel) {
+            try {
+                ch.truncate(0);
+            } finally {
+                lock.release();
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -110,7 +110,8 @@ public final class HostService extends HostRpcGrpc.HostRpcImplBase {
 
     @Override
     public void listNvmfTarget(Empty request, StreamObserver<ListNvmfTargetResponse> out) {
-        Replies.now(out, () -> {
+        // Connections are read on their reactors (Engine.targetConnections), not from here.
+        Replies.reply(out, engine::targetConnections, conns -> {
             NvmfTarget t = engine.target();
             ListNvmfTargetResponse.Builder r = ListNvmfTargetResponse.newBuilder();
             for (InetSocketAddress l : t.listeners()) {
@@ -124,8 +125,8 @@ public final class HostService extends HostRpcGrpc.HostRpcImplBase {
                 }
                 r.addSubsystems(sb);
             }
-            for (NvmfTarget.ConnectionInfo c : t.connections()) {
-                r.addConnections(NvmfConnection.newBuilder().setSubnqn(nz(c.subsystem())).setHostnqn(nz(c.host()))
+            for (io.panastor.engine.stats.TargetConnectionInfo c : conns) {
+                r.addConnections(NvmfConnection.newBuilder().setSubnqn(nz(c.subnqn())).setHostnqn(nz(c.hostnqn()))
                         .setCntlid(c.cntlid()).setQid(c.qid()).setPeer(nz(c.peer())).setReactor(c.reactor()));
             }
             return r.build();

@@ -11,6 +11,9 @@ import java.util.function.Supplier;
  * its status ({@link GrpcErrors}). gRPC threads never wait on a reactor.
  */
 final class Replies {
+    /** Where replies to futures are built and sent: never a reactor. */
+    private static final java.util.concurrent.Executor REPLIES = Thread.ofVirtual().name("grpc-reply")::start;
+
     private Replies() {
     }
 
@@ -24,7 +27,8 @@ final class Replies {
             out.onError(GrpcErrors.toStatus(e));
             return;
         }
-        stage.whenComplete((value, failure) -> {
+        // Engine futures complete on a reactor: the reply is built and written elsewhere.
+        stage.whenCompleteAsync((value, failure) -> {
             if (failure != null) {
                 out.onError(GrpcErrors.toStatus(failure));
                 return;
@@ -38,7 +42,7 @@ final class Replies {
             }
             out.onNext(response);
             out.onCompleted();
-        });
+        }, REPLIES);
     }
 
     /** Answers with a value computed now, on the calling thread. */

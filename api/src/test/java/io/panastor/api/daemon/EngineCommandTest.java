@@ -66,7 +66,7 @@ class EngineCommandTest {
             // A host keeps 8 writes in flight until the engine goes away.
             try (Engine host = Engine.start(List.of(Cpu.allowedCpus().getFirst()));
                  Arena a = Arena.ofShared()) {
-                Bdev remote = Engine.await(host.createBdev(uri + "?hostnqn=" + HOST + "&ctrlr_loss_timeout_ms=0"));
+                Bdev remote = Engine.await(host.createBdev(uri + "?hostnqn=" + HOST + "&ctrlr_loss_timeout_ms=0&io_timeout_ms=2000"));
                 int depth = 8;
                 AtomicBoolean stop = new AtomicBoolean();
                 AtomicLong ok = new AtomicLong();
@@ -94,9 +94,12 @@ class EngineCommandTest {
                         }
                     }));
                 }
-                while (ok.get() < 1000) {
-                    Thread.onSpinWait();
+                long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(EngineProcess.HANG_SECONDS);
+                while (ok.get() < 1000 && failed.get() == 0 && System.nanoTime() < giveUp) {
+                    Thread.sleep(1);
                 }
+                assertThat(failed.get()).as("writes failed before the signal").isZero();
+                assertThat(ok.get()).as("writes done before the signal").isGreaterThanOrEqualTo(1000);
                 p.signal("TERM");
                 assertThat(p.awaitExit()).as("exit status; stderr: %s", p.stderr()).isZero();
                 // Every writer's IO came back, done or failed: none is left hanging.

@@ -55,7 +55,7 @@ public class EngineException extends RuntimeException {
     /**
      * {@code t} as an engine failure: itself if it is one (unwrapped from a future's
      * {@link CompletionException} or {@link ExecutionException}); a system call's failure by
-     * its errno; anything else, a bug, INTERNAL.
+     * its errno; an {@link IllegalArgumentException} INVALID_ARGUMENT; anything else, a bug, INTERNAL.
      */
     public static EngineException of(Throwable t) {
         while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
@@ -74,6 +74,10 @@ public class EngineException extends RuntimeException {
                     : e == Errno.EMFILE || e == Errno.ENFILE || e == Errno.ENOMEM ? Reason.RESOURCE_EXHAUSTED
                     : Reason.IO_ERROR;
             return new EngineException(r, n.getMessage(), n);
+        }
+        if (t instanceof IllegalArgumentException) {
+            // A value the caller gave that a library refused (an address that does not resolve, say).
+            return new EngineException(Reason.INVALID_ARGUMENT, t.getMessage(), t);
         }
         return new EngineException(Reason.INTERNAL, "internal error: " + t, t);
     }
