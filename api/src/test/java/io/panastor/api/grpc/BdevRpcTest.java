@@ -97,6 +97,18 @@ class BdevRpcTest {
                 Status.Code.INVALID_ARGUMENT, "ISCSI");
         assertCode(() -> bdevs.share(BdevShareRequest.newBuilder().setName("m0").setProtocol(ShareProtocol.NVMF)
                 .addAllowedHosts("not-an-nqn").build()), Status.Code.INVALID_ARGUMENT, "not-an-nqn");
+        // A remote that refuses the connection is UNAVAILABLE: try again later, not a bug.
+        int closed;
+        try (java.net.ServerSocket ss = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closed = ss.getLocalPort();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        assertCode(() -> create("nvmf://127.0.0.1:" + closed + "/nqn.2019-05.io.openebs:none?connect_timeout_ms=5000"),
+                Status.Code.UNAVAILABLE, "127.0.0.1:" + closed);
+        // A host name that does not resolve is the caller's to fix.
+        assertCode(() -> create("nvmf://no-such-host.invalid:4420/nqn.2019-05.io.openebs:none?connect_timeout_ms=5000"),
+                Status.Code.INVALID_ARGUMENT, "no-such-host.invalid");
         // Unimplemented services say so rather than pretend.
         assertCode(() -> PoolRpcGrpc.newBlockingStub(f.channel).listPools(ListPoolOptions.getDefaultInstance()),
                 Status.Code.UNIMPLEMENTED, "");

@@ -54,8 +54,18 @@ public final class NvmfBdevFactory implements BdevFactory {
             if (failure != null) {
                 Throwable why = failure instanceof CompletionException && failure.getCause() != null
                         ? failure.getCause() : failure;
-                throw new BdevException(EngineException.Reason.IO_ERROR, "cannot attach " + uri.text() + ": "
-                        + why.getMessage(), why);
+                // By what the connection ended with: a target that refuses, cannot be reached or
+                // does not answer in time is UNAVAILABLE (try again later); one that answers
+                // wrongly (not NVMe/TCP, a refused Connect) is IO_ERROR.
+                int errno = why instanceof AdminQueue.AttachFailed f ? f.errno() : io.panastor.natives.Errno.EIO;
+                // (as Discovery reads it: EPROTO and EIO are the target's answers, any other errno
+                // the connection's failing: refused, unreachable, reset, timed out)
+                boolean unreachable = errno != io.panastor.natives.Errno.EPROTO && errno != io.panastor.natives.Errno.EIO;
+                EngineException.Reason reason = why instanceof IllegalArgumentException
+                        ? EngineException.Reason.INVALID_ARGUMENT     // e.g. a host name that does not resolve
+                        : unreachable ? EngineException.Reason.UNAVAILABLE : EngineException.Reason.IO_ERROR;
+                throw new BdevException(reason,
+                        "cannot attach " + uri.text() + ": " + why.getMessage(), why);
             }
             return new NvmfBdev(n.text(), uuid, n, admin);
         });
