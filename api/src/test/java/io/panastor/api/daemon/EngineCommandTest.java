@@ -71,6 +71,7 @@ class EngineCommandTest {
                 AtomicBoolean stop = new AtomicBoolean();
                 AtomicLong ok = new AtomicLong();
                 AtomicLong failed = new AtomicLong();
+                java.util.concurrent.CountDownLatch flowing = new java.util.concurrent.CountDownLatch(1);
                 List<CompletableFuture<Void>> writers = new ArrayList<>();
                 for (int w = 0; w < depth; w++) {
                     MemorySegment buf = a.allocate(4096, 4096);
@@ -83,21 +84,22 @@ class EngineCommandTest {
                                 r = Engine.await(host.write(remote.name(), lba, 1, buf));
                             } catch (RuntimeException e) {
                                 failed.incrementAndGet();
+                                flowing.countDown();
                                 return;
                             }
                             if (r.ok()) {
-                                ok.incrementAndGet();
+                                if (ok.incrementAndGet() == 1000) {
+                                    flowing.countDown();
+                                }
                             } else {
                                 failed.incrementAndGet();
+                                flowing.countDown();
                                 return;
                             }
                         }
                     }));
                 }
-                long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(EngineProcess.HANG_SECONDS);
-                while (ok.get() < 1000 && failed.get() == 0 && System.nanoTime() < giveUp) {
-                    Thread.sleep(1);
-                }
+                assertThat(flowing.await(EngineProcess.HANG_SECONDS, TimeUnit.SECONDS)).as("writes under way").isTrue();
                 assertThat(failed.get()).as("writes failed before the signal").isZero();
                 assertThat(ok.get()).as("writes done before the signal").isGreaterThanOrEqualTo(1000);
                 p.signal("TERM");

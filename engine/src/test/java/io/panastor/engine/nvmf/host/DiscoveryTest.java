@@ -105,11 +105,9 @@ class DiscoveryTest {
     @Test
     void aPeerThatNeverAnswersTimesOut() throws Exception {
         try (NvmfAttachTest.SilentPeer peer = new NvmfAttachTest.SilentPeer()) {
-            long t0 = System.nanoTime();
             EngineException e = failure(engine.discover("127.0.0.1", peer.port(), HOST, Duration.ofMillis(300)),
                     EngineException.Reason.UNAVAILABLE);
             assertThat(e.getMessage()).isEqualTo("no answer from 127.0.0.1:" + peer.port() + " within 0.3s");
-            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(3));
         }
     }
 
