@@ -8,6 +8,10 @@ import io.panastor.engine.bdev.IoCompletion;
 import io.panastor.engine.bdev.IoStatus;
 import io.panastor.engine.bdev.Bdevs;
 import io.panastor.engine.error.EngineException;
+import io.panastor.engine.lvs.PoolInfo;
+import io.panastor.engine.lvs.PoolSpec;
+import io.panastor.engine.lvs.Pools;
+import io.panastor.engine.lvs.ReplicaInfo;
 import io.panastor.engine.nvmf.host.Discovery;
 import io.panastor.engine.nvmf.host.NvmfBdev;
 import io.panastor.engine.nvmf.tgt.Namespace;
@@ -30,6 +34,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -55,12 +60,14 @@ public final class Engine implements AutoCloseable {
     private final Reactors reactors;
     private final Bdevs bdevs;
     private final NvmfTarget target;
+    private final Pools pools;
     private volatile boolean closed;
 
     private Engine(Reactors reactors) {
         this.reactors = reactors;
         this.bdevs = new Bdevs(reactors);
         this.target = new NvmfTarget(reactors, bdevs);
+        this.pools = new Pools(reactors, bdevs, this::sharedAs);
     }
 
     /** Starts an engine on reactors made by {@code reactors} (a {@link Reactors#builder()}). */
@@ -247,6 +254,111 @@ public final class Engine implements AutoCloseable {
         });
     }
 
+    // ---------------------------------------------------------------- pools and replicas
+
+    /**
+     * Creates a pool on a disk ({@link PoolSpec}): claims the disk's bdev (creating it from its
+     * URI if need be), writes a fresh volume store and opens it. Idempotent for an identical
+     * pool already open here. Refused: a name, UUID or disk in use (ALREADY_EXISTS, BUSY); a
+     * disk that holds a pool already (ALREADY_EXISTS: import it) or other data (INVALID_ARGUMENT
+     * unless {@code overwrite}); a bad cluster size or a disk too small (INVALID_ARGUMENT).
+     */
+    public CompletableFuture<PoolInfo> createPool(PoolSpec spec) {
+        return guard(() -> pools.create(spec));
+    }
+
+    /**
+     * Opens the pool on {@code disk} as it was last written (after a restart, a crash, an
+     * export), with its replicas. {@code name} and {@code uuid}, when not null, must match the
+     * superblock's (else INVALID_ARGUMENT). A disk with no valid pool: NOT_FOUND; one whose
+     * metadata is corrupt: IO_ERROR naming the block. Idempotent for the same pool open here.
+     */
+    public CompletableFuture<PoolInfo> importPool(String name, UUID uuid, String disk) {
+        return guard(() -> pools.importPool(name, uuid, disk));
+    }
+
+    /** Closes pool {@code name} (by name or UUID) without destroying it; BUSY while a replica is shared or claimed. */
+    public CompletableFuture<Void> exportPool(String name) {
+        return guard(() -> pools.export(name));
+    }
+
+    /**
+     * Destroys pool {@code name}: wipes its superblock and releases its disk. Refused (BUSY)
+     * while it holds replicas unless {@code force}, and while any replica is shared or claimed.
+     */
+    public CompletableFuture<Void> destroyPool(String name, boolean force) {
+        return guard(() -> pools.destroy(name, force));
+    }
+
+    /** Takes the space a disk gained since the pool was made or last grown; the pool as it is then. */
+    public CompletableFuture<PoolInfo> growPool(String name) {
+        return guard(() -> pools.grow(name));
+    }
+
+    /** The pools open on this engine. */
+    public List<PoolInfo> listPools() {
+        return pools.list();
+    }
+
+    /** Pool {@code name} (by name or UUID). */
+    public Optional<PoolInfo> pool(String name) {
+        return pools.info(name);
+    }
+
+    /**
+     * Creates replica {@code name} in {@code pool} and registers its bdev (named by its UUID,
+     * found by its name too). Idempotent for an identical replica; a different one under the
+     * name or UUID is ALREADY_EXISTS; a thick one the pool cannot hold is NO_SPACE.
+     *
+     * @param uuid     null for a random one
+     * @param entityId the owner's id, or null
+     */
+    public CompletableFuture<ReplicaInfo> createReplica(String pool, String name, UUID uuid, long sizeBytes,
+                                                        boolean thin, String entityId) {
+        return guard(() -> pools.createReplica(pool, name, uuid, sizeBytes, thin, entityId));
+    }
+
+    /** Destroys replica {@code key} (name or UUID): its clusters go back to its pool. BUSY while shared or claimed. */
+    public CompletableFuture<Void> destroyReplica(String key) {
+        return guard(() -> pools.destroyReplica(key));
+    }
+
+    /** Grows replica {@code key} to {@code sizeBytes}; a smaller size is refused (INVALID_ARGUMENT). */
+    public CompletableFuture<ReplicaInfo> resizeReplica(String key, long sizeBytes) {
+        return guard(() -> pools.resizeReplica(key, sizeBytes));
+    }
+
+    /**
+     * Sets (a null value: removes) small persistent properties of replica {@code key}, written
+     * with the pool's metadata: what a management API keeps about a replica (its share) to
+     * bring it back after a restart.
+     */
+    public CompletableFuture<ReplicaInfo> setReplicaProperties(String key, Map<String, String> changes) {
+        return guard(() -> pools.setProperties(key, changes));
+    }
+
+    /** Every replica of every open pool. */
+    public List<ReplicaInfo> listReplicas() {
+        return pools.replicas();
+    }
+
+    /** Replica {@code key} (by name or UUID). */
+    public Optional<ReplicaInfo> replica(String key) {
+        return pools.replica(key);
+    }
+
+    /** The NQN of the subsystem that has bdev {@code bdev} as a namespace, if one does. */
+    private Optional<String> sharedAs(Bdev bdev) {
+        for (Subsystem s : target.subsystems()) {
+            for (Namespace ns : s.namespaces()) {
+                if (ns.bdev() == bdev) {
+                    return Optional.of(s.nqn());
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
     // ---------------------------------------------------------------- introspection
 
     /**
@@ -398,6 +510,7 @@ public final class Engine implements AutoCloseable {
             target.close();
         } finally {
             try {
+                pools.closeAll();
                 bdevs.destroyAll().get(30, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -150,6 +150,25 @@ public final class BlockFile implements AutoCloseable {
         return size;
     }
 
+    /** The size now ({@link #size()} is the size at open): fstat, or BLKGETSIZE64 for a device. Control path. */
+    public long currentSize() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment cs = Errno.newCallState(a);
+            if (blockDevice) {
+                MemorySegment u64 = a.allocate(ValueLayout.JAVA_LONG);
+                if (sys_ioctl_h.ioctl(cs, fd, sys_ioctl_h.BLKGETSIZE64, u64) < 0) {
+                    throw Errno.failure("ioctl(" + path + ", BLKGETSIZE64)", cs);
+                }
+                return u64.get(ValueLayout.JAVA_LONG, 0);
+            }
+            MemorySegment st = a.allocate(stat.layout());
+            if (sys_stat_h.fstat(cs, fd, st) < 0) {
+                throw Errno.failure("fstat(" + path + ")", cs);
+            }
+            return stat.st_size(st);
+        }
+    }
+
     public int logicalBlockSize() {
         return logicalBlockSize;
     }

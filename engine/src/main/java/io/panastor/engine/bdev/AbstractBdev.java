@@ -23,7 +23,8 @@ public abstract class AbstractBdev implements Bdev {
     private final UUID uuid;
     private final String uri;
     private final int blockSize;
-    private final long blockCount;
+    /** Volatile: a bdev may grow (a replica resized, a disk rescanned). */
+    private volatile long blockCount;
     private final List<String> aliases = new CopyOnWriteArrayList<>();
     private final Map<Reactor, IoChannel> channels = new ConcurrentHashMap<>();
     /** IO counters by reactor, each confined to its reactor; they outlive the channels that count into them. */
@@ -78,6 +79,17 @@ public abstract class AbstractBdev implements Bdev {
     @Override
     public final long blockCount() {
         return blockCount;
+    }
+
+    /**
+     * Changes the size (a kind whose device grew or shrank): IO checks use the new size from
+     * the next IO on. Any thread.
+     */
+    protected final void setBlockCount(long blocks) {
+        if (blocks < 0) {
+            throw new IllegalArgumentException("negative block count " + blocks);
+        }
+        this.blockCount = blocks;
     }
 
     @Override

@@ -36,6 +36,14 @@ public interface Bdev {
         return (long) blockSize() * blockCount();
     }
 
+    /**
+     * Looks at the device again for a new size (a disk that grew) and takes it; the block
+     * count after. By default the size never changes. Control path.
+     */
+    default long rescan() {
+        return blockCount();
+    }
+
     /** Whether IO of this type is served; every kind so far serves all of them (null and malloc included). */
     default boolean supports(IoType type) {
         return true;

@@ -80,6 +80,27 @@ public final class BdevIo {
         return this;
     }
 
+    /** Replaces the completion a {@code prepare*} call set (for a caller that fills the IO elsewhere). */
+    public BdevIo reprepareCompletion(IoCompletion completion) {
+        this.completion = completion;
+        return this;
+    }
+
+    /** Zeroes {@code length} bytes of this IO's buffers from {@code from} bytes into them. */
+    public void zeroBuffers(long from, long length) {
+        for (int i = 0; i < iovCount && length > 0; i++) {
+            MemorySegment b = iovs[i];
+            if (from >= b.byteSize()) {
+                from -= b.byteSize();
+                continue;
+            }
+            long n = Math.min(b.byteSize() - from, length);
+            b.asSlice(from, n).fill((byte) 0);
+            length -= n;
+            from = 0;
+        }
+    }
+
     /** Appends a buffer to the scatter/gather list. */
     public BdevIo addBuffer(MemorySegment buffer) {
         if (iovCount == MAX_IOVS) {

@@ -32,6 +32,8 @@ public final class Bdevs {
     private final Map<String, Bdev> byName = new LinkedHashMap<>();
     /** Bdevs being made, by name: an identical create joins the one under way. */
     private final Map<String, Creating> creating = new LinkedHashMap<>();
+    /** Who made the bdevs that no URI makes (a pool's replicas), by bdev name. */
+    private final Map<String, String> owners = new LinkedHashMap<>();
     /** Claims by bdev name. */
     private final Map<String, BdevClaim> claims = new LinkedHashMap<>();
     private final List<Reactor> reactors;
@@ -183,6 +185,57 @@ public final class Bdevs {
         }
     }
 
+    /**
+     * Registers a bdev that a module made (a pool's replica), not a URI: found by name, alias
+     * and UUID like any other, shareable, claimable, but destroyed only through its owner
+     * ({@link #destroy} refuses it as BUSY naming {@code owner}). ALREADY_EXISTS for a taken
+     * name, alias or UUID. Any thread.
+     */
+    public synchronized void registerOwned(AbstractBdev bdev, String owner) {
+        for (String key : keysOf(bdev)) {
+            Optional<Bdev> other = lookup(key);
+            if (other.isPresent() || creating.containsKey(key)) {
+                throw new BdevException(EngineException.Reason.ALREADY_EXISTS, "bdev name or uuid " + key
+                        + " is taken" + other.map(o -> " by bdev " + o.name()).orElse(""));
+            }
+        }
+        byName.put(bdev.name(), bdev);
+        owners.put(bdev.name(), owner);
+        bdev.onRemoved(why -> removed(bdev, why));
+    }
+
+    private static List<String> keysOf(Bdev b) {
+        List<String> keys = new ArrayList<>(b.aliases());
+        keys.add(b.name());
+        keys.add(b.uuid().toString());
+        return keys;
+    }
+
+    /**
+     * Unregisters a bdev {@link #registerOwned} registered and destroys it; BUSY while it is
+     * claimed. The future completes when its channels are closed.
+     */
+    public CompletableFuture<Void> unregisterOwned(Bdev bdev) {
+        synchronized (this) {
+            if (byName.get(bdev.name()) != bdev) {
+                return bdev.destroy();
+            }
+            BdevClaim c = claims.get(bdev.name());
+            if (c != null) {
+                return CompletableFuture.failedFuture(new BdevException(EngineException.Reason.BUSY, "bdev "
+                        + bdev.name() + " is claimed by " + c.claimant() + ": release the claim first"));
+            }
+            byName.remove(bdev.name());
+            owners.remove(bdev.name());
+        }
+        return bdev.destroy();
+    }
+
+    /** Who made bdev {@code key} when a module did (see {@link #registerOwned}). */
+    public synchronized Optional<String> owner(String key) {
+        return lookup(key).map(b -> owners.get(b.name()));
+    }
+
     /** The bdev with this name, alias or UUID. */
     public synchronized Optional<Bdev> lookup(String key) {
         Bdev b = byName.get(key);
@@ -221,6 +274,11 @@ public final class Bdevs {
                 if (c != null) {
                     throw new BdevException(EngineException.Reason.BUSY, "bdev " + b.name() + " is claimed by "
                             + c.claimant() + ": release the claim first");
+                }
+                String owner = owners.get(b.name());
+                if (owner != null) {
+                    throw new BdevException(EngineException.Reason.BUSY, "bdev " + b.name() + " belongs to " + owner
+                            + ": destroy it there");
                 }
             } catch (BdevException e) {
                 return CompletableFuture.failedFuture(e);
@@ -284,6 +342,7 @@ public final class Bdevs {
                 return;
             }
             byName.remove(bdev.name());
+            owners.remove(bdev.name());
             claim = claims.remove(bdev.name());
         }
         LOG.log(System.Logger.Level.WARNING, "bdev {0} removed: {1}{2}", bdev.name(), why,
@@ -313,6 +372,7 @@ public final class Bdevs {
         synchronized (this) {
             all = new ArrayList<>(byName.values());
             byName.clear();
+            owners.clear();
             claims.clear();     // shutting down: claimants are going too
         }
         return CompletableFuture.allOf(all.stream().map(Bdev::destroy).toArray(CompletableFuture[]::new));

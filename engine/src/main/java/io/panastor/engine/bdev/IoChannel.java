@@ -48,7 +48,6 @@ public abstract class IoChannel {
     private CompletableFuture<Void> drained;
     private final Poller completionPoller = this::deliverDeferred;
     private final long blockSize;
-    private final long blockCount;
     private final long alignmentMask;
     private final NanoClock clock;
     private final IoCounters counters;
@@ -68,7 +67,6 @@ public abstract class IoChannel {
         }
         this.freeCount = poolSize;
         this.blockSize = bdev.blockSize();
-        this.blockCount = bdev.blockCount();
         this.alignmentMask = bdev.bufferAlignment() - 1L;
         this.clock = reactor.clock();
         this.counters = bdev instanceof AbstractBdev a ? a.countersOn(reactor) : new IoCounters();
@@ -151,6 +149,7 @@ public abstract class IoChannel {
         }
         long offset = io.offsetBlocks;
         long count = io.numBlocks;
+        long blockCount = bdev.blockCount();
         if (offset < 0 || count < 0 || offset > blockCount || count > blockCount - offset
                 || (count == 0 && type != IoType.FLUSH)) {
             return IoStatus.OUT_OF_RANGE;

@@ -21,6 +21,8 @@ public final class IoStatus {
     public static final int NO_RESOURCES = 5;
     /** The channel is closing; the IO was not started. */
     public static final int ABORTED = 6;
+    /** A thin volume's pool has no free cluster for the write: not the device's fault (NVMe Capacity Exceeded). */
+    public static final int NO_SPACE = 7;
 
     public static String name(int status) {
         return switch (status) {
@@ -31,6 +33,7 @@ public final class IoStatus {
             case UNSUPPORTED -> "UNSUPPORTED";
             case NO_RESOURCES -> "NO_RESOURCES";
             case ABORTED -> "ABORTED";
+            case NO_SPACE -> "NO_SPACE";
             default -> "STATUS_" + status;
         };
     }
@@ -44,6 +47,7 @@ public final class IoStatus {
             case UNSUPPORTED -> "the bdev does not support this IO type";
             case NO_RESOURCES -> "no submission slot was free";
             case ABORTED -> "the IO channel is closing";
+            case NO_SPACE -> "the pool has no free space for the write";
             default -> "unknown status " + status;
         };
     }

@@ -38,6 +38,15 @@ public final class UringBdev extends AbstractBdev {
 
 
     @Override
+    public long rescan() {
+        long blocks = file.currentSize() / blockSize();
+        if (blocks != blockCount()) {
+            setBlockCount(blocks);
+        }
+        return blocks;
+    }
+
+    @Override
     public int bufferAlignment() {
         return file.logicalBlockSize();
     }

@@ -507,6 +507,8 @@ final class HostQueue extends IoChannel implements ConnectionHandler {
             ioStatus = IoStatus.OUT_OF_RANGE;
         } else if (status == NvmeStatus.INVALID_OPCODE) {
             ioStatus = IoStatus.UNSUPPORTED;
+        } else if (status == NvmeStatus.CAPACITY_EXCEEDED) {
+            ioStatus = IoStatus.NO_SPACE;
         } else {
             ioStatus = IoStatus.IO_ERROR;
             errno = Errno.EIO;

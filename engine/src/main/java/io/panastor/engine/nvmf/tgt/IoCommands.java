@@ -166,6 +166,7 @@ final class IoCommands {
             case IoStatus.BAD_BUFFER -> NvmeStatus.DATA_SGL_LENGTH_INVALID;
             case IoStatus.NO_RESOURCES -> NvmeStatus.INTERNAL_ERROR;
             case IoStatus.ABORTED -> NvmeStatus.ABORTED_SQ_DELETION;
+            case IoStatus.NO_SPACE -> NvmeStatus.CAPACITY_EXCEEDED;
             default -> io.type() == IoType.READ ? NvmeStatus.UNRECOVERED_READ_ERROR : NvmeStatus.WRITE_FAULT;
         };
     }
