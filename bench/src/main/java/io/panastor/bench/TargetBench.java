@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.panastor.engine.Engine;
+import io.panastor.engine.ScratchReplica;
 import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.BdevUri;
 import io.panastor.natives.BlockFile;
@@ -162,8 +163,14 @@ final class TargetBench {
                     progress.show(where + ": attaching");
                     // A remote target's admin queue runs on a bench reactor; each run has its bdev afresh.
                     Bdev bdev;
+                    ScratchReplica scratch = null;
                     try {
-                        bdev = Engine.await(engine.createBdev(target));
+                        if (ScratchReplica.is(target)) {
+                            scratch = ScratchReplica.open(engine, target);
+                            bdev = scratch.bdev();
+                        } else {
+                            bdev = Engine.await(engine.createBdev(target));
+                        }
                     } catch (RuntimeException e) {
                         String why = message(e);
                         progress.note("bench: " + why);
@@ -172,6 +179,9 @@ final class TargetBench {
                     }
                     try {
                         long[] generations = filled.get(target);
+                        if (scratch != null && scratch.created()) {
+                            filled.remove(target);
+                        }
                         String fill = filled.containsKey(target) ? null : fillReason(target, bdev);
                         if (fill != null) {
                             progress.note("bench: " + fill);
@@ -197,7 +207,11 @@ final class TargetBench {
                         }
                     } finally {
                         progress.show(where + ": detaching");
-                        Engine.await(engine.destroyBdev(bdev.name()));
+                        if (scratch != null) {
+                            scratch.close();        // exported: the next round finds what this one wrote
+                        } else {
+                            Engine.await(engine.destroyBdev(bdev.name()));
+                        }
                     }
                 }
             }
@@ -222,6 +236,10 @@ final class TargetBench {
     private String fillReason(String target, Bdev bdev) {
         if (workload.effectiveReadPercent() == 0) {
             return null;
+        }
+        if (ScratchReplica.is(target)) {
+            return names.get(target) + " is a new replica: writing all of it (" + Sizes.format(bdev.sizeBytes())
+                    + ") once first, so that reads reach the disk";
         }
         if (workload.verify() && workload.effectiveReadPercent() == 100) {
             return "--verify with --rw " + workload.mode().fioName() + ": writing all of " + names.get(target) + " ("

@@ -35,7 +35,9 @@ public final class ServeCommand implements Callable<Integer> {
     static final long MIN_CONNECTIONS = 1024;
 
     @Parameters(arity = "1..*", paramLabel = "URI",
-            description = "Bdevs to export, in NSID order: malloc:///m0?size_mb=256, uring:///path, /dev/sdX, a file.")
+            description = "Bdevs to export, in NSID order: malloc:///m0?size_mb=256, uring:///path, /dev/sdX, a file, "
+                    + "or replica:///path[?thin=true&size=1GiB&cluster_size=4MiB] (a scratch pool on that file, "
+                    + "written over, with one replica).")
     List<String> uris = new ArrayList<>();
 
     @Option(names = "--listen", description = "Address to listen on, ip:port. Default: ${DEFAULT-VALUE}")
@@ -78,8 +80,16 @@ public final class ServeCommand implements Callable<Integer> {
         }
         try (Engine engine = Engine.start(cores == null ? Cpu.allowedCpus() : cores)) {
             Engine.await(engine.createSubsystem(nqn, serial, model, hosts.isEmpty(), hosts));
+            java.util.List<io.panastor.engine.ScratchReplica> scratch = new java.util.ArrayList<>();
             for (String uri : uris) {
-                Bdev b = Engine.await(engine.createBdev(BdevArgs.resolve(uri)));
+                Bdev b;
+                if (io.panastor.engine.ScratchReplica.is(uri)) {
+                    io.panastor.engine.ScratchReplica r = io.panastor.engine.ScratchReplica.open(engine, uri);
+                    scratch.add(r);
+                    b = r.bdev();
+                } else {
+                    b = Engine.await(engine.createBdev(BdevArgs.resolve(uri)));
+                }
                 var ns = Engine.await(engine.addNamespace(nqn, b.name(), 0));
                 LOG.info("namespace {}: {} ({} blocks of {} B)", ns.nsid(), b.name(), b.blockCount(), b.blockSize());
             }
@@ -92,6 +102,7 @@ public final class ServeCommand implements Callable<Integer> {
             LOG.info("stopping: closing {} connections", target.connections().size());
             target.close();
             LOG.info("stopped: {} connections left open", target.connections().size());
+            // scratch pools are exported with the engine; the next run on that file starts afresh
         }
         return 0;
     }
