@@ -73,7 +73,7 @@ public final class Lvs {
     private int slot;
     private int logSeq;
     private long recordBytes;
-    private boolean stopped;
+    private volatile boolean stopped;
     private final CompletableFuture<Void> started = new CompletableFuture<>();
 
     private Lvs(String name, UUID uuid, String diskUri, Layout layout, Bdevs bdevs, BdevClaim claim, MdIo md,
@@ -231,6 +231,11 @@ public final class Lvs {
         if (best == null) {
             throw new EngineException(Reason.IO_ERROR, "pool " + sb.name() + " on " + diskUri
                     + " has no intact checkpoint: " + String.join("; ", why));
+        }
+        if (l.dataStart() + best.clusters() * l.clusterSize() > disk.sizeBytes()) {
+            throw new EngineException(Reason.IO_ERROR, "pool " + sb.name() + " has " + best.clusters() + " clusters of "
+                    + l.clusterSize() + " bytes, more than disk " + diskUri + " (" + disk.sizeBytes()
+                    + " bytes) holds: the disk shrank");
         }
         PoolModel model = new PoolModel(l.clusterSize(), l.clusterLimit(), best.clusters());
         try {
