@@ -22,6 +22,18 @@ public final class Sizes {
         }
     }
 
+    /** A picocli converter for size options and parameters: a bad size is a usage error naming it. */
+    public static final class Converter implements picocli.CommandLine.ITypeConverter<Long> {
+        @Override
+        public Long convert(String text) {
+            try {
+                return parse(text);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
     /** {@code bytes} for a table: the largest binary unit that keeps it at or above 1 ({@code 64MiB}, {@code 1.5GiB}). */
     public static String format(long bytes) {
         String[] units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};

@@ -8,7 +8,13 @@ import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import io.panastor.engine.lvs.PoolInfo;
+import io.panastor.engine.lvs.PoolState;
+import io.panastor.engine.lvs.ReplicaInfo;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 
@@ -54,6 +60,8 @@ final class EngineCollector implements MultiCollector {
         b.metricSnapshot(bdevGauge("bdev_write_latency_us", "Total write latency, in microseconds", stats,
                 s -> s.writeLatencyNanos() / 1_000.0));
         b.metricSnapshot(bdevGauge("bdev_num_errors", "Number of IOs that failed", stats, IoStats::numErrors));
+        pools(b);
+        replicas(b, stats);
         GaugeSnapshot.Builder busy = GaugeSnapshot.builder().name("panastor_reactor_busy_ratio")
                 .help("Share of its time a reactor spent doing work, 0 to 1");
         for (ReactorInfo r : engine.reactorInfo()) {
@@ -68,6 +76,66 @@ final class EngineCollector implements MultiCollector {
                         .labels(Labels.of("node", node)).build())
                 .build());
         return b.build();
+    }
+
+    /** Mayastor's exporter's pool gauges: sizes in bytes and the state (0 unknown, 1 online, 2 degraded, 3 faulted). */
+    private void pools(MetricSnapshots.Builder b) {
+        List<PoolInfo> pools = engine.listPools();
+        b.metricSnapshot(poolGauge("disk_pool_total_size_bytes", "Total size of the pool in bytes", pools,
+                PoolInfo::capacityBytes));
+        b.metricSnapshot(poolGauge("disk_pool_used_size_bytes", "Used size of the pool in bytes", pools,
+                PoolInfo::usedBytes));
+        b.metricSnapshot(poolGauge("disk_pool_committed_size_bytes", "Committed size of the pool in bytes", pools,
+                PoolInfo::committedBytes));
+        b.metricSnapshot(poolGauge("disk_pool_status", "Status of the pool: 0 unknown, 1 online, 2 degraded, 3 faulted",
+                pools, p -> p.state() == PoolState.ONLINE ? 1 : 3));
+    }
+
+    private GaugeSnapshot poolGauge(String name, String help, List<PoolInfo> pools, ToDoubleFunction<PoolInfo> value) {
+        GaugeSnapshot.Builder g = GaugeSnapshot.builder().name(name).help(help);
+        for (PoolInfo p : pools) {
+            g.dataPoint(GaugeDataPointSnapshot.builder().value(value.applyAsDouble(p))
+                    .labels(Labels.of("node", node, "name", p.name())).build());
+        }
+        return g.build();
+    }
+
+    /**
+     * The IO counters of the bdevs that are replicas again, as {@code replica_*}, labelled with
+     * the replica's name, its pool and its owner (a volume: {@code pv_name}).
+     */
+    private void replicas(MetricSnapshots.Builder b, List<IoStats> stats) {
+        Map<String, ReplicaInfo> byBdev = new HashMap<>();
+        for (ReplicaInfo r : engine.listReplicas()) {
+            byBdev.put(r.bdevName(), r);
+        }
+        record Point(ReplicaInfo replica, IoStats stats) {
+        }
+        List<Point> points = new ArrayList<>();
+        for (IoStats s : stats) {
+            ReplicaInfo r = byBdev.get(s.name());
+            if (r != null) {
+                points.add(new Point(r, s));
+            }
+        }
+        String[][] counters = {
+                {"num_read_ops", "Number of read operations"}, {"bytes_read", "Total bytes read"},
+                {"num_write_ops", "Number of write operations"}, {"bytes_written", "Total bytes written"},
+                {"read_latency_us", "Total read latency, in microseconds"},
+                {"write_latency_us", "Total write latency, in microseconds"}};
+        List<ToDoubleFunction<IoStats>> values = List.of(IoStats::numReadOps, IoStats::bytesRead,
+                IoStats::numWriteOps, IoStats::bytesWritten, s -> s.readLatencyNanos() / 1_000.0,
+                s -> s.writeLatencyNanos() / 1_000.0);
+        for (int i = 0; i < counters.length; i++) {
+            GaugeSnapshot.Builder g = GaugeSnapshot.builder().name("replica_" + counters[i][0]).help(counters[i][1]);
+            for (Point p : points) {
+                g.dataPoint(GaugeDataPointSnapshot.builder().value(values.get(i).applyAsDouble(p.stats()))
+                        .labels(Labels.of("node", node, "name", p.replica().name(), "pool_id", p.replica().pool(),
+                                "pv_name", p.replica().entityId() == null ? "" : p.replica().entityId()))
+                        .build());
+            }
+            b.metricSnapshot(g.build());
+        }
     }
 
     private GaugeSnapshot bdevGauge(String name, String help, List<IoStats> stats, ToDoubleFunction<IoStats> value) {

@@ -9,11 +9,13 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.panastor.api.cli.HostPort;
 import io.panastor.api.grpc.BdevService;
 import io.panastor.api.grpc.HostService;
+import io.panastor.api.grpc.PoolCatalog;
+import io.panastor.api.grpc.PoolService;
+import io.panastor.api.grpc.ReplicaService;
+import io.panastor.api.grpc.ReplicaShares;
 import io.panastor.api.grpc.StatsService;
 import io.panastor.api.grpc.Shares;
 import io.panastor.api.v1.NexusRpcGrpc;
-import io.panastor.api.v1.PoolRpcGrpc;
-import io.panastor.api.v1.ReplicaRpcGrpc;
 import io.panastor.engine.Engine;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import io.panastor.engine.nvmf.tgt.Subsystem;
@@ -91,6 +93,10 @@ public final class EngineDaemon implements AutoCloseable {
                     : listen(engine, "--nexus-listen", c.nexusListen());
             String advertised = advertised(c.advertise(), replicas);
             Shares shares = new Shares(engine, advertised);
+            ReplicaShares replicaShares = new ReplicaShares(engine, shares);
+            PoolService pools = new PoolService(engine, replicaShares, PoolCatalog.load(c.stateDir()));
+            // The pools (and their replicas' shares) are back before anyone can call.
+            pools.restore();
             HealthStatusManager health = new HealthStatusManager();
             ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
             started.add(executor::shutdownNow);
@@ -99,9 +105,9 @@ public final class EngineDaemon implements AutoCloseable {
                     new BdevService(engine, shares),
                     new HostService(engine, info),
                     new StatsService(engine),
-                    // Declared for the pools, replicas and nexus: UNIMPLEMENTED until those land.
-                    new PoolRpcGrpc.PoolRpcImplBase() { },
-                    new ReplicaRpcGrpc.ReplicaRpcImplBase() { },
+                    pools,
+                    new ReplicaService(engine, replicaShares),
+                    // Declared for the nexus: UNIMPLEMENTED until it lands.
                     new NexusRpcGrpc.NexusRpcImplBase() { });
             NettyServerBuilder b = NettyServerBuilder.forAddress(socketAddress(c.grpc()))
                     .executor(executor)
