@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.panastor.api.grpc.DaemonFixture;
 import io.panastor.engine.Engine;
 import io.panastor.engine.bdev.BlockPattern;
+import io.panastor.engine.lvs.PoolInfo;
+import io.panastor.engine.lvs.PoolSpec;
+import io.panastor.engine.lvs.ReplicaInfo;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.URI;
@@ -71,6 +74,37 @@ class MetricsTest {
             assertThat(after.get("bdev_read_latency_us" + m0)).isPositive();
             assertThat(after.keySet()).anyMatch(k -> k.startsWith("panastor_reactor_busy_ratio{"));
             assertThat(after).containsKey("panastor_nvmf_connections{node=\"test-node\"}");
+        }
+    }
+
+    @Test
+    void poolsAndReplicasAreReportedUnderTheExportersNames() throws Exception {
+        try (DaemonFixture f = new DaemonFixture(state, true)) {
+            Engine e = f.daemon.engine();
+            Path disk = state.resolve("d0.img");
+            try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(disk.toFile(), "rw")) {
+                file.setLength(64L << 20);
+            }
+            PoolInfo p = Engine.await(e.createPool(new PoolSpec("p0", null, "uring://" + disk + "?blk_size=4096",
+                    1L << 20, false)));
+            ReplicaInfo r = Engine.await(e.createReplica("p0", "r0", null, 16L << 20, true, "pv-1"));
+            Engine.await(e.createReplica("p0", "r1", null, 4L << 20, false, null));
+            try (Arena a = Arena.ofShared()) {
+                MemorySegment buf = a.allocate(8 * 4096, 4096);
+                new BlockPattern().fill(buf, 0, 4096, 0, 8, 1);
+                assertThat(Engine.await(e.write(r.bdevName(), 0, 8, buf)).ok()).isTrue();
+                assertThat(Engine.await(e.write(r.bdevName(), 1024, 8, buf)).ok()).isTrue();
+            }
+            Map<String, Double> m = scrape(f.daemon.metricsAddress().getPort());
+            String p0 = "{name=\"p0\",node=\"test-node\"}";
+            assertThat(m).containsEntry("disk_pool_total_size_bytes" + p0, (double) p.capacityBytes())
+                    .containsEntry("disk_pool_used_size_bytes" + p0, (double) (6L << 20))   // 2 thin clusters + 4 thick
+                    .containsEntry("disk_pool_committed_size_bytes" + p0, (double) (20L << 20))
+                    .containsEntry("disk_pool_status" + p0, 1.0);
+            String r0 = "{name=\"r0\",node=\"test-node\",pool_id=\"p0\",pv_name=\"pv-1\"}";
+            assertThat(m).containsEntry("replica_num_write_ops" + r0, 2.0)
+                    .containsEntry("replica_bytes_written" + r0, 2.0 * 8 * 4096)
+                    .containsEntry("replica_num_read_ops" + r0, 0.0);
         }
     }
 }

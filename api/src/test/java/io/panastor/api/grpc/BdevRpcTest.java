@@ -13,8 +13,8 @@ import io.panastor.api.v1.BdevUnshareRequest;
 import io.panastor.api.v1.CreateBdevRequest;
 import io.panastor.api.v1.DestroyBdevRequest;
 import io.panastor.api.v1.ListBdevOptions;
-import io.panastor.api.v1.ListPoolOptions;
-import io.panastor.api.v1.PoolRpcGrpc;
+import io.panastor.api.v1.ListNexusOptions;
+import io.panastor.api.v1.NexusRpcGrpc;
 import io.panastor.api.v1.ShareProtocol;
 import io.panastor.engine.Engine;
 import io.panastor.engine.bdev.BdevClaim;
@@ -110,7 +110,7 @@ class BdevRpcTest {
         assertCode(() -> create("nvmf://no-such-host.invalid:4420/nqn.2019-05.io.openebs:none?connect_timeout_ms=5000"),
                 Status.Code.INVALID_ARGUMENT, "no-such-host.invalid");
         // Unimplemented services say so rather than pretend.
-        assertCode(() -> PoolRpcGrpc.newBlockingStub(f.channel).listPools(ListPoolOptions.getDefaultInstance()),
+        assertCode(() -> NexusRpcGrpc.newBlockingStub(f.channel).listNexus(ListNexusOptions.getDefaultInstance()),
                 Status.Code.UNIMPLEMENTED, "");
         // Nothing changed, and the engine still serves.
         Bdev m0 = bdevs.list(ListBdevOptions.getDefaultInstance()).getBdevs(0);
