@@ -2,7 +2,8 @@
 # End-to-end tests through the Linux kernel's NVMe/TCP initiator: for each case, start
 # `panastor serve` (or `panastor engine` with a bdev shared by `panastor bdev share`), run a
 # guest script in the kernel-initiator QEMU guest against it, and stop the target with SIGTERM
-# (it must exit 0). Prints 'N passed, N failed'.
+# (it must exit 0); and a thin replica in a pool, made and shared by the CLI, with XFS on it
+# and fstrim giving its space back. Prints 'N passed, N failed'.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TOOL="${KERNEL_INITIATOR:-$ROOT/../shared/tools/kernel-initiator/run.sh}"
@@ -111,7 +112,74 @@ run_engine_case() { # name grpc-port replica-port
   fi
 }
 
+# Pools and thin replicas: `pool create` on a file, a thin replica shared by `replica create
+# --share`; in one guest session the kernel connects, makes XFS, writes files and checks them
+# after a remount; the files are removed and `fstrim` run, and the pool's used space (from
+# `pool list`) must drop back: unmap gives a thin replica's clusters back to the pool.
+run_pool_case() { # name grpc-port replica-port
+  local name=$1 grpc=$2 port=$3
+  local engine="127.0.0.1:$grpc" log="$OUT/$name-engine.log" P="$ROOT/panastor"
+  rm -rf "$OUT/$name-state" "$OUT/$name"
+  mkdir -p "$OUT/$name"
+  truncate -s 512M "$OUT/$name-disk.img"
+  "$P" engine --grpc "$engine" --replica-listen "127.0.0.1:$port" --nexus-listen "127.0.0.1:$((port + 1))" \
+    --metrics off --state-dir "$OUT/$name-state" >"$OUT/$name-engine.out" 2>"$log" &
+  local pid=$! i uri="" rc=0 why=""
+  for i in $(seq 1 100); do grep -q "ready" "$OUT/$name-engine.out" 2>/dev/null && break; sleep 0.2; done
+  used() { "$P" pool list p0 -o json --engine "$engine" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pools"][0]["used"])'; }
+  if grep -q ready "$OUT/$name-engine.out" \
+     && "$P" pool create p0 "uring://$OUT/$name-disk.img?blk_size=4096" --engine "$engine" >/dev/null \
+     && "$P" replica create vol0 --pool p0 --size 384MiB --thin --engine "$engine" >/dev/null; then
+    uri=$("$P" replica share vol0 --engine "$engine")
+  fi
+  case "$uri" in
+    nvmf://127.0.0.1:"$port"/nqn.2019-05.io.openebs:*) ;;
+    *) echo "e2e $name: FAILED: the engine did not start, make the pool or share the replica (got '$uri')"
+       tail -20 "$log"; kill "$pid" 2>/dev/null; failed=$((failed + 1)); return ;;
+  esac
+  local nqn="${uri##*/}" session sid
+  echo "e2e $name: $uri: a guest session makes XFS on the thin replica, writes, trims..." >&2
+  session=$("$TOOL" --session-start 2>"$OUT/$name/session.err") || rc=$?
+  sid=$(echo "$session" | awk '/^SESSION/ {print $2}')
+  gx() { "$TOOL" --session-exec "$sid" --timeout 300 -- "$@" >>"$OUT/$name/script-output.txt" 2>&1; }
+  local u0="" u1="" u2="" u3=""
+  if [ -z "$sid" ]; then rc=126; why="the guest session did not start"; fi
+  [ "$rc" -eq 0 ] && { gx "nvme connect -t tcp -a \$NVMF_TARGET_ADDR -s $port -n $nqn" || { rc=$?; why="connect"; }; }
+  [ "$rc" -eq 0 ] && { gx "dev=\$(nvmf_wait_ns $nqn) && echo \$dev > /tmp/dev && mkfs.xfs -f -q \$dev && mkdir -p /mnt/v && mount \$dev /mnt/v" \
+    || { rc=$?; why="mkfs/mount"; }; }
+  [ "$rc" -eq 0 ] && u0=$(used)
+  [ "$rc" -eq 0 ] && { gx 'for i in 1 2 3 4 5 6; do dd if=/dev/urandom of=/mnt/v/f$i bs=1M count=16 conv=fsync 2>/dev/null || exit 1; done; cd /mnt/v && md5sum f* > /tmp/sums && cat /tmp/sums' \
+    || { rc=$?; why="write files"; }; }
+  [ "$rc" -eq 0 ] && { gx 'umount /mnt/v && mount $(cat /tmp/dev) /mnt/v && cd /mnt/v && md5sum -c /tmp/sums' \
+    || { rc=$?; why="files differ after a remount"; }; }
+  [ "$rc" -eq 0 ] && u1=$(used)
+  [ "$rc" -eq 0 ] && { gx 'rm /mnt/v/f* && sync && fstrim -v /mnt/v' || { rc=$?; why="rm/fstrim"; }; }
+  [ "$rc" -eq 0 ] && u2=$(used)
+  [ "$rc" -eq 0 ] && { gx "umount /mnt/v && nvme disconnect -n $nqn" || { rc=$?; why="umount/disconnect"; }; }
+  [ -n "$sid" ] && "$TOOL" --session-stop "$sid" --out "$OUT/$name" >/dev/null 2>&1
+  local MiB=1048576
+  if [ "$rc" -eq 0 ]; then
+    echo "e2e $name: pool used after mkfs $((u0 / MiB)) MiB, after 96 MiB of files $((u1 / MiB)) MiB, after rm + fstrim $((u2 / MiB)) MiB"
+    if [ "$u1" -lt $((u0 + 80 * MiB)) ]; then rc=1; why="writing 96 MiB did not allocate it"; fi
+    if [ "$u2" -gt $((u0 + 16 * MiB)) ]; then rc=1; why="fstrim did not give the clusters back"; fi
+  fi
+  kill -TERM "$pid"
+  local trc=0
+  wait "$pid" || trc=$?
+  rm -f "$OUT/$name-disk.img"
+  if [ "$rc" -eq 0 ] && [ "$trc" -eq 0 ]; then
+    echo "e2e $name: passed (XFS on a shared thin replica: files verified after a remount; fstrim freed $(((u1 - u2) / MiB)) MiB of the pool)"
+    passed=$((passed + 1))
+  else
+    echo "e2e $name: FAILED (${why:-engine exit $trc}; rc=$rc, engine exit=$trc); logs in $OUT/$name"
+    tail -30 "$OUT/$name/script-output.txt" 2>/dev/null
+    tail -20 "$log"
+    failed=$((failed + 1))
+  fi
+}
+
 run_engine_case engine-share 10135 4440
+run_pool_case pool-thin-trim 10136 4442
 truncate -s 512M "$OUT/e2e-disk.img"
 run_case malloc 4430 "malloc:///m0?size_mb=256&blk_size=4096"
 run_case file 4431 "uring://$OUT/e2e-disk.img"
