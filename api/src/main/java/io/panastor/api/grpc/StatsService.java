@@ -10,6 +10,8 @@ import io.panastor.api.v1.PoolIoStatsResponse;
 import io.panastor.api.v1.ReplicaIoStatsResponse;
 import io.panastor.api.v1.StatsRpcGrpc;
 import io.panastor.engine.Engine;
+import io.panastor.engine.lvs.PoolInfo;
+import io.panastor.engine.lvs.ReplicaInfo;
 import java.util.List;
 
 /**
@@ -43,19 +45,60 @@ public final class StatsService extends StatsRpcGrpc.StatsRpcImplBase {
         });
     }
 
+    /** A pool's counters are its disk's (all its replicas' IO and its metadata), under the pool's name. */
     @Override
     public void getPoolIoStats(ListStatsOption request, StreamObserver<PoolIoStatsResponse> out) {
-        Replies.now(out, () -> {
-            none(request, "pool");
-            return PoolIoStatsResponse.getDefaultInstance();
+        Replies.reply(out, engine::ioStats, all -> {
+            PoolIoStatsResponse.Builder r = PoolIoStatsResponse.newBuilder();
+            for (PoolInfo p : engine.listPools()) {
+                if (request.hasName() && !request.getName().equals(p.name())
+                        && !request.getName().equals(p.uuid().toString())) {
+                    continue;
+                }
+                String disk = diskOf(p);
+                for (io.panastor.engine.stats.IoStats s : all) {
+                    if (s.name().equals(disk)) {
+                        r.addStats(toProto(s).toBuilder().setName(p.name()).setUuid(p.uuid().toString()));
+                    }
+                }
+            }
+            if (request.hasName() && r.getStatsCount() == 0) {
+                throw GrpcErrors.notFound("no pool '" + request.getName() + "'");
+            }
+            return r.build();
         });
     }
 
+    /** The name of the bdev pool {@code p} lives on: the one it claims. */
+    private String diskOf(PoolInfo p) {
+        for (io.panastor.engine.bdev.Bdev b : engine.listBdevs()) {
+            if (engine.claimant(b.name()).filter(c -> c.equals("pool " + p.name())).isPresent()) {
+                return b.name();
+            }
+        }
+        return null;
+    }
+
+    /** A replica's counters are its bdev's, under the replica's name. */
     @Override
     public void getReplicaIoStats(ListStatsOption request, StreamObserver<ReplicaIoStatsResponse> out) {
-        Replies.now(out, () -> {
-            none(request, "replica");
-            return ReplicaIoStatsResponse.getDefaultInstance();
+        Replies.reply(out, engine::ioStats, all -> {
+            ReplicaIoStatsResponse.Builder r = ReplicaIoStatsResponse.newBuilder();
+            for (ReplicaInfo rep : engine.listReplicas()) {
+                if (request.hasName() && !request.getName().equals(rep.name())
+                        && !request.getName().equals(rep.uuid().toString())) {
+                    continue;
+                }
+                for (io.panastor.engine.stats.IoStats s : all) {
+                    if (s.name().equals(rep.bdevName())) {
+                        r.addStats(toProto(s).toBuilder().setName(rep.name()));
+                    }
+                }
+            }
+            if (request.hasName() && r.getStatsCount() == 0) {
+                throw GrpcErrors.notFound("no replica '" + request.getName() + "'");
+            }
+            return r.build();
         });
     }
 

@@ -14,6 +14,9 @@ import io.panastor.api.v1.DestroyBdevRequest;
 import io.panastor.api.v1.DestroyReplicaRequest;
 import io.panastor.api.v1.ExportPoolRequest;
 import io.panastor.api.v1.ImportPoolRequest;
+import io.panastor.api.v1.IoStats;
+import io.panastor.api.v1.ListStatsOption;
+import io.panastor.api.v1.StatsRpcGrpc;
 import io.panastor.api.v1.ListReplicaOptions;
 import io.panastor.api.v1.PoolRpcGrpc;
 import io.panastor.api.v1.Replica;
@@ -199,6 +202,18 @@ class ReplicaRpcTest {
         writeThroughShare(uri, 0, 7);
         assertThat(replicas.listReplicas(ListReplicaOptions.getDefaultInstance()).getReplicas(0).getUsage()
                 .getAllocatedBytes()).isEqualTo(MiB);
+        // Its IO counted under its name; the pool's disk counted under the pool's.
+        StatsRpcGrpc.StatsRpcBlockingStub stats = StatsRpcGrpc.newBlockingStub(f.channel);
+        IoStats rs = stats.getReplicaIoStats(ListStatsOption.newBuilder().setName("r0").build()).getStats(0);
+        assertThat(rs.getName()).isEqualTo("r0");
+        assertThat(rs.getUuid()).isEqualTo(u0);
+        assertThat(rs.getNumWriteOps()).as("one write, maybe split at the transfer limit").isBetween(1L, 4L);
+        assertThat(rs.getBytesWritten()).isEqualTo(64 * 4096L);
+        IoStats ps = stats.getPoolIoStats(ListStatsOption.newBuilder().setName("p0").build()).getStats(0);
+        assertThat(ps.getName()).isEqualTo("p0");
+        assertThat(ps.getBytesWritten()).as("the data and the metadata").isGreaterThan(64 * 4096L);
+        assertCode(() -> stats.getReplicaIoStats(ListStatsOption.newBuilder().setName("nope").build()),
+                Status.Code.NOT_FOUND, "nope");
 
         // A restart (the engine stopped, its listener on another port) shares it again, same hosts.
         f.close();
