@@ -130,7 +130,7 @@ public final class Lvs {
         MdIo md = new MdIo(disk, home);
         long clusterSize = spec.clusterSize() == 0 ? PoolSpec.DEFAULT_CLUSTER_SIZE : spec.clusterSize();
         Layout layout = Layout.plan(clusterSize, disk.blockSize(), disk.sizeBytes());
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = Arena.ofShared()) {   // shared: a bdev may touch the buffers on its reactor (malloc copies them)
             MemorySegment head = a.allocate(128 << 10, Layout.PAGE);
             md.read(0, head);
             ByteBuffer b = head.asByteBuffer();
@@ -182,7 +182,7 @@ public final class Lvs {
                           Reactor home) {
         MdIo md = new MdIo(disk, home);
         Superblock sb;
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = Arena.ofShared()) {   // shared: a bdev may touch the buffers on its reactor (malloc copies them)
             MemorySegment head = a.allocate(2L * Layout.PAGE, Layout.PAGE);
             md.read(0, head);
             sb = readSuperblock(head.asByteBuffer(), diskUri);
@@ -206,7 +206,7 @@ public final class Lvs {
         Checkpoint best = null;
         int bestSlot = -1;
         List<String> why = new ArrayList<>();
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = Arena.ofShared()) {   // shared: a bdev may touch the buffers on its reactor (malloc copies them)
             for (int s = 0; s < 2; s++) {
                 long at = s == 0 ? l.slotA() : l.slotB();
                 try {
@@ -906,7 +906,7 @@ public final class Lvs {
         if (img == null) {
             throw new EngineException(Reason.NO_SPACE, "pool " + name + "'s metadata does not fit its checkpoint slot");
         }
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = Arena.ofShared()) {   // shared: a bdev may touch the buffers on its reactor (malloc copies them)
             MemorySegment out = a.allocate(img.capacity(), Layout.PAGE);
             out.asByteBuffer().put(img);
             md.write(s == 0 ? layout.slotA() : layout.slotB(), out);
