@@ -212,6 +212,7 @@ final class LvsModel {
                 reps.remove(r.name);
                 continue;
             }
+            boolean doubted = r.maybe;
             r.maybe = false;
             assertThat(i.uuid()).as(r.name).isEqualTo(r.uuid);
             assertThat(i.thin()).as(r.name).isEqualTo(r.thin);
@@ -237,7 +238,7 @@ final class LvsModel {
             }
             used += i.allocatedBytes();
             committed += i.sizeBytes();
-            checkData(engine, r);
+            checkData(engine, r, doubted ? " (its create or destroy was in flight)" : "");
         }
         assertThat(actual.keySet()).as("replicas nobody created").isEmpty();
         assertThat(p.usedBytes()).as("pool used bytes vs the replicas' allocations").isEqualTo(used);
@@ -246,7 +247,7 @@ final class LvsModel {
         assertThat(p.usedBytes()).isLessThanOrEqualTo(p.capacityBytes());
     }
 
-    private void checkData(Engine engine, Rep r) {
+    private void checkData(Engine engine, Rep r, String note) {
         long blocks = r.size / BS;
         try (Arena arena = Arena.ofShared()) {
         MemorySegment scratch = arena.allocate(BS, BS);
@@ -269,7 +270,7 @@ final class LvsModel {
                         break;
                     }
                 }
-                assertThat(found).as("replica " + r.name + " block " + lba + " holds one of seeds " + allowed).isNotNull();
+                assertThat(found).as("replica " + r.name + note + " block " + lba + " holds one of seeds " + allowed).isNotNull();
                 if (found == 0) {
                     r.blocks.remove(lba);
                 } else {
