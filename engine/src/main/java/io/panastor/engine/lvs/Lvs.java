@@ -179,7 +179,7 @@ public final class Lvs {
      * checkpoint. Blocking; call off the reactors.
      */
     static Lvs importFrom(String expectName, UUID expectUuid, Bdev disk, String diskUri, BdevClaim claim, Bdevs bdevs,
-                          Reactor home) {
+                          Reactor home, java.util.function.BiConsumer<String, UUID> vet) {
         MdIo md = new MdIo(disk, home);
         Superblock sb;
         try (Arena a = Arena.ofShared()) {   // shared: a bdev may touch the buffers on its reactor (malloc copies them)
@@ -195,6 +195,7 @@ public final class Lvs {
             throw new EngineException(Reason.INVALID_ARGUMENT, "disk " + diskUri + " holds pool " + sb.name()
                     + " with uuid " + sb.uuid() + ", not " + expectUuid);
         }
+        vet.accept(sb.name(), sb.uuid());   // refused before anything is written (the compaction below writes)
         Layout l = sb.layout();
         if (l.blockSize() != disk.blockSize() || l.dataStart() + l.clusterSize() > disk.sizeBytes()
                 || l.clusterSize() < PoolSpec.MIN_CLUSTER_SIZE || Long.bitCount(l.clusterSize()) != 1
