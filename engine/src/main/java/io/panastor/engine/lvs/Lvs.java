@@ -36,9 +36,10 @@ import java.util.function.IntConsumer;
  * waiting (replica create/destroy/resize/properties, grow, and the data path's cluster
  * allocations and frees), applies each to the in-memory {@link PoolModel} (one that does not
  * fit fails alone and changes nothing), then makes it durable in this order: clusters being
- * freed are unmapped, clusters being allocated are zeroed, the disk is flushed if either
- * happened, the batch's records are appended to the log (or, when the log is full, a whole
- * checkpoint is written to the idle slot) and the disk is flushed again. Only then are new
+ * allocated are zeroed, the disk is flushed if that happened, the batch's records are
+ * appended to the log (or, when the log is full, a whole checkpoint is written to the idle
+ * slot) and the disk is flushed again; then clusters being freed are unmapped (after the
+ * records, so that a destroy that never reached the disk leaves its replica's data). Only then are new
  * cluster mappings published to the IO reactors and the requests answered. A batch whose
  * disk IO fails leaves the pool FAULTED: it refuses every change until re-imported, which
  * finds the last durable state.
@@ -129,7 +130,7 @@ public final class Lvs {
         MdIo md = new MdIo(disk, home);
         long clusterSize = spec.clusterSize() == 0 ? PoolSpec.DEFAULT_CLUSTER_SIZE : spec.clusterSize();
         Layout layout = Layout.plan(clusterSize, disk.blockSize(), disk.sizeBytes());
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = Arena.ofShared()) {   // shared: a bdev may touch the buffers on its reactor (malloc copies them)
             MemorySegment head = a.allocate(128 << 10, Layout.PAGE);
             md.read(0, head);
             ByteBuffer b = head.asByteBuffer();
@@ -178,10 +179,10 @@ public final class Lvs {
      * checkpoint. Blocking; call off the reactors.
      */
     static Lvs importFrom(String expectName, UUID expectUuid, Bdev disk, String diskUri, BdevClaim claim, Bdevs bdevs,
-                          Reactor home) {
+                          Reactor home, java.util.function.BiConsumer<String, UUID> vet) {
         MdIo md = new MdIo(disk, home);
         Superblock sb;
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = Arena.ofShared()) {   // shared: a bdev may touch the buffers on its reactor (malloc copies them)
             MemorySegment head = a.allocate(2L * Layout.PAGE, Layout.PAGE);
             md.read(0, head);
             sb = readSuperblock(head.asByteBuffer(), diskUri);
@@ -194,6 +195,7 @@ public final class Lvs {
             throw new EngineException(Reason.INVALID_ARGUMENT, "disk " + diskUri + " holds pool " + sb.name()
                     + " with uuid " + sb.uuid() + ", not " + expectUuid);
         }
+        vet.accept(sb.name(), sb.uuid());   // refused before anything is written (the compaction below writes)
         Layout l = sb.layout();
         if (l.blockSize() != disk.blockSize() || l.dataStart() + l.clusterSize() > disk.sizeBytes()
                 || l.clusterSize() < PoolSpec.MIN_CLUSTER_SIZE || Long.bitCount(l.clusterSize()) != 1
@@ -205,7 +207,7 @@ public final class Lvs {
         Checkpoint best = null;
         int bestSlot = -1;
         List<String> why = new ArrayList<>();
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = Arena.ofShared()) {   // shared: a bdev may touch the buffers on its reactor (malloc copies them)
             for (int s = 0; s < 2; s++) {
                 long at = s == 0 ? l.slotA() : l.slotB();
                 try {
@@ -845,27 +847,31 @@ public final class Lvs {
     }
 
     private void commit(Batch b) {
-        if (!b.unmap.isEmpty()) {
-            for (int p : b.unmap) {
-                try {
-                    md.unmap(layout.clusterOffset(p), layout.clusterSize());
-                } catch (EngineException e) {
-                    // giving space back to the disk is best effort; the cluster is free in the metadata regardless
-                    LOG.log(System.Logger.Level.DEBUG, "pool {0}: unmap of cluster {1}: {2}", name, p, e.getMessage());
-                }
-            }
-        }
         for (Run r : b.zero) {
             md.writeZeroes(layout.clusterOffset(r.pstart()), r.count() * layout.clusterSize());
         }
-        if (b.records.isEmpty()) {
-            return;
+        if (!b.records.isEmpty()) {
+            if (!b.zero.isEmpty()) {
+                md.flush();
+            }
+            appendOrCheckpoint(b.records);
         }
-        if (!b.zero.isEmpty() || !b.unmap.isEmpty()) {
-            md.flush();
+        // Only once the records are durable: a replica whose destroy (or a trim that) did not reach the disk keeps
+        // its data. A cluster this batch freed and allocated again was zeroed (or is written whole) and reads zeroes
+        // after the unmap as well; the allocation is published only after this.
+        for (int p : b.unmap) {
+            try {
+                md.unmap(layout.clusterOffset(p), layout.clusterSize());
+            } catch (EngineException e) {
+                // giving space back to the disk is best effort; the cluster is free in the metadata regardless
+                LOG.log(System.Logger.Level.DEBUG, "pool {0}: unmap of cluster {1}: {2}", name, p, e.getMessage());
+            }
         }
+    }
+
+    private void appendOrCheckpoint(List<Record> records) {
         int bytes = 0;
-        for (Record r : b.records) {
+        for (Record r : records) {
             bytes += Records.size(r);
         }
         int pages = MetaCodec.pagesFor(bytes);
@@ -873,7 +879,7 @@ public final class Lvs {
             checkpoint();
             return;
         }
-        ByteBuffer pagesBuf = MetaCodec.encodeLog(b.records, epoch, logSeq);
+        ByteBuffer pagesBuf = MetaCodec.encodeLog(records, epoch, logSeq);
         MemorySegment out = arena.allocate(pagesBuf.capacity(), Layout.PAGE);
         out.asByteBuffer().put(pagesBuf);
         md.write(layout.logStart() + (long) logSeq * Layout.PAGE, out);
@@ -901,7 +907,7 @@ public final class Lvs {
         if (img == null) {
             throw new EngineException(Reason.NO_SPACE, "pool " + name + "'s metadata does not fit its checkpoint slot");
         }
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = Arena.ofShared()) {   // shared: a bdev may touch the buffers on its reactor (malloc copies them)
             MemorySegment out = a.allocate(img.capacity(), Layout.PAGE);
             out.asByteBuffer().put(img);
             md.write(s == 0 ? layout.slotA() : layout.slotB(), out);

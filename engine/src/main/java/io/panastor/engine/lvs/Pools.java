@@ -118,7 +118,15 @@ public final class Pools {
             }
         }
         return open(key, disk, (d, claim, home) -> {
-            Lvs lvs = Lvs.importFrom(name, uuid, d, disk, claim, bdevs, home);
+            Lvs lvs = Lvs.importFrom(name, uuid, d, disk, claim, bdevs, home, (n, u) -> {
+                synchronized (this) {
+                    if (byName.containsKey(n) || byUuid(u) != null) {
+                        Entry other = byName.containsKey(n) ? byName.get(n) : byUuid(u);
+                        throw new EngineException(Reason.ALREADY_EXISTS, "disk " + disk + " holds pool " + n + " (" + u
+                                + "), but pool " + other.lvs().name() + " (" + other.lvs().uuid() + ") is open here already");
+                    }
+                }
+            });
             synchronized (this) {
                 if (byName.containsKey(lvs.name()) || byUuid(lvs.uuid()) != null) {
                     Entry other = byName.containsKey(lvs.name()) ? byName.get(lvs.name()) : byUuid(lvs.uuid());
