@@ -285,46 +285,77 @@ public final class Lvs {
                 + String.join("; ", bad));
     }
 
+    /**
+     * Replays the log of the current epoch, batch by batch: a batch counts only when every one
+     * of its pages is intact (a batch cut short by a crash or a torn write was never
+     * acknowledged, and goes whole). An intact page of a later batch beyond the point where
+     * replay stopped means a page in the middle of the log was damaged after it was durable:
+     * that is refused, not passed over.
+     */
     private void replayLog() {
         MemorySegment log = arena.allocate(layout.logBytes(), Layout.PAGE);
         md.read(layout.logStart(), log);
         ByteBuffer all = log.asByteBuffer();
-        ByteBuffer stream = ByteBuffer.allocate((int) layout.logBytes());
-        int pages = 0;
-        for (int i = 0; i < layout.logPages(); i++) {
-            ByteBuffer payload = MetaCodec.logPayload(all.slice(i * Layout.PAGE, Layout.PAGE), epoch, i);
-            if (payload == null) {
+        int total = (int) layout.logPages();
+        MetaCodec.LogPage[] pages = new MetaCodec.LogPage[total];
+        for (int i = 0; i < total; i++) {
+            pages[i] = MetaCodec.logPage(all.slice(i * Layout.PAGE, Layout.PAGE));
+        }
+        if (pages[0] != null && pages[0].epoch() > epoch) {
+            throw new EngineException(Reason.IO_ERROR, "pool " + name + ": its log is of epoch " + pages[0].epoch()
+                    + " but the newest intact checkpoint is of epoch " + epoch + " (a newer checkpoint is damaged)");
+        }
+        int s = 0;
+        int n = 0;
+        while (s < total) {
+            MetaCodec.LogPage head = pages[s];
+            if (!inBatch(head, s, s, head == null ? 0 : head.batchPages()) || s + head.batchPages() > total) {
                 break;
             }
-            stream.put(payload);
-            pages++;
-        }
-        if (pages == 0) {
-            long first = MetaCodec.logEpoch(all.slice(0, Layout.PAGE));
-            if (first > epoch) {
-                throw new EngineException(Reason.IO_ERROR, "pool " + name + ": its log is of epoch " + first
-                        + " but the newest intact checkpoint is of epoch " + epoch + " (a newer checkpoint is damaged)");
+            int count = head.batchPages();
+            ByteBuffer stream = ByteBuffer.allocate(count * MetaCodec.LOG_PAYLOAD);
+            boolean whole = true;
+            for (int i = s; i < s + count && whole; i++) {
+                whole = inBatch(pages[i], i, s, count);
+                if (whole) {
+                    stream.put(pages[i].payload().duplicate());
+                }
             }
-        }
-        stream.flip();
-        List<Record> records;
-        try {
-            records = MetaCodec.decodeRecords(stream);
-        } catch (RuntimeException e) {
-            throw new EngineException(Reason.IO_ERROR, "pool " + name + ": a log record of epoch " + epoch
-                    + " does not parse: " + e.getMessage());
-        }
-        int n = 0;
-        for (Record r : records) {
+            if (!whole) {
+                break;
+            }
+            stream.flip();
+            List<Record> records;
             try {
-                model.apply(r);
-            } catch (PoolModel.Corrupt e) {
-                throw new EngineException(Reason.IO_ERROR, "pool " + name + ": log record " + n + " of epoch " + epoch
-                        + " contradicts the metadata before it: " + e.getMessage());
+                records = MetaCodec.decodeRecords(stream);
+            } catch (RuntimeException e) {
+                throw new EngineException(Reason.IO_ERROR, "pool " + name + ": the log batch at page " + s + " of epoch "
+                        + epoch + " does not parse: " + e.getMessage());
             }
-            n++;
+            for (Record r : records) {
+                try {
+                    model.apply(r);
+                } catch (PoolModel.Corrupt e) {
+                    throw new EngineException(Reason.IO_ERROR, "pool " + name + ": log record " + n + " of epoch "
+                            + epoch + " contradicts the metadata before it: " + e.getMessage());
+                }
+                n++;
+            }
+            s += count;
         }
-        logSeq = pages;
+        for (int m = s + 1; m < total; m++) {
+            MetaCodec.LogPage p = pages[m];
+            if (p != null && p.epoch() == epoch && p.seq() == m && p.batchFirst() > s) {
+                throw new EngineException(Reason.IO_ERROR, "pool " + name + ": log page " + s + " of epoch " + epoch
+                        + " is damaged, but the batch at page " + p.batchFirst() + " after it is intact: the metadata "
+                        + "was damaged after it was written; refusing to import without the changes after page " + s);
+            }
+        }
+        logSeq = s;
+    }
+
+    private boolean inBatch(MetaCodec.LogPage p, int seq, int first, int count) {
+        return p != null && p.epoch() == epoch && p.seq() == seq && p.batchFirst() == first && p.batchPages() == count;
     }
 
     private void start() {
@@ -857,9 +888,12 @@ public final class Lvs {
             appendOrCheckpoint(b.records);
         }
         // Only once the records are durable: a replica whose destroy (or a trim that) did not reach the disk keeps
-        // its data. A cluster this batch freed and allocated again was zeroed (or is written whole) and reads zeroes
-        // after the unmap as well; the allocation is published only after this.
+        // its data. A cluster this batch freed and allocated again is not unmapped: it was zeroed for its new owner
+        // (a device need not read zeroes from deallocated blocks), or is about to be written whole.
         for (int p : b.unmap) {
+            if (model.isUsed(p)) {
+                continue;
+            }
             try {
                 md.unmap(layout.clusterOffset(p), layout.clusterSize());
             } catch (EngineException e) {

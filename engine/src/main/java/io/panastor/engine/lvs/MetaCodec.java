@@ -25,7 +25,7 @@ final class MetaCodec {
     static final int LOG_MAGIC = 0x474C4E50;                 // "PNLG"
     static final int MAX_NAME = 128;
     static final int CHECKPOINT_HEADER = 32;
-    static final int LOG_HEADER = 24;
+    static final int LOG_HEADER = 32;
     static final int LOG_PAYLOAD = Layout.PAGE - LOG_HEADER;
 
     /** What the superblock says. */
@@ -158,7 +158,8 @@ final class MetaCodec {
 
     /**
      * Log pages holding {@code records} in order (a record may run across pages), numbered
-     * from {@code seq} in {@code epoch}.
+     * from {@code seq} in {@code epoch}: one batch, every page of it naming the batch's first
+     * page and its page count, so that import takes the batch whole or not at all.
      */
     static ByteBuffer encodeLog(List<Record> records, long epoch, int seq) {
         int bytes = 0;
@@ -169,13 +170,13 @@ final class MetaCodec {
         for (Record r : records) {
             Records.write(stream, r);
         }
-        int pages = Math.max(1, (bytes + LOG_PAYLOAD - 1) / LOG_PAYLOAD);
+        int pages = pagesFor(bytes);
         ByteBuffer out = le(pages * Layout.PAGE);
         for (int i = 0; i < pages; i++) {
             int base = i * Layout.PAGE;
             int used = Math.min(LOG_PAYLOAD, bytes - i * LOG_PAYLOAD);
             out.putInt(base, LOG_MAGIC).putLong(base + 8, epoch).putInt(base + 16, seq + i)
-                    .putShort(base + 20, (short) used);
+                    .putShort(base + 20, (short) used).putShort(base + 22, (short) pages).putInt(base + 24, seq);
             out.put(base + LOG_HEADER, stream.array(), i * LOG_PAYLOAD, used);
             ByteBuffer page = out.slice(base, Layout.PAGE).order(ByteOrder.LITTLE_ENDIAN);
             out.putInt(base + 4, crc(page, 0, Layout.PAGE, 4));
@@ -187,42 +188,37 @@ final class MetaCodec {
         return Math.max(1, (recordBytes + LOG_PAYLOAD - 1) / LOG_PAYLOAD);
     }
 
-    /** The payload of log page {@code page} if it is page {@code seq} of {@code epoch} and intact; else null. */
-    static ByteBuffer logPayload(ByteBuffer page, long epoch, int seq) {
+    /** What an intact log page says about itself. */
+    record LogPage(long epoch, int seq, int batchFirst, int batchPages, ByteBuffer payload) {
+    }
+
+    /** Log page {@code page}'s header and payload if it is intact (magic, CRC, sane fields); else null. */
+    static LogPage logPage(ByteBuffer page) {
         ByteBuffer b = page.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        if (b.getInt(0) != LOG_MAGIC || b.getLong(8) != epoch || b.getInt(16) != seq) {
-            return null;
-        }
-        if (b.getInt(4) != crc(b, 0, Layout.PAGE, 4)) {
+        if (b.getInt(0) != LOG_MAGIC || b.getInt(4) != crc(b, 0, Layout.PAGE, 4)) {
             return null;
         }
         int used = Short.toUnsignedInt(b.getShort(20));
-        if (used > LOG_PAYLOAD) {
+        int batchPages = Short.toUnsignedInt(b.getShort(22));
+        int seq = b.getInt(16);
+        int first = b.getInt(24);
+        if (used > LOG_PAYLOAD || batchPages == 0 || seq < first || seq >= first + batchPages) {
             return null;
         }
-        return b.slice(LOG_HEADER, used);
+        return new LogPage(b.getLong(8), seq, first, batchPages, b.slice(LOG_HEADER, used));
     }
 
-    /** The epoch of an intact log page, or -1. */
-    static long logEpoch(ByteBuffer page) {
-        ByteBuffer b = page.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        if (b.getInt(0) != LOG_MAGIC || b.getInt(4) != crc(b, 0, Layout.PAGE, 4)) {
-            return -1;
-        }
-        return b.getLong(8);
-    }
-
-    /**
-     * The complete records in a stream of log payloads; an incomplete last one (its pages
-     * did not all reach the disk) is left out.
-     */
+    /** The records of one whole batch's payloads; bytes left over that make no record are a damaged batch. */
     static List<Record> decodeRecords(ByteBuffer stream) {
         List<Record> out = new ArrayList<>();
         ByteBuffer b = stream.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        while (b.remaining() >= 5) {
+        while (b.hasRemaining()) {
+            if (b.remaining() < 5) {
+                throw new IllegalArgumentException(b.remaining() + " bytes after the last record");
+            }
             int length = b.getInt(b.position() + 1);
             if (length < 0 || length > b.remaining() - 5) {
-                break;
+                throw new IllegalArgumentException("a record of " + length + " bytes runs past its batch");
             }
             out.add(Records.read(b));
         }

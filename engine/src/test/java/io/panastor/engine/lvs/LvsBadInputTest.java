@@ -166,6 +166,25 @@ class LvsBadInputTest {
         assertThat(engine.listPools()).extracting(PoolInfo::name).containsExactly("a");
     }
 
+    @Test
+    void aLogPageDamagedBeforeLaterBatchesIsRefusedAtImport() throws IOException {
+        Path d = LvsTestSupport.sparse(dir.resolve("d.img"), 64 * MiB);
+        engine.createPool(new PoolSpec("b", null, uri(d), MiB, false)).join();
+        engine.exportPool("b").join();
+        engine.importPool("b", null, uri(d)).join();     // the log of a fresh epoch starts at page 0
+        for (int i = 0; i < 3; i++) {
+            engine.createReplica("b", "rb" + i, null, 2 * MiB, true, null).join();   // one batch (one page) each
+        }
+        engine.exportPool("b").join();
+        Layout l = Layout.plan(MiB, LvsTestSupport.BS, 64 * MiB);
+        flip(d, l.logStart() + 100);
+        // Replay cannot pass page 0, and the batches after it are intact: acknowledged changes would be lost.
+        refused(d, () -> engine.importPool("b", null, uri(d)), IO_ERROR);
+        flip(d, l.logStart() + 100);
+        engine.importPool("b", null, uri(d)).join();
+        assertThat(engine.listReplicas()).extracting(ReplicaInfo::name).contains("rb0", "rb1", "rb2");
+    }
+
     /** The slot whose checkpoint has the higher epoch (u64 at byte 16 of its header). */
     private static long newestSlot(Path d, Layout l) throws IOException {
         try (RandomAccessFile f = new RandomAccessFile(d.toFile(), "r")) {
