@@ -49,6 +49,7 @@ class ReplicaRpcTest {
     PoolRpcGrpc.PoolRpcBlockingStub pools;
     ReplicaRpcGrpc.ReplicaRpcBlockingStub replicas;
     Path disk;
+    final Arena arena = Arena.ofShared();
 
     @BeforeEach
     void start() throws Exception {
@@ -67,6 +68,7 @@ class ReplicaRpcTest {
     @AfterEach
     void stop() throws InterruptedException {
         f.close();
+        arena.close();
     }
 
     static CreateReplicaRequest.Builder replica(String name, String uuid, long size) {
@@ -250,31 +252,35 @@ class ReplicaRpcTest {
     }
 
     private void writeThroughShare(String uri, long lba, long seed) {
-        Engine e = f.daemon.engine();
-        BdevRpcGrpc.BdevRpcBlockingStub bdevs = BdevRpcGrpc.newBlockingStub(f.channel);
-        String remote = bdevs.create(CreateBdevRequest.newBuilder().setUri(uri + "?hostnqn=" + HOST).build())
-                .getBdev().getName();
-        try (Arena a = Arena.ofShared()) {
-            MemorySegment out = a.allocate(64 * 4096L, 4096);
-            new BlockPattern().fill(out, 0, 4096, lba, 64, seed);
+        throughShare(uri, (e, remote) -> {
+            MemorySegment out = pattern(lba, seed);
             assertThat(Engine.await(e.write(remote, lba, 64, out)).ok()).isTrue();
             assertThat(Engine.await(e.flush(remote)).ok()).isTrue();
-        } finally {
-            bdevs.destroy(DestroyBdevRequest.newBuilder().setUri(remote).build());
-        }
+            return true;
+        });
     }
 
     private boolean readThroughShare(String uri, long lba, long seed) {
-        Engine e = f.daemon.engine();
+        return throughShare(uri, (e, remote) -> {
+            MemorySegment got = arena.allocate(64 * 4096L, 4096);
+            assertThat(Engine.await(e.read(remote, lba, 64, got)).ok()).isTrue();
+            return got.mismatch(pattern(lba, seed)) == -1;
+        });
+    }
+
+    private MemorySegment pattern(long lba, long seed) {
+        MemorySegment s = arena.allocate(64 * 4096L, 4096);
+        new BlockPattern().fill(s, 0, 4096, lba, 64, seed);
+        return s;
+    }
+
+    /** Runs {@code io} against the share at {@code uri}, attached as a bdev of the engine's own initiator. */
+    private boolean throughShare(String uri, java.util.function.BiFunction<Engine, String, Boolean> io) {
         BdevRpcGrpc.BdevRpcBlockingStub bdevs = BdevRpcGrpc.newBlockingStub(f.channel);
         String remote = bdevs.create(CreateBdevRequest.newBuilder().setUri(uri + "?hostnqn=" + HOST).build())
                 .getBdev().getName();
-        try (Arena a = Arena.ofShared()) {
-            MemorySegment want = a.allocate(64 * 4096L, 4096);
-            MemorySegment got = a.allocate(64 * 4096L, 4096);
-            new BlockPattern().fill(want, 0, 4096, lba, 64, seed);
-            assertThat(Engine.await(e.read(remote, lba, 64, got)).ok()).isTrue();
-            return got.mismatch(want) == -1;
+        try {
+            return io.apply(f.daemon.engine(), remote);
         } finally {
             bdevs.destroy(DestroyBdevRequest.newBuilder().setUri(remote).build());
         }

@@ -168,6 +168,23 @@ final class Lvol extends AbstractBdev {
             return c;
         }
 
+        /** {@code n} disk IOs for {@code parent}, or none and {@code parent} failed with NO_RESOURCES (then null). */
+        private List<BdevIo> children(BdevIo parent, int n) {
+            List<BdevIo> made = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                BdevIo c = child(parent);
+                if (c == null) {
+                    for (BdevIo m : made) {
+                        m.release();
+                    }
+                    completeLater(parent, IoStatus.NO_RESOURCES, 0);
+                    return null;
+                }
+                made.add(c);
+            }
+            return made;
+        }
+
         private void issue(BdevIo child, BdevIo parent) {
             child.context = parent;
             child.tag = epoch;
@@ -248,19 +265,13 @@ final class Lvol extends AbstractBdev {
                     runs.add(new long[] {from, to - from, m ? 1 : 0});
                 }
             }
-            List<BdevIo> made = new ArrayList<>();
+            int mappedRuns = 0;
             for (long[] r : runs) {
-                if (r[2] == 1) {
-                    BdevIo c = child(io);
-                    if (c == null) {
-                        for (BdevIo m : made) {
-                            m.release();
-                        }
-                        completeLater(io, IoStatus.NO_RESOURCES, 0);
-                        return;
-                    }
-                    made.add(c);
-                }
+                mappedRuns += (int) r[2];
+            }
+            List<BdevIo> made = children(io, mappedRuns);
+            if (made == null) {
+                return;
             }
             int k = 0;
             int bs = blockSize();
@@ -343,17 +354,9 @@ final class Lvol extends AbstractBdev {
                     zero.add(new long[] {physical(from), to - from});
                 }
             }
-            List<BdevIo> made = new ArrayList<>();
-            for (int i = 0; i < zero.size(); i++) {
-                BdevIo c = child(io);
-                if (c == null) {
-                    for (BdevIo m : made) {
-                        m.release();
-                    }
-                    completeLater(io, IoStatus.NO_RESOURCES, 0);
-                    return;
-                }
-                made.add(c);
+            List<BdevIo> made = children(io, zero.size());
+            if (made == null) {
+                return;
             }
             children[io.index()] = made.size() + (frees > 0 ? 1 : 0);
             if (children[io.index()] == 0) {

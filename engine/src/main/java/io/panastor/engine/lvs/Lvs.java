@@ -387,6 +387,20 @@ public final class Lvs {
         }
     }
 
+    /** An op that answers a control-path future: its failure fails the future. */
+    private abstract static class Answering<T> extends Op {
+        final CompletableFuture<T> f;
+
+        Answering(CompletableFuture<T> f) {
+            this.f = f;
+        }
+
+        @Override
+        void fail(EngineException e) {
+            f.completeExceptionally(e);
+        }
+    }
+
     /** What one batch writes and whom it answers. */
     private final class Batch {
         final List<Record> records = new ArrayList<>();
@@ -395,6 +409,15 @@ public final class Lvs {
         final List<Runnable> publish = new ArrayList<>();
         final List<Runnable> answers = new ArrayList<>();
         final Set<Integer> touched = new HashSet<>();
+    }
+
+    /** Replica {@code ruuid} of this pool, or NOT_FOUND. Metadata thread. */
+    private Rep required(UUID ruuid) {
+        Rep rep = byUuid(ruuid);
+        if (rep == null) {
+            throw new EngineException(Reason.NOT_FOUND, "pool " + name + " has no replica " + ruuid);
+        }
+        return rep;
     }
 
     private <T> CompletableFuture<T> enqueue(Op op, CompletableFuture<T> f) {
@@ -413,7 +436,7 @@ public final class Lvs {
 
     CompletableFuture<ReplicaInfo> createReplica(String rname, UUID ruuid, long size, boolean thin, String entity) {
         CompletableFuture<ReplicaInfo> f = new CompletableFuture<>();
-        return enqueue(new Op() {
+        return enqueue(new Answering<ReplicaInfo>(f) {
             @Override
             void apply(Batch b) {
                 for (Rep r : model.replicas()) {
@@ -468,17 +491,12 @@ public final class Lvs {
                     }
                 });
             }
-
-            @Override
-            void fail(EngineException e) {
-                f.completeExceptionally(e);
-            }
         }, f);
     }
 
     CompletableFuture<Void> destroyReplica(UUID ruuid) {
         CompletableFuture<Void> f = new CompletableFuture<>();
-        return enqueue(new Op() {
+        return enqueue(new Answering<Void>(f) {
             Rep rep;
             EngineException refused;
 
@@ -517,23 +535,15 @@ public final class Lvs {
                 b.publish.add(() -> infos.remove(id));
                 b.answers.add(() -> f.complete(null));
             }
-
-            @Override
-            void fail(EngineException e) {
-                f.completeExceptionally(e);
-            }
         }, f);
     }
 
     CompletableFuture<ReplicaInfo> resizeReplica(UUID ruuid, long size) {
         CompletableFuture<ReplicaInfo> f = new CompletableFuture<>();
-        return enqueue(new Op() {
+        return enqueue(new Answering<ReplicaInfo>(f) {
             @Override
             void apply(Batch b) {
-                Rep rep = byUuid(ruuid);
-                if (rep == null) {
-                    throw new EngineException(Reason.NOT_FOUND, "pool " + name + " has no replica " + ruuid);
-                }
+                Rep rep = required(ruuid);
                 if (size < rep.size) {
                     throw new EngineException(Reason.INVALID_ARGUMENT, "replica " + rep.name + " is " + rep.size
                             + " bytes; it cannot shrink to " + size + " (replicas only grow)");
@@ -565,23 +575,15 @@ public final class Lvs {
                 });
                 b.answers.add(() -> f.complete(infoOf(rep)));
             }
-
-            @Override
-            void fail(EngineException e) {
-                f.completeExceptionally(e);
-            }
         }, f);
     }
 
     CompletableFuture<ReplicaInfo> setProperties(UUID ruuid, Map<String, String> changes) {
         CompletableFuture<ReplicaInfo> f = new CompletableFuture<>();
-        return enqueue(new Op() {
+        return enqueue(new Answering<ReplicaInfo>(f) {
             @Override
             void apply(Batch b) {
-                Rep rep = byUuid(ruuid);
-                if (rep == null) {
-                    throw new EngineException(Reason.NOT_FOUND, "pool " + name + " has no replica " + ruuid);
-                }
+                Rep rep = required(ruuid);
                 Map<String, String> next = new LinkedHashMap<>(rep.props);
                 for (Map.Entry<String, String> e : changes.entrySet()) {
                     if (e.getValue() == null) {
@@ -607,17 +609,12 @@ public final class Lvs {
                 b.touched.add(rep.id);
                 b.answers.add(() -> f.complete(infoOf(rep)));
             }
-
-            @Override
-            void fail(EngineException e) {
-                f.completeExceptionally(e);
-            }
         }, f);
     }
 
     CompletableFuture<PoolInfo> grow() {
         CompletableFuture<PoolInfo> f = new CompletableFuture<>();
-        return enqueue(new Op() {
+        return enqueue(new Answering<PoolInfo>(f) {
             @Override
             void apply(Batch b) {
                 long blocks = md.disk().rescan();
@@ -628,11 +625,6 @@ public final class Lvs {
                     b.records.add(g);
                 }
                 b.answers.add(() -> f.complete(info));
-            }
-
-            @Override
-            void fail(EngineException e) {
-                f.completeExceptionally(e);
             }
         }, f);
     }

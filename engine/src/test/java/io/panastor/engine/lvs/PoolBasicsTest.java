@@ -137,18 +137,7 @@ class PoolBasicsTest {
     }
 
     int unmap(String bdev, long lba, long blocks) {
-        var b = engine.bdevs().get(bdev);
-        var r = engine.reactors().get(0);
-        java.util.concurrent.CompletableFuture<Integer> f = new java.util.concurrent.CompletableFuture<>();
-        r.execute(() -> {
-            var ch = b.channel(r);
-            var io = ch.allocIo();
-            ch.submit(io.prepareUnmap(lba, blocks, done -> {
-                f.complete(done.status());
-                done.release();
-            }));
-        });
-        return f.join();
+        return LvsTestSupport.unmap(engine, bdev, lba, blocks);
     }
 
     @Test
