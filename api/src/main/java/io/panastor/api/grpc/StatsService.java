@@ -12,7 +12,9 @@ import io.panastor.api.v1.StatsRpcGrpc;
 import io.panastor.engine.Engine;
 import io.panastor.engine.lvs.PoolInfo;
 import io.panastor.engine.lvs.ReplicaInfo;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@code mayastor.v1.StatsRpc}: IO counters and latencies, gathered from every reactor by
@@ -50,16 +52,15 @@ public final class StatsService extends StatsRpcGrpc.StatsRpcImplBase {
     public void getPoolIoStats(ListStatsOption request, StreamObserver<PoolIoStatsResponse> out) {
         Replies.reply(out, engine::ioStats, all -> {
             PoolIoStatsResponse.Builder r = PoolIoStatsResponse.newBuilder();
+            Map<String, io.panastor.engine.stats.IoStats> byName = byName(all);
             for (PoolInfo p : engine.listPools()) {
                 if (request.hasName() && !request.getName().equals(p.name())
                         && !request.getName().equals(p.uuid().toString())) {
                     continue;
                 }
-                String disk = diskOf(p);
-                for (io.panastor.engine.stats.IoStats s : all) {
-                    if (s.name().equals(disk)) {
-                        r.addStats(toProto(s).toBuilder().setName(p.name()).setUuid(p.uuid().toString()));
-                    }
+                io.panastor.engine.stats.IoStats s = byName.get(p.diskBdev());
+                if (s != null) {
+                    r.addStats(toProto(s).toBuilder().setName(p.name()).setUuid(p.uuid().toString()));
                 }
             }
             if (request.hasName() && r.getStatsCount() == 0) {
@@ -69,30 +70,20 @@ public final class StatsService extends StatsRpcGrpc.StatsRpcImplBase {
         });
     }
 
-    /** The name of the bdev pool {@code p} lives on: the one it claims. */
-    private String diskOf(PoolInfo p) {
-        for (io.panastor.engine.bdev.Bdev b : engine.listBdevs()) {
-            if (engine.claimant(b.name()).filter(c -> c.equals("pool " + p.name())).isPresent()) {
-                return b.name();
-            }
-        }
-        return null;
-    }
-
     /** A replica's counters are its bdev's, under the replica's name. */
     @Override
     public void getReplicaIoStats(ListStatsOption request, StreamObserver<ReplicaIoStatsResponse> out) {
         Replies.reply(out, engine::ioStats, all -> {
             ReplicaIoStatsResponse.Builder r = ReplicaIoStatsResponse.newBuilder();
+            Map<String, io.panastor.engine.stats.IoStats> byName = byName(all);
             for (ReplicaInfo rep : engine.listReplicas()) {
                 if (request.hasName() && !request.getName().equals(rep.name())
                         && !request.getName().equals(rep.uuid().toString())) {
                     continue;
                 }
-                for (io.panastor.engine.stats.IoStats s : all) {
-                    if (s.name().equals(rep.bdevName())) {
-                        r.addStats(toProto(s).toBuilder().setName(rep.name()));
-                    }
+                io.panastor.engine.stats.IoStats s = byName.get(rep.bdevName());
+                if (s != null) {
+                    r.addStats(toProto(s).toBuilder().setName(rep.name()));
                 }
             }
             if (request.hasName() && r.getStatsCount() == 0) {
@@ -119,6 +110,14 @@ public final class StatsService extends StatsRpcGrpc.StatsRpcImplBase {
     @Override
     public void resetIoStats(Empty request, StreamObserver<Empty> out) {
         Replies.reply(out, engine::resetIoStats, v -> Empty.getDefaultInstance());
+    }
+
+    private static Map<String, io.panastor.engine.stats.IoStats> byName(List<io.panastor.engine.stats.IoStats> all) {
+        Map<String, io.panastor.engine.stats.IoStats> m = new HashMap<>();
+        for (io.panastor.engine.stats.IoStats s : all) {
+            m.put(s.name(), s);
+        }
+        return m;
     }
 
     static IoStats toProto(io.panastor.engine.stats.IoStats s) {

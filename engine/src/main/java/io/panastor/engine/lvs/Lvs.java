@@ -968,7 +968,7 @@ public final class Lvs {
             committed += r.size;
         }
         long cs = model.clusterSize;
-        info = new PoolInfo(name, uuid, diskUri, state, model.clusters * cs, (long) model.usedClusters() * cs, committed,
+        info = new PoolInfo(name, uuid, diskUri, md.disk().name(), state, model.clusters * cs, (long) model.usedClusters() * cs, committed,
                 cs, md.disk().blockSize(), model.clusters, model.clusterLimit, model.replicas().size());
     }
 }

@@ -118,26 +118,25 @@ public final class Pools {
             }
         }
         return open(key, disk, (d, claim, home) -> {
-            Lvs lvs = Lvs.importFrom(name, uuid, d, disk, claim, bdevs, home, (n, u) -> {
-                synchronized (this) {
-                    if (byName.containsKey(n) || byUuid(u) != null) {
-                        Entry other = byName.containsKey(n) ? byName.get(n) : byUuid(u);
-                        throw new EngineException(Reason.ALREADY_EXISTS, "disk " + disk + " holds pool " + n + " (" + u
-                                + "), but pool " + other.lvs().name() + " (" + other.lvs().uuid() + ") is open here already");
-                    }
-                }
-            });
-            synchronized (this) {
-                if (byName.containsKey(lvs.name()) || byUuid(lvs.uuid()) != null) {
-                    Entry other = byName.containsKey(lvs.name()) ? byName.get(lvs.name()) : byUuid(lvs.uuid());
-                    lvs.close(false);
-                    throw new EngineException(Reason.ALREADY_EXISTS, "disk " + disk + " holds pool " + lvs.name() + " ("
-                            + lvs.uuid() + "), but pool " + other.lvs().name() + " (" + other.lvs().uuid()
-                            + ") is open here already");
-                }
+            // Vetted before anything is written (import compacts), and again once open, for a race.
+            Lvs lvs = Lvs.importFrom(name, uuid, d, disk, claim, bdevs, home, (n, u) -> refuseIfOpen(disk, n, u));
+            try {
+                refuseIfOpen(disk, lvs.name(), lvs.uuid());
+            } catch (EngineException e) {
+                lvs.close(false);
+                throw e;
             }
             return lvs;
         });
+    }
+
+    /** ALREADY_EXISTS if a pool named {@code n} or of uuid {@code u} is open here already ({@code disk} holds it). */
+    private synchronized void refuseIfOpen(String disk, String n, UUID u) {
+        Entry other = byName.containsKey(n) ? byName.get(n) : byUuid(u);
+        if (other != null) {
+            throw new EngineException(Reason.ALREADY_EXISTS, "disk " + disk + " holds pool " + n + " (" + u
+                    + "), but pool " + other.lvs().name() + " (" + other.lvs().uuid() + ") is open here already");
+        }
     }
 
     private interface Opener {
