@@ -114,10 +114,8 @@ public final class PoolService extends PoolRpcGrpc.PoolRpcImplBase {
             });
         }
         List<CompletableFuture<Void>> restored = new ArrayList<>();
-        for (ReplicaInfo r : engine.listReplicas()) {
-            if (r.poolUuid().equals(p.uuid())) {
-                restored.add(shares.restore(r));
-            }
+        for (ReplicaInfo r : replicasOf(p)) {
+            restored.add(shares.restore(r));
         }
         return CompletableFuture.allOf(restored.toArray(CompletableFuture[]::new))
                 .thenApply(v -> engine.pool(p.name()).orElse(p));
@@ -127,17 +125,10 @@ public final class PoolService extends PoolRpcGrpc.PoolRpcImplBase {
     public void destroyPool(DestroyPoolRequest request, StreamObserver<Empty> out) {
         Replies.reply(out, () -> {
             PoolInfo p = find(request.getName(), request.hasUuid() ? request.getUuid() : null);
-            List<ReplicaInfo> replicas = replicasOf(p);
-            if (!replicas.isEmpty() && !request.getForce()) {
-                throw new EngineException(Reason.BUSY, "pool " + p.name() + " holds " + replicas.size()
-                        + " replica(s): destroy them first, or destroy the pool with force");
-            }
-            checkUnclaimed(replicas, "destroying");
-            CompletableFuture<Void> unshared = CompletableFuture.completedFuture(null);
-            for (ReplicaInfo r : replicas) {
-                unshared = unshared.thenCompose(v -> shares.close(r));
-            }
-            return unshared.thenCompose(v -> engine.destroyPool(p.name(), request.getForce()))
+            // Without force the engine refuses a pool that has replicas, and one without has no shares.
+            CompletableFuture<Void> ready = request.getForce() ? closeShares(p, "destroying")
+                    : CompletableFuture.completedFuture(null);
+            return ready.thenCompose(v -> engine.destroyPool(p.name(), request.getForce()))
                     .thenRun(() -> catalog.remove(p.name()));
         }, v -> Empty.getDefaultInstance());
     }
@@ -146,15 +137,26 @@ public final class PoolService extends PoolRpcGrpc.PoolRpcImplBase {
     public void exportPool(ExportPoolRequest request, StreamObserver<Empty> out) {
         Replies.reply(out, () -> {
             PoolInfo p = find(request.getName(), request.hasUuid() ? request.getUuid() : null);
-            List<ReplicaInfo> replicas = replicasOf(p);
-            checkUnclaimed(replicas, "exporting");
             // Shares are taken down but stay recorded on the disk: an import brings them back.
-            CompletableFuture<Void> unshared = CompletableFuture.completedFuture(null);
-            for (ReplicaInfo r : replicas) {
-                unshared = unshared.thenCompose(v -> shares.close(r));
-            }
-            return unshared.thenCompose(v -> engine.exportPool(p.name())).thenRun(() -> catalog.remove(p.name()));
+            return closeShares(p, "exporting").thenCompose(v -> engine.exportPool(p.name()))
+                    .thenRun(() -> catalog.remove(p.name()));
         }, v -> Empty.getDefaultInstance());
+    }
+
+    /**
+     * Takes down the shares of pool {@code p}'s replicas (keeping their records), after
+     * refusing, before anything changes, when one is in use on this engine (a nexus child).
+     */
+    private CompletableFuture<Void> closeShares(PoolInfo p, String doing) {
+        List<ReplicaInfo> replicas = replicasOf(p);
+        for (ReplicaInfo r : replicas) {
+            shares.requireUnclaimed(r, doing + " pool " + r.pool());
+        }
+        CompletableFuture<Void> unshared = CompletableFuture.completedFuture(null);
+        for (ReplicaInfo r : replicas) {
+            unshared = unshared.thenCompose(v -> shares.close(r));
+        }
+        return unshared;
     }
 
     @Override
@@ -192,16 +194,6 @@ public final class PoolService extends PoolRpcGrpc.PoolRpcImplBase {
             }
         }
         return out;
-    }
-
-    /** Refuses before anything is changed when a replica is in use by something on this engine (a nexus). */
-    private void checkUnclaimed(List<ReplicaInfo> replicas, String doing) {
-        for (ReplicaInfo r : replicas) {
-            engine.claimant(r.bdevName()).ifPresent(c -> {
-                throw new EngineException(Reason.BUSY, doing + " pool " + r.pool() + ": replica " + r.name()
-                        + " is in use by " + c);
-            });
-        }
     }
 
     /** Pool {@code name}, and when {@code uuid} is given, it must be that pool's. */

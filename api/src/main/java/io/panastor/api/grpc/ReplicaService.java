@@ -15,8 +15,6 @@ import io.panastor.api.v1.ShareReplicaRequest;
 import io.panastor.api.v1.UnshareReplicaRequest;
 import io.panastor.engine.Engine;
 import io.panastor.engine.bdev.Bdev;
-import io.panastor.engine.error.EngineException;
-import io.panastor.engine.error.EngineException.Reason;
 import io.panastor.engine.lvs.PoolInfo;
 import io.panastor.engine.lvs.ReplicaInfo;
 import io.panastor.engine.nvmf.tgt.Subsystem;
@@ -86,9 +84,7 @@ public final class ReplicaService extends ReplicaRpcGrpc.ReplicaRpcImplBase {
                 }
                 case POOL_NOT_SET -> { }
             }
-            engine.claimant(r.bdevName()).ifPresent(c -> {
-                throw new EngineException(Reason.BUSY, "replica " + r.name() + " is in use by " + c);
-            });
+            shares.requireUnclaimed(r, "destroying replica " + r.name());
             return shares.close(r).thenCompose(v -> engine.destroyReplica(r.uuid().toString()));
         }, v -> Empty.getDefaultInstance());
     }
@@ -119,11 +115,7 @@ public final class ReplicaService extends ReplicaRpcGrpc.ReplicaRpcImplBase {
             if (request.getShare() == ShareProtocol.NONE) {
                 return shares.unshare(r);   // as Mayastor: sharing with NONE stops sharing
             }
-            engine.claimant(r.bdevName()).ifPresent(c -> {
-                throw new EngineException(Reason.BUSY, "replica " + r.name() + " is in use by " + c
-                        + ": only a replica nothing on this engine uses can be shared");
-            });
-            return shares.share(r, request.getAllowedHostsList());
+            return shares.share(r, request.getAllowedHostsList());   // a claimed replica is refused there
         }, this::toProto);
     }
 

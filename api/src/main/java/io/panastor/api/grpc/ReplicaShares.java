@@ -38,6 +38,13 @@ public final class ReplicaShares {
                 "replica " + r.name() + " has no bdev (its pool is closing?)"));
     }
 
+    /** BUSY, naming what {@code doing} and the claimant, when something on this engine (a nexus) uses replica {@code r}. */
+    void requireUnclaimed(ReplicaInfo r, String doing) {
+        engine.claimant(r.bdevName()).ifPresent(c -> {
+            throw new EngineException(Reason.BUSY, doing + ": replica " + r.name() + " is in use by " + c);
+        });
+    }
+
     /** The hosts a replica's recorded share allows (empty: any host). */
     static List<String> recordedHosts(ReplicaInfo r) {
         String h = r.properties().getOrDefault(HOSTS, "");
