@@ -47,11 +47,7 @@ public final class BdevCommand extends CommandGroup {
         @Override
         int run(ManagedChannel ch, Deadline d) {
             Bdev b = stub(ch, d).create(CreateBdevRequest.newBuilder().setUri(BdevArgs.resolve(uri)).build()).getBdev();
-            if (options.json()) {
-                printJson(b);
-            } else {
-                table(this, List.of(b));
-            }
+            print(b, () -> table(this, List.of(b)));
             return 0;
         }
     }
@@ -68,11 +64,7 @@ public final class BdevCommand extends CommandGroup {
                 req.setName(StringValue.of(name));
             }
             ListBdevResponse r = stub(ch, d).list(req.build());
-            if (options.json()) {
-                printJson(r);
-            } else {
-                table(this, r.getBdevsList());
-            }
+            print(r, () -> table(this, r.getBdevsList()));
             return 0;
         }
     }
@@ -91,12 +83,10 @@ public final class BdevCommand extends CommandGroup {
         int run(ManagedChannel ch, Deadline d) {
             Bdev b = stub(ch, d).share(BdevShareRequest.newBuilder().setName(name).setProtocol(ShareProtocol.NVMF)
                     .addAllAllowedHosts(hosts).build()).getBdev();
-            if (options.json()) {
-                printJson(b);
-            } else {
+            print(b, () -> {
                 out().println(b.getShareUri());
                 out().flush();
-            }
+            });
             return 0;
         }
     }

@@ -76,6 +76,15 @@ abstract class ClientCommand implements Callable<Integer> {
         return spec.commandLine().getOut();
     }
 
+    /** With {@code -o json}, {@code m} as JSON; else what {@code text} prints (a table, a URI). */
+    void print(MessageOrBuilder m, Runnable text) {
+        if (options.json()) {
+            printJson(m);
+        } else {
+            text.run();
+        }
+    }
+
     /** Prints {@code m} as JSON (proto field names, every field), for {@code -o json}. */
     void printJson(MessageOrBuilder m) {
         try {

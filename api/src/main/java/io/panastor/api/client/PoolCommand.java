@@ -41,12 +41,8 @@ public final class PoolCommand extends CommandGroup {
         t.print(c.out());
     }
 
-    static void print(ClientCommand c, Pool p) {
-        if (c.options.json()) {
-            c.printJson(p);
-        } else {
-            table(c, List.of(p));
-        }
+    static void show(ClientCommand c, Pool p) {
+        c.print(p, () -> table(c, List.of(p)));
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true,
@@ -83,7 +79,7 @@ public final class PoolCommand extends CommandGroup {
             if (uuid != null) {
                 r.setUuid(StringValue.of(uuid));
             }
-            print(this, stub(ch, d).createPool(r.build()));
+            show(this, stub(ch, d).createPool(r.build()));
             return 0;
         }
     }
@@ -100,11 +96,7 @@ public final class PoolCommand extends CommandGroup {
                 r.setName(StringValue.of(name));
             }
             ListPoolsResponse pools = stub(ch, d).listPools(r.build());
-            if (options.json()) {
-                printJson(pools);
-            } else {
-                table(this, pools.getPoolsList());
-            }
+            print(pools, () -> table(this, pools.getPoolsList()));
             return 0;
         }
     }
@@ -127,7 +119,7 @@ public final class PoolCommand extends CommandGroup {
             if (uuid != null) {
                 r.setUuid(StringValue.of(uuid));
             }
-            print(this, stub(ch, d).importPool(r.build()));
+            show(this, stub(ch, d).importPool(r.build()));
             return 0;
         }
     }
@@ -154,11 +146,7 @@ public final class PoolCommand extends CommandGroup {
         @Override
         int run(ManagedChannel ch, Deadline d) {
             GrowPoolResponse r = stub(ch, d).growPool(GrowPoolRequest.newBuilder().setName(name).build());
-            if (options.json()) {
-                printJson(r);
-            } else {
-                table(this, List.of(r.getPreviousPool(), r.getCurrentPool()));
-            }
+            print(r, () -> table(this, List.of(r.getPreviousPool(), r.getCurrentPool())));
             return 0;
         }
     }

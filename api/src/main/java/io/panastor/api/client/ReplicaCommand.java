@@ -40,12 +40,8 @@ public final class ReplicaCommand extends CommandGroup {
         t.print(c.out());
     }
 
-    static void print(ClientCommand c, Replica r) {
-        if (c.options.json()) {
-            c.printJson(r);
-        } else {
-            table(c, List.of(r));
-        }
+    static void show(ClientCommand c, Replica r) {
+        c.print(r, () -> table(c, List.of(r)));
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true,
@@ -93,7 +89,7 @@ public final class ReplicaCommand extends CommandGroup {
                     r.setUuid(same.getReplicas(0).getUuid());
                 }
             }
-            print(this, stub(ch, d).createReplica(r.build()));
+            show(this, stub(ch, d).createReplica(r.build()));
             return 0;
         }
     }
@@ -116,11 +112,7 @@ public final class ReplicaCommand extends CommandGroup {
                 r.setPoolname(StringValue.of(pool));
             }
             ListReplicasResponse replicas = stub(ch, d).listReplicas(r.build());
-            if (options.json()) {
-                printJson(replicas);
-            } else {
-                table(this, replicas.getReplicasList());
-            }
+            print(replicas, () -> table(this, replicas.getReplicasList()));
             return 0;
         }
     }
@@ -139,14 +131,12 @@ public final class ReplicaCommand extends CommandGroup {
         int run(ManagedChannel ch, Deadline d) {
             Replica r = stub(ch, d).shareReplica(ShareReplicaRequest.newBuilder().setUuid(name)
                     .setShare(ShareProtocol.NVMF).addAllAllowedHosts(hosts).build());
-            if (options.json()) {
-                printJson(r);
-            } else {
+            print(r, () -> {
                 // The URI without Mayastor's ?uuid= suffix: what nvme connect and bdev create take.
                 String uri = r.getUri();
                 out().println(uri.contains("?") ? uri.substring(0, uri.indexOf('?')) : uri);
                 out().flush();
-            }
+            });
             return 0;
         }
     }
@@ -173,7 +163,7 @@ public final class ReplicaCommand extends CommandGroup {
 
         @Override
         int run(ManagedChannel ch, Deadline d) {
-            print(this, stub(ch, d).resizeReplica(ResizeReplicaRequest.newBuilder().setUuid(name)
+            show(this, stub(ch, d).resizeReplica(ResizeReplicaRequest.newBuilder().setUuid(name)
                     .setRequestedSize(size).build()));
             return 0;
         }
