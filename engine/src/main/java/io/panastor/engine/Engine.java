@@ -35,6 +35,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import io.panastor.engine.nexus.ChildAction;
+import io.panastor.engine.nexus.FileHealthStore;
+import io.panastor.engine.nexus.HealthRecord;
+import io.panastor.engine.nexus.HealthStore;
+import io.panastor.engine.nexus.NexusInfo;
+import io.panastor.engine.nexus.NexusSpec;
+import io.panastor.engine.nexus.Nexuses;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -61,6 +68,7 @@ public final class Engine implements AutoCloseable {
     private final Bdevs bdevs;
     private final NvmfTarget target;
     private final Pools pools;
+    private final Nexuses nexuses;
     private volatile boolean closed;
 
     private Engine(Reactors reactors) {
@@ -68,6 +76,7 @@ public final class Engine implements AutoCloseable {
         this.bdevs = new Bdevs(reactors);
         this.target = new NvmfTarget(reactors, bdevs);
         this.pools = new Pools(reactors, bdevs, this::sharedAs);
+        this.nexuses = new Nexuses(bdevs, target);
     }
 
     /** Starts an engine on reactors made by {@code reactors} (a {@link Reactors#builder()}). */
@@ -252,6 +261,83 @@ public final class Engine implements AutoCloseable {
             target.removeListener(address);
             return null;
         });
+    }
+
+    // ---------------------------------------------------------------- nexuses
+
+    /** Where nexuses persist their child health (a {@link FileHealthStore} in the state directory); in memory by default. */
+    public void nexusHealthStore(HealthStore store) {
+        nexuses.healthStore(store);
+    }
+
+    /** The child health nexus key {@code key} last persisted, if any (what an owner reads after a crash). */
+    public Optional<HealthRecord> nexusHealth(String key) {
+        try {
+            return nexuses.healthStore().load(key);
+        } catch (java.io.IOException e) {
+            throw new EngineException(EngineException.Reason.IO_ERROR, "reading the child health of " + key + ": "
+                    + e.getMessage());
+        }
+    }
+
+    /**
+     * Creates a nexus over its children ({@link NexusSpec}); idempotent for an identical spec.
+     * See {@link Nexuses#create}.
+     */
+    public CompletableFuture<NexusInfo> createNexus(NexusSpec spec) {
+        return guard(() -> nexuses.create(spec));
+    }
+
+    /** Unpublishes, shuts down and destroys nexus {@code key} (name or UUID); its child health stays. */
+    public CompletableFuture<Void> destroyNexus(String key) {
+        return guard(() -> nexuses.destroy(key));
+    }
+
+    /** Unpublishes nexus {@code key} and ends its IO; it can then only be destroyed. */
+    public CompletableFuture<NexusInfo> shutdownNexus(String key) {
+        return guard(() -> nexuses.shutdown(key));
+    }
+
+    /** Grows nexus {@code key} after its children grew; connected hosts are told. */
+    public CompletableFuture<NexusInfo> resizeNexus(String key, long sizeBytes) {
+        return guard(() -> nexuses.resize(key, sizeBytes));
+    }
+
+    /** Publishes nexus {@code key} as subsystem {@code nqn} to {@code hosts} (empty: any host). */
+    public CompletableFuture<NexusInfo> publishNexus(String key, String nqn, List<String> hosts) {
+        return guard(() -> nexuses.publish(key, nqn, hosts));
+    }
+
+    public CompletableFuture<NexusInfo> unpublishNexus(String key) {
+        return guard(() -> nexuses.unpublish(key));
+    }
+
+    /** Adds a child; it takes writes at once and reads once it is up to date. */
+    public CompletableFuture<NexusInfo> addNexusChild(String key, String uri, boolean noRebuild) {
+        return guard(() -> nexuses.addChild(key, uri, noRebuild));
+    }
+
+    public CompletableFuture<NexusInfo> removeNexusChild(String key, String uri) {
+        return guard(() -> nexuses.removeChild(key, uri));
+    }
+
+    /** Faults a child on the client's request (not the last healthy one). */
+    public CompletableFuture<NexusInfo> faultNexusChild(String key, String uri) {
+        return guard(() -> nexuses.faultChild(key, uri));
+    }
+
+    /** Takes a child online, offline, or offline for good. */
+    public CompletableFuture<NexusInfo> nexusChildOperation(String key, String uri, ChildAction action) {
+        return guard(() -> nexuses.childOperation(key, uri, action));
+    }
+
+    public List<NexusInfo> listNexuses() {
+        return nexuses.list();
+    }
+
+    /** Nexus {@code key} by name or UUID. */
+    public Optional<NexusInfo> nexus(String key) {
+        return nexuses.get(key);
     }
 
     // ---------------------------------------------------------------- pools and replicas
@@ -510,6 +596,7 @@ public final class Engine implements AutoCloseable {
             target.close();
         } finally {
             try {
+                nexuses.close();
                 pools.closeAll();
                 bdevs.destroyAll().get(30, TimeUnit.SECONDS);
             } catch (InterruptedException e) {

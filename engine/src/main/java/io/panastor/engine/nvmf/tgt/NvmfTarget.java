@@ -156,6 +156,15 @@ public final class NvmfTarget implements AutoCloseable {
         notifyNamespaceChanged(s, nsid);
     }
 
+    /**
+     * Tells the hosts connected to subsystem {@code nqn} that namespace {@code nsid} changed
+     * (its bdev grew): a namespace attribute changed notice, after which a host reads Identify
+     * Namespace again and sees the new size.
+     */
+    public void namespaceChanged(String nqn, int nsid) {
+        notifyNamespaceChanged(subsystem(nqn), nsid);
+    }
+
     private void notifyNamespaceChanged(Subsystem s, int nsid) {
         for (Controller c : s.controllers()) {
             try {

@@ -1,0 +1,108 @@
+package io.panastor.engine.nexus;
+
+import java.io.IOException;
+import java.net.URLEncoder;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Child health in files: one per nexus key in a directory ({@code <state-dir>/nexus-health}),
+ * named by the key URL-encoded. A file is written whole to a temporary file, synced, renamed
+ * over the old one and the directory synced, so a crash leaves the old record or the new,
+ * never half of one. Its text:
+ *
+ * <pre>
+ * panastor-nexus-health 1
+ * clean_shutdown=false
+ * child UUID healthy|unhealthy URI
+ * </pre>
+ *
+ * <p>Thread-safety: any thread; writes of one key are serialised by the nexus that owns it.
+ */
+public final class FileHealthStore implements HealthStore {
+    static final String HEADER = "panastor-nexus-health 1";
+    private final Path dir;
+
+    public FileHealthStore(Path dir) throws IOException {
+        this.dir = dir;
+        Files.createDirectories(dir);
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    private Path file(String key) {
+        return dir.resolve(URLEncoder.encode(key, StandardCharsets.UTF_8) + ".health");
+    }
+
+    @Override
+    public Optional<HealthRecord> load(String key) throws IOException {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file(key), StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+        if (lines.size() < 2 || !lines.get(0).equals(HEADER) || !lines.get(1).startsWith("clean_shutdown=")) {
+            throw new IOException("child health record " + file(key) + " is not in the expected format");
+        }
+        boolean clean = Boolean.parseBoolean(lines.get(1).substring("clean_shutdown=".length()));
+        List<HealthRecord.ChildHealth> children = new ArrayList<>();
+        for (String line : lines.subList(2, lines.size())) {
+            String[] f = line.split(" ", 4);
+            if (f.length != 4 || !f[0].equals("child") || !(f[2].equals("healthy") || f[2].equals("unhealthy"))) {
+                throw new IOException("child health record " + file(key) + " has a bad line: " + line);
+            }
+            children.add(new HealthRecord.ChildHealth(f[1], f[3], f[2].equals("healthy")));
+        }
+        return Optional.of(new HealthRecord(clean, children));
+    }
+
+    @Override
+    public void save(String key, HealthRecord record) throws IOException {
+        StringBuilder text = new StringBuilder(HEADER).append('\n')
+                .append("clean_shutdown=").append(record.cleanShutdown()).append('\n');
+        for (HealthRecord.ChildHealth c : record.children()) {
+            if (c.uri().indexOf('\n') >= 0 || c.uuid().indexOf(' ') >= 0) {
+                throw new IOException("child " + c.uri() + " cannot be recorded: its URI or UUID has a separator in it");
+            }
+            text.append("child ").append(c.uuid()).append(' ').append(c.healthy() ? "healthy" : "unhealthy")
+                    .append(' ').append(c.uri()).append('\n');
+        }
+        Path file = file(key);
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer b = ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8));
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+            ch.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        syncDir();
+    }
+
+    @Override
+    public void delete(String key) throws IOException {
+        if (Files.deleteIfExists(file(key))) {
+            syncDir();
+        }
+    }
+
+    private void syncDir() throws IOException {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+}

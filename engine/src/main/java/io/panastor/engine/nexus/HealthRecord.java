@@ -1,0 +1,29 @@
+package io.panastor.engine.nexus;
+
+import java.util.List;
+
+/**
+ * A nexus's persisted child health, as Mayastor's {@code NexusInfo}: whether it was shut down
+ * cleanly, and which children held an up-to-date copy at the last change. After a crash the
+ * owner reads it to know which children are fresh: only those marked healthy may be used as
+ * the source of a volume's data.
+ *
+ * @param cleanShutdown true once the nexus was shut down or destroyed with every write on
+ *                      its healthy children
+ * @param children      every child, with its health
+ */
+public record HealthRecord(boolean cleanShutdown, List<ChildHealth> children) {
+    public HealthRecord {
+        children = List.copyOf(children);
+    }
+
+    /**
+     * One child's health.
+     *
+     * @param uuid    its device's UUID (a replica's), the key the owner matches it by
+     * @param uri     the URI it was added by
+     * @param healthy whether it held every acknowledged write
+     */
+    public record ChildHealth(String uuid, String uri, boolean healthy) {
+    }
+}

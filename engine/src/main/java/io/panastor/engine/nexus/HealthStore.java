@@ -1,0 +1,41 @@
+package io.panastor.engine.nexus;
+
+import java.io.IOException;
+import java.util.Optional;
+
+/**
+ * Where nexuses persist their child health ({@link HealthRecord}), by key: a file per nexus
+ * in the engine's state directory ({@link FileHealthStore}) now; the control plane's store
+ * later. A write must be durable when {@link #save} returns: a write that faulted a child is
+ * acknowledged only after that.
+ *
+ * <p>Thread-safety: any thread; called from virtual threads, never a reactor (it blocks).
+ */
+public interface HealthStore {
+    Optional<HealthRecord> load(String key) throws IOException;
+
+    void save(String key, HealthRecord record) throws IOException;
+
+    void delete(String key) throws IOException;
+
+    /** A store in memory (tests, benches, an engine with no state directory): durable for as long as the process. */
+    static HealthStore inMemory() {
+        java.util.Map<String, HealthRecord> map = new java.util.concurrent.ConcurrentHashMap<>();
+        return new HealthStore() {
+            @Override
+            public Optional<HealthRecord> load(String key) {
+                return Optional.ofNullable(map.get(key));
+            }
+
+            @Override
+            public void save(String key, HealthRecord record) {
+                map.put(key, record);
+            }
+
+            @Override
+            public void delete(String key) {
+                map.remove(key);
+            }
+        };
+    }
+}

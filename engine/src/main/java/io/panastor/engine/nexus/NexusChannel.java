@@ -1,0 +1,439 @@
+package io.panastor.engine.nexus;
+
+import io.panastor.engine.bdev.BdevIo;
+import io.panastor.engine.bdev.IoChannel;
+import io.panastor.engine.bdev.IoCompletion;
+import io.panastor.engine.bdev.IoStatus;
+import io.panastor.engine.bdev.IoType;
+import io.panastor.reactor.Reactor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A nexus's IO path on one reactor. It routes by the nexus's latest {@link ChildSet}, picked
+ * up before each IO (one volatile read), through one {@link Link} per child: the child's own
+ * channel on this reactor.
+ *
+ * <ul>
+ *   <li>Writes, flushes, unmaps and write zeroes go to every writable child and complete when
+ *       all have answered. They succeed when a readable (healthy) child took them. A child that
+ *       failed one is faulted with the reason its status gives; one that ran out of space is
+ *       faulted for it only if another healthy child took the write (when all ran out, the
+ *       write fails NO_SPACE and no child is faulted).</li>
+ *   <li>A read goes to the readable child with the fewest IOs in flight on this reactor (ties
+ *       in turn). A failed read faults that child and is tried on another not yet tried.</li>
+ *   <li>A write completed under a child set whose health is not yet persisted waits here
+ *       until it is ({@link #healthPersisted}): a crash can never leave a child the store calls
+ *       healthy without a write the host was told was done.</li>
+ * </ul>
+ *
+ * Nothing here allocates per IO: per-IO state lives in arrays by descriptor index, and the
+ * links are made only when the child set changes.
+ *
+ * <p>Thread-safety: reactor-confined.
+ */
+final class NexusChannel extends IoChannel {
+    private static final int ETIMEDOUT = 110;
+    private static final int ENODEV = 19;
+
+    private final Nexus nexus;
+    private ChildSet applied;
+    private Link[] links = new Link[0];
+    private Link[] readable = new Link[0];
+    /** The current link of each child id (for faults decided when a write ends). */
+    private final Link[] byId = new Link[Nexus.MAX_CHILDREN];
+    /** Links of children no longer routed to, until their IO in flight ends. */
+    private final List<Link> draining = new ArrayList<>();
+    private final List<Waiter> waiters = new ArrayList<>();
+    private final BdevIo[] scratch = new BdevIo[Nexus.MAX_CHILDREN];
+    private int turn;
+
+    /** Per parent IO, by descriptor index. */
+    private final int[] pending;
+    private final int[] okHealthy;
+    private final int[] failStatus;
+    private final int[] failErrno;
+    private final int[] tried;
+    private final int[] noSpace;
+    /** Writes done but waiting for their health generation to be persisted, and that generation. */
+    private final BdevIo[] held;
+    private final long[] heldGeneration;
+    private int heldCount;
+    /** Parent IOs that reached the children and have not completed (held writes among them). */
+    private int active;
+
+    private record Waiter(NexusChild child, CompletableFuture<Void> done) {
+    }
+
+    NexusChannel(Nexus nexus, Reactor reactor) {
+        super(nexus, reactor, DEFAULT_IO_POOL_SIZE);
+        this.nexus = nexus;
+        int n = poolSize();
+        pending = new int[n];
+        okHealthy = new int[n];
+        failStatus = new int[n];
+        failErrno = new int[n];
+        tried = new int[n];
+        noSpace = new int[n];
+        held = new BdevIo[n];
+        heldGeneration = new long[n];
+        refresh();
+    }
+
+    /** One child as this channel routes to it. */
+    final class Link {
+        final ChildSet.Member member;
+        final IoChannel channel;
+        final int bit;
+        int inflight;
+        final IoCompletion done = this::onDone;
+
+        Link(ChildSet.Member member, IoChannel channel) {
+            this.member = member;
+            this.channel = channel;
+            this.bit = 1 << member.child().id;
+        }
+
+        private void onDone(BdevIo c) {
+            BdevIo parent = (BdevIo) c.context;
+            int status = c.status();
+            int errno = c.errno();
+            boolean wasHealthy = c.tag == 1;
+            IoType type = c.type();
+            c.release();
+            inflight--;
+            if (type == IoType.READ) {
+                readDone(parent, this, status, errno);
+            } else {
+                writeDone(parent, this, status, errno, wasHealthy);
+            }
+            if (!waiters.isEmpty()) {
+                checkWaiters();
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ routing table
+
+    /** Picks up the nexus's latest child set, if it changed. */
+    void refresh() {
+        ChildSet s = nexus.set();
+        if (s == applied) {
+            return;
+        }
+        List<Link> next = new ArrayList<>();
+        List<Link> reads = new ArrayList<>();
+        java.util.Arrays.fill(byId, null);
+        for (ChildSet.Member m : s.members()) {
+            Link l = find(m);
+            if (l == null) {
+                try {
+                    l = new Link(m, m.bdev().channel(reactor));
+                } catch (RuntimeException e) {
+                    continue;   // its device is going away: the removal faults it
+                }
+            }
+            next.add(l);
+            byId[m.child().id] = l;
+            if (m.readable()) {
+                reads.add(l);
+            }
+        }
+        for (Link old : links) {
+            if (!next.contains(old) && old.inflight > 0) {
+                draining.add(old);
+            }
+        }
+        links = next.toArray(Link[]::new);
+        readable = reads.toArray(Link[]::new);
+        applied = s;
+        checkWaiters();
+    }
+
+    /** The link to reuse for {@code m}: same child, device and readability (else a new one, the old draining). */
+    private Link find(ChildSet.Member m) {
+        for (Link l : links) {
+            if (l.member.child() == m.child() && l.member.bdev() == m.bdev() && l.member.readable() == m.readable()) {
+                return l;
+            }
+        }
+        return null;
+    }
+
+    /** A future that completes when this channel routes nothing to {@code c} and has no IO on it. */
+    CompletableFuture<Void> quiesce(NexusChild c) {
+        refresh();
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        waiters.add(new Waiter(c, f));
+        checkWaiters();
+        return f;
+    }
+
+    /** A future that completes when no IO is in flight here (the nexus is shutting down). */
+    CompletableFuture<Void> idle() {
+        refresh();
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        waiters.add(new Waiter(null, f));
+        checkWaiters();
+        return f;
+    }
+
+    private void checkWaiters() {
+        draining.removeIf(l -> l.inflight == 0);
+        for (int i = waiters.size() - 1; i >= 0; i--) {
+            Waiter w = waiters.get(i);
+            if (w.child() == null ? active == 0 : quiet(w.child())) {
+                waiters.remove(i);
+                w.done().complete(null);
+            }
+        }
+    }
+
+    private boolean quiet(NexusChild c) {
+        for (Link l : links) {
+            if (l.member.child() == c) {
+                return false;
+            }
+        }
+        for (Link l : draining) {
+            if (l.member.child() == c) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------ submission
+
+    @Override
+    protected void doSubmit(BdevIo io) {
+        refresh();
+        if (!applied.open()) {
+            completeLater(io, IoStatus.ABORTED, 0);
+            return;
+        }
+        int i = io.index();
+        okHealthy[i] = 0;
+        failStatus[i] = IoStatus.SUCCESS;
+        failErrno[i] = 0;
+        tried[i] = 0;
+        noSpace[i] = 0;
+        switch (io.type()) {
+            case READ -> {
+                Link l = pickReadable(0);
+                if (l == null) {
+                    completeLater(io, IoStatus.IO_ERROR, ENODEV);
+                } else if (!issueRead(io, l)) {
+                    completeLater(io, IoStatus.NO_RESOURCES, 0);
+                } else {
+                    active++;
+                }
+            }
+            case RESET -> completeLater(io, IoStatus.SUCCESS, 0);
+            default -> fanOut(io);
+        }
+    }
+
+    private void fanOut(BdevIo io) {
+        Link[] ls = links;
+        if (readable.length == 0) {
+            completeLater(io, IoStatus.IO_ERROR, ENODEV);
+            return;
+        }
+        for (int k = 0; k < ls.length; k++) {
+            BdevIo c = ls[k].channel.allocIo();
+            if (c == null) {
+                for (int j = 0; j < k; j++) {
+                    scratch[j].release();
+                    scratch[j] = null;
+                }
+                completeLater(io, IoStatus.NO_RESOURCES, 0);
+                return;
+            }
+            scratch[k] = c;
+        }
+        pending[io.index()] = ls.length;
+        active++;
+        for (int k = 0; k < ls.length; k++) {
+            Link l = ls[k];
+            BdevIo c = scratch[k];
+            scratch[k] = null;
+            prepare(c, io, l);
+            c.context = io;
+            c.tag = l.member.readable() ? 1 : 0;
+            l.inflight++;
+            l.channel.submit(c);
+        }
+    }
+
+    private static void prepare(BdevIo c, BdevIo io, Link l) {
+        switch (io.type()) {
+            case WRITE -> {
+                c.prepareVectored(IoType.WRITE, io.offsetBlocks(), io.numBlocks(), l.done);
+                for (int b = 0; b < io.bufferCount(); b++) {
+                    c.addBuffer(io.buffer(b));
+                }
+            }
+            case FLUSH -> c.prepareFlush(io.offsetBlocks(), io.numBlocks(), l.done);
+            case UNMAP -> c.prepareUnmap(io.offsetBlocks(), io.numBlocks(), l.done);
+            case WRITE_ZEROES -> c.prepareWriteZeroes(io.offsetBlocks(), io.numBlocks(), l.done);
+            default -> throw new IllegalStateException("not fanned out: " + io.type());
+        }
+    }
+
+    /** The readable child with the fewest IOs in flight here, not among {@code exclude}; null if none. */
+    private Link pickReadable(int exclude) {
+        Link[] rs = readable;
+        int n = rs.length;
+        if (n == 0) {
+            return null;
+        }
+        int start = turn++ & 0x7fffffff;
+        Link best = null;
+        for (int k = 0; k < n; k++) {
+            Link l = rs[(start + k) % n];
+            if ((exclude & l.bit) == 0 && (best == null || l.inflight < best.inflight)) {
+                best = l;
+            }
+        }
+        return best;
+    }
+
+    private boolean issueRead(BdevIo io, Link l) {
+        BdevIo c = l.channel.allocIo();
+        if (c == null) {
+            return false;
+        }
+        tried[io.index()] |= l.bit;
+        c.prepareVectored(IoType.READ, io.offsetBlocks(), io.numBlocks(), l.done);
+        for (int b = 0; b < io.bufferCount(); b++) {
+            c.addBuffer(io.buffer(b));
+        }
+        c.context = io;
+        c.tag = 1;
+        l.inflight++;
+        l.channel.submit(c);
+        return true;
+    }
+
+    // ------------------------------------------------------------------ completion
+
+    /** Ends a parent IO that reached the children. */
+    private void finish(BdevIo io, int status, int errno) {
+        active--;
+        complete(io, status, errno);
+    }
+
+    private void readDone(BdevIo io, Link l, int status, int errno) {
+        if (status == IoStatus.SUCCESS) {
+            finish(io, IoStatus.SUCCESS, 0);
+            return;
+        }
+        if (status != IoStatus.NO_RESOURCES) {
+            fault(l, status, errno);
+        }
+        Link next = pickReadable(tried[io.index()]);
+        if (next == null) {
+            finish(io, status == IoStatus.NO_RESOURCES ? status : IoStatus.IO_ERROR, errno);
+        } else if (!issueRead(io, next)) {
+            finish(io, IoStatus.NO_RESOURCES, 0);
+        }
+    }
+
+    private void writeDone(BdevIo io, Link l, int status, int errno, boolean wasHealthy) {
+        int i = io.index();
+        if (status == IoStatus.SUCCESS) {
+            if (wasHealthy) {
+                okHealthy[i]++;
+            }
+        } else if (status == IoStatus.NO_SPACE) {
+            noSpace[i] |= l.bit;
+        } else {
+            if (failStatus[i] == IoStatus.SUCCESS) {
+                failStatus[i] = status;
+                failErrno[i] = errno;
+            }
+            fault(l, status, errno);
+        }
+        if (--pending[i] > 0) {
+            return;
+        }
+        if (okHealthy[i] == 0) {
+            boolean full = noSpace[i] != 0 && failStatus[i] == IoStatus.SUCCESS;
+            finish(io, full ? IoStatus.NO_SPACE : IoStatus.IO_ERROR, full ? 0 : failErrno[i]);
+            return;
+        }
+        if (noSpace[i] != 0) {
+            for (Link b : byId) {
+                if (b != null && (noSpace[i] & b.bit) != 0) {
+                    nexus.childFailed(b.member.child(), b.member.bdev(), ChildReason.NO_SPACE);
+                }
+            }
+            refresh();
+        }
+        long gen = applied.generation();
+        if (nexus.persistedGeneration() >= gen) {
+            finish(io, IoStatus.SUCCESS, 0);
+        } else {
+            held[heldCount] = io;
+            heldGeneration[heldCount++] = gen;
+        }
+    }
+
+    private void fault(Link l, int status, int errno) {
+        nexus.childFailed(l.member.child(), l.member.bdev(), reasonOf(status, errno));
+        refresh();
+    }
+
+    static ChildReason reasonOf(int status, int errno) {
+        if (status == IoStatus.NO_SPACE) {
+            return ChildReason.NO_SPACE;
+        }
+        if (status == IoStatus.ABORTED || errno == ENODEV) {
+            return ChildReason.HOT_REMOVED;
+        }
+        if (errno == ETIMEDOUT) {
+            return ChildReason.TIMED_OUT;
+        }
+        return ChildReason.IO_FAILURE;
+    }
+
+    /** The nexus persisted a generation: writes that waited for it are acknowledged. */
+    void healthPersisted() {
+        long done = nexus.persistedGeneration();
+        releaseHeld(done, IoStatus.SUCCESS);
+    }
+
+    /** Persisting generation {@code gen} failed: writes waiting for it (or older) fail. */
+    void healthNotPersisted(long gen) {
+        releaseHeld(gen, IoStatus.IO_ERROR);
+    }
+
+    private void releaseHeld(long upTo, int status) {
+        int kept = 0;
+        for (int k = 0; k < heldCount; k++) {
+            BdevIo io = held[k];
+            long gen = heldGeneration[k];
+            held[k] = null;
+            if (gen <= upTo) {
+                finish(io, status, 0);
+            } else {
+                held[kept] = io;
+                heldGeneration[kept++] = gen;
+            }
+        }
+        for (int k = kept; k < heldCount; k++) {
+            held[k] = null;
+        }
+        heldCount = kept;
+        if (!waiters.isEmpty()) {
+            checkWaiters();
+        }
+    }
+
+    @Override
+    protected void onClose() {
+        nexus.channels().remove(this);
+    }
+}

@@ -1,0 +1,661 @@
+package io.panastor.engine.nexus;
+
+import io.panastor.engine.bdev.Bdev;
+import io.panastor.engine.bdev.BdevClaim;
+import io.panastor.engine.bdev.BdevUri;
+import io.panastor.engine.bdev.Bdevs;
+import io.panastor.engine.error.EngineException;
+import io.panastor.engine.error.EngineException.Reason;
+import io.panastor.engine.nvmf.tgt.NvmfTarget;
+import io.panastor.engine.nvmf.tgt.Subsystem;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The nexuses of an engine, by name, and their lifecycle: create, destroy, shutdown, resize,
+ * publish and unpublish, and their children (add, remove, fault, online, offline). Each
+ * operation runs on a virtual thread of its own (it waits for devices, channels and the
+ * health store) and answers once its change is in effect on every reactor and its child
+ * health is persisted. Operations on one nexus run one at a time.
+ *
+ * <p>Nexuses are not recreated after a restart: their owner (the control plane) does that,
+ * reading the child health they persisted to choose fresh children.
+ *
+ * <p>Thread-safety: any thread.
+ */
+public final class Nexuses implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Nexuses.class.getName());
+    /** What a nexus adds to an {@code nvmf://} child's URI when it does not say: IO and controller-loss timeouts. */
+    public static final long CHILD_IO_TIMEOUT_MS = 10_000;
+    public static final long CHILD_CTRLR_LOSS_TIMEOUT_MS = 10_000;
+
+    private final Bdevs bdevs;
+    private final NvmfTarget target;
+    private volatile HealthStore store = HealthStore.inMemory();
+    private final Map<String, Nexus> byName = new LinkedHashMap<>();
+    private final Set<String> pending = new HashSet<>();
+    private final ExecutorService ops = Executors.newVirtualThreadPerTaskExecutor();
+
+    public Nexuses(Bdevs bdevs, NvmfTarget target) {
+        this.bdevs = bdevs;
+        this.target = target;
+    }
+
+    /** Where child health is persisted from now on (the engine's state directory); in memory until set. */
+    public void healthStore(HealthStore store) {
+        this.store = store;
+    }
+
+    public HealthStore healthStore() {
+        return store;
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    /**
+     * Creates a nexus over {@code spec}'s children: opens each (an existing bdev, or one made
+     * from its URI), claims it, checks it is at least the nexus's size with the same block
+     * size, persists the children's health (all healthy) and registers the nexus's bdev.
+     * Idempotent for an identical spec. Refused: a bad spec (INVALID_ARGUMENT), a name or UUID
+     * taken (ALREADY_EXISTS), a child missing (NOT_FOUND) or claimed (BUSY). A failure leaves
+     * nothing behind.
+     */
+    public CompletableFuture<NexusInfo> create(NexusSpec spec) {
+        String bad = check(spec);
+        if (bad != null) {
+            return failed(Reason.INVALID_ARGUMENT, bad);
+        }
+        synchronized (this) {
+            Nexus n = byName.get(spec.name());
+            if (n != null) {
+                NexusInfo i = n.info();
+                List<String> uris = i.children().stream().map(ChildInfo::uri).toList();
+                if (i.uuid().equals(spec.uuid()) && i.sizeBytes() == spec.sizeBytes()
+                        && new HashSet<>(uris).equals(new HashSet<>(spec.children()))) {
+                    return CompletableFuture.completedFuture(i);
+                }
+                return failed(Reason.ALREADY_EXISTS, "nexus " + spec.name() + " exists with uuid " + i.uuid() + ", size "
+                        + i.sizeBytes() + " and children " + uris + "; destroy it first or use another name");
+            }
+            for (Nexus other : byName.values()) {
+                if (other.uuid().equals(spec.uuid())) {
+                    return failed(Reason.ALREADY_EXISTS, "uuid " + spec.uuid() + " is nexus " + other.name() + "'s");
+                }
+            }
+            if (!pending.add(spec.name())) {
+                return failed(Reason.BUSY, "nexus " + spec.name() + " is being created");
+            }
+        }
+        return async(() -> {
+            try {
+                return doCreate(spec);
+            } finally {
+                synchronized (this) {
+                    pending.remove(spec.name());
+                }
+            }
+        });
+    }
+
+    private static String check(NexusSpec spec) {
+        if (spec == null || spec.name() == null || spec.name().isBlank() || spec.name().contains("/")) {
+            return "a nexus needs a name without '/'";
+        }
+        if (spec.uuid() == null) {
+            return "nexus " + spec.name() + " needs a uuid";
+        }
+        if (spec.sizeBytes() <= 0) {
+            return "nexus " + spec.name() + " needs a size above 0, got " + spec.sizeBytes();
+        }
+        if (spec.children().isEmpty()) {
+            return "nexus " + spec.name() + " needs at least one child URI";
+        }
+        if (spec.children().size() > Nexus.MAX_CHILDREN) {
+            return "nexus " + spec.name() + " may have at most " + Nexus.MAX_CHILDREN + " children";
+        }
+        if (new HashSet<>(spec.children()).size() != spec.children().size()) {
+            return "nexus " + spec.name() + " names a child twice: " + spec.children();
+        }
+        return null;
+    }
+
+    private NexusInfo doCreate(NexusSpec spec) throws IOException {
+        List<NexusChild> opened = new ArrayList<>();
+        Nexus nexus = null;
+        try {
+            int blockSize = 0;
+            int alignment = 1;
+            for (int id = 0; id < spec.children().size(); id++) {
+                NexusChild c = new NexusChild(spec.children().get(id), id, ChildState.OPEN, ChildReason.NONE);
+                open(c, spec.name());
+                opened.add(c);
+                Bdev b = c.bdev;
+                if (blockSize == 0) {
+                    blockSize = b.blockSize();
+                } else if (b.blockSize() != blockSize) {
+                    throw new EngineException(Reason.INVALID_ARGUMENT, "child " + c.uri + " has " + b.blockSize()
+                            + "-byte blocks, the others " + blockSize);
+                }
+                alignment = Math.max(alignment, b.bufferAlignment());
+                checkSize(c, spec.sizeBytes());
+            }
+            if (spec.sizeBytes() % blockSize != 0) {
+                throw new EngineException(Reason.INVALID_ARGUMENT, "nexus size " + spec.sizeBytes()
+                        + " is not a multiple of its children's block size " + blockSize);
+            }
+            nexus = new Nexus(spec.name(), spec.uuid(), spec.sizeBytes(), blockSize, alignment, spec.key(), store, opened);
+            for (NexusChild c : opened) {
+                listen(nexus, c);
+            }
+            nexus.persistNow(false);
+            bdevs.registerOwned(nexus, "nexus");
+            synchronized (this) {
+                byName.put(spec.name(), nexus);
+            }
+            LOG.log(System.Logger.Level.INFO, "nexus {0} created: {1} bytes over {2}", spec.name(), spec.sizeBytes(),
+                    spec.children());
+            return nexus.info();
+        } catch (IOException | RuntimeException e) {
+            if (nexus != null) {
+                nexus.stopPersister();
+            }
+            for (NexusChild c : opened) {
+                close(c);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Destroys nexus {@code key} (name or UUID): unpublishes it, lets the IO in flight end,
+     * persists a clean shutdown, closes its children (destroying the bdevs it made for them)
+     * and removes its bdev. Its persisted child health stays for its owner.
+     */
+    public CompletableFuture<Void> destroy(String key) {
+        return withNexus(key, n -> {
+            shutdownIo(n);
+            await(bdevs.unregisterOwned(n));
+            n.stopPersister();
+            for (NexusChild c : n.children()) {
+                close(c);
+            }
+            synchronized (this) {
+                byName.remove(n.name());
+            }
+            LOG.log(System.Logger.Level.INFO, "nexus {0} destroyed", n.name());
+            return null;
+        });
+    }
+
+    /** Shuts nexus {@code key} down: unpublished, no new IO, IO in flight ended, a clean shutdown persisted. */
+    public CompletableFuture<NexusInfo> shutdown(String key) {
+        return withNexus(key, n -> {
+            shutdownIo(n);
+            return n.info();
+        });
+    }
+
+    private void shutdownIo(Nexus n) throws IOException {
+        unpublish(n);
+        if (!n.isShuttingDown()) {
+            n.closeToIo();
+        }
+        await(n.drainChannels());
+        n.persistNow(true);
+        n.markShutDown();
+    }
+
+    /**
+     * Grows nexus {@code key} to {@code sizeBytes}, after its children grew, and tells the
+     * hosts connected to it (a namespace attribute notice). A nexus does not shrink.
+     */
+    public CompletableFuture<NexusInfo> resize(String key, long sizeBytes) {
+        return withNexus(key, n -> {
+            live(n);
+            if (sizeBytes < n.sizeBytes()) {
+                throw new EngineException(Reason.INVALID_ARGUMENT, "nexus " + n.name() + " is " + n.sizeBytes()
+                        + " bytes and does not shrink (asked for " + sizeBytes + ")");
+            }
+            if (sizeBytes % n.blockSize() != 0) {
+                throw new EngineException(Reason.INVALID_ARGUMENT, "size " + sizeBytes
+                        + " is not a multiple of the block size " + n.blockSize());
+            }
+            for (NexusChild c : n.children()) {
+                if (c.bdev != null) {
+                    checkSize(c, sizeBytes);
+                }
+            }
+            if (sizeBytes > n.sizeBytes()) {
+                n.grow(sizeBytes / n.blockSize());
+                String nqn = n.nqn();
+                if (nqn != null) {
+                    target.namespaceChanged(nqn, 1);
+                }
+            }
+            return n.info();
+        });
+    }
+
+    // ------------------------------------------------------------------ publishing
+
+    /**
+     * Publishes nexus {@code key} over NVMe/TCP as subsystem {@code nqn}, its bdev namespace 1,
+     * to {@code hosts} (none: any host) on every listener. Publishing again as the same NQN
+     * sets the allowed hosts; as another NQN it is ALREADY_EXISTS.
+     */
+    public CompletableFuture<NexusInfo> publish(String key, String nqn, List<String> hosts) {
+        return withNexus(key, n -> {
+            live(n);
+            String current = n.nqn();
+            if (current != null && !current.equals(nqn)) {
+                throw new EngineException(Reason.ALREADY_EXISTS, "nexus " + n.name() + " is published as " + current
+                        + "; unpublish it first");
+            }
+            if (current == null) {
+                target.createSubsystem(nqn, serial(n), "Panastor nexus", hosts.isEmpty(), hosts);
+                try {
+                    target.addNamespace(nqn, n.name(), 1);
+                } catch (RuntimeException e) {
+                    target.destroySubsystem(nqn);
+                    throw e;
+                }
+            } else {
+                Subsystem s = target.subsystem(nqn);
+                for (String h : s.hosts()) {
+                    if (!hosts.contains(h)) {
+                        s.removeHost(h);
+                    }
+                }
+                for (String h : hosts) {
+                    s.addHost(h);
+                }
+                s.allowAnyHost(hosts.isEmpty());
+            }
+            n.published(nqn, hosts);
+            return n.info();
+        });
+    }
+
+    /** Takes nexus {@code key}'s subsystem down (its hosts disconnected); nothing to do when unpublished. */
+    public CompletableFuture<NexusInfo> unpublish(String key) {
+        return withNexus(key, n -> {
+            unpublish(n);
+            return n.info();
+        });
+    }
+
+    private void unpublish(Nexus n) {
+        String nqn = n.nqn();
+        if (nqn != null) {
+            try {
+                target.destroySubsystem(nqn);
+            } catch (EngineException e) {
+                if (e.reason() != Reason.NOT_FOUND) {
+                    throw e;
+                }
+            }
+            n.published(null, List.of());
+        }
+    }
+
+    private static String serial(Nexus n) {
+        return n.uuid().toString().replace("-", "").substring(0, 20);
+    }
+
+    // ------------------------------------------------------------------ children
+
+    /**
+     * Adds child {@code uri} to nexus {@code key}: opened, claimed and checked as at create.
+     * It takes writes from now on and no reads: it has none of the data written before. (A
+     * rebuild brings it up to date; {@code noRebuild} asks for none.) Idempotent for a child
+     * the nexus has.
+     */
+    public CompletableFuture<NexusInfo> addChild(String key, String uri, boolean noRebuild) {
+        return withNexus(key, n -> {
+            live(n);
+            if (uri == null || uri.isBlank()) {
+                throw new EngineException(Reason.INVALID_ARGUMENT, "a child URI is required");
+            }
+            if (n.child(uri) != null) {
+                return n.info();
+            }
+            int id = n.freeChildId();
+            if (id < 0) {
+                throw new EngineException(Reason.RESOURCE_EXHAUSTED, "nexus " + n.name() + " has "
+                        + Nexus.MAX_CHILDREN + " children already");
+            }
+            NexusChild c = new NexusChild(uri, id, ChildState.OUT_OF_SYNC, ChildReason.OUT_OF_SYNC);
+            open(c, n.name());
+            try {
+                checkFits(n, c);
+                n.add(c);
+                listen(n, c);
+                await(n.syncChannels());
+                n.persistNow(false);
+            } catch (IOException | RuntimeException e) {
+                n.remove(c);
+                close(c);
+                throw e;
+            }
+            return n.info();
+        });
+    }
+
+    /** Removes child {@code uri} from nexus {@code key} once no IO is on it; the last healthy child stays (BUSY). */
+    public CompletableFuture<NexusInfo> removeChild(String key, String uri) {
+        return withNexus(key, n -> {
+            NexusChild c = childOf(n, uri);
+            refuseLastHealthy(n, c, "remove");
+            n.remove(c);
+            await(n.quiesce(c));
+            n.persistNow(false);
+            close(c);
+            return n.info();
+        });
+    }
+
+    /** Faults child {@code uri} of nexus {@code key} on the client's request; the last healthy child stays (BUSY). */
+    public CompletableFuture<NexusInfo> faultChild(String key, String uri) {
+        return childOperation(key, uri, ChildAction.OFFLINE_PERMANENT);
+    }
+
+    /**
+     * Takes child {@code uri} of nexus {@code key} offline (for now, or for good: faulted by
+     * the client) or back online (it takes writes again, reads once rebuilt). Taking the last
+     * healthy child out is refused (BUSY).
+     */
+    public CompletableFuture<NexusInfo> childOperation(String key, String uri, ChildAction action) {
+        return withNexus(key, n -> {
+            live(n);
+            NexusChild c = childOf(n, uri);
+            switch (action) {
+                case OFFLINE, OFFLINE_PERMANENT -> {
+                    ChildState to = action == ChildAction.OFFLINE ? ChildState.OFFLINE : ChildState.FAULTED;
+                    ChildReason why = action == ChildAction.OFFLINE ? ChildReason.CLOSED : ChildReason.BY_CLIENT;
+                    if (c.state == to && c.reason == why) {
+                        return n.info();
+                    }
+                    refuseLastHealthy(n, c, action == ChildAction.OFFLINE ? "take offline" : "fault");
+                    n.setState(c, to, why);
+                    await(n.quiesce(c));
+                }
+                case ONLINE -> {
+                    if (c.state.writable()) {
+                        return n.info();
+                    }
+                    if (c.bdev == null) {
+                        open(c, n.name());
+                        try {
+                            checkFits(n, c);
+                        } catch (RuntimeException e) {
+                            close(c);
+                            throw e;
+                        }
+                        listen(n, c);
+                    }
+                    n.setState(c, ChildState.OUT_OF_SYNC, ChildReason.OUT_OF_SYNC);
+                    await(n.syncChannels());
+                }
+            }
+            n.persistNow(false);
+            return n.info();
+        });
+    }
+
+    private static NexusChild childOf(Nexus n, String uri) {
+        NexusChild c = n.child(uri);
+        if (c == null) {
+            throw new EngineException(Reason.NOT_FOUND, "nexus " + n.name() + " has no child " + uri);
+        }
+        return c;
+    }
+
+    private static void refuseLastHealthy(Nexus n, NexusChild c, String what) {
+        synchronized (n) {
+            if (c.state == ChildState.OPEN && n.healthyCount() == 1) {
+                throw new EngineException(Reason.BUSY, "cannot " + what + " child " + c.uri + ": it is the last healthy"
+                        + " child of nexus " + n.name());
+            }
+        }
+    }
+
+    private static void live(Nexus n) {
+        if (n.isShuttingDown()) {
+            throw new EngineException(Reason.BUSY, "nexus " + n.name() + " is shut down: destroy it");
+        }
+    }
+
+    // ------------------------------------------------------------------ devices
+
+    /**
+     * Opens {@code c}'s device from its URI and claims it for nexus {@code nexusName}; a
+     * hot-remove of it reaches the nexus once {@link #listen} has named it.
+     */
+    private void open(NexusChild c, String nexusName) {
+        BdevUri u;
+        try {
+            u = BdevUri.parse(c.uri);
+        } catch (RuntimeException e) {
+            throw EngineException.of(e);
+        }
+        Bdev b;
+        boolean owns;
+        if (Bdevs.EXISTING_SCHEME.equals(u.scheme())) {
+            u.requireOnly(Set.of("uuid"));
+            b = bdevs.get(u.simpleName());
+            String want = u.param("uuid");
+            if (want != null && !want.equalsIgnoreCase(b.uuid().toString())) {
+                throw new EngineException(Reason.INVALID_ARGUMENT, "bdev " + b.name() + " has uuid " + b.uuid()
+                        + ", not " + want + " as child " + c.uri + " says");
+            }
+            owns = false;
+        } else {
+            Set<String> before = new HashSet<>();
+            for (Bdev e : bdevs.list()) {
+                before.add(e.name());
+            }
+            b = await(bdevs.createAsync(deviceUri(u)));
+            owns = !before.contains(b.name());
+        }
+        try {
+            c.claim = bdevs.claim(b.name(), "nexus " + nexusName, claim -> {
+                Nexus owner = c.owner;
+                if (owner != null) {
+                    owner.childRemoved(c, claim.removedReason());
+                }
+            });
+        } catch (RuntimeException e) {
+            if (owns) {
+                await(bdevs.destroy(b.name()));
+            }
+            throw e;
+        }
+        c.bdev = b;
+        c.uuid = b.uuid();
+        c.ownsBdev = owns;
+    }
+
+    /** From now on a hot-remove of {@code c}'s device faults it in {@code n}; one that came before does so now. */
+    private static void listen(Nexus n, NexusChild c) {
+        c.owner = n;
+        BdevClaim claim = c.claim;
+        if (claim != null && claim.removed()) {
+            n.childRemoved(c, claim.removedReason());
+        }
+    }
+
+    /** An {@code nvmf://} child gets the nexus's IO and loss timeouts unless its URI sets them. */
+    private static String deviceUri(BdevUri u) {
+        if (!"nvmf".equals(u.scheme())) {
+            return u.text();
+        }
+        StringBuilder s = new StringBuilder(u.text());
+        char sep = u.text().contains("?") ? '&' : '?';
+        if (u.param("io_timeout_ms") == null) {
+            s.append(sep).append("io_timeout_ms=").append(CHILD_IO_TIMEOUT_MS);
+            sep = '&';
+        }
+        if (u.param("ctrlr_loss_timeout_ms") == null) {
+            s.append(sep).append("ctrlr_loss_timeout_ms=").append(CHILD_CTRLR_LOSS_TIMEOUT_MS);
+        }
+        return s.toString();
+    }
+
+    private void close(NexusChild c) {
+        BdevClaim claim = c.claim;
+        Bdev b = c.bdev;
+        c.claim = null;
+        c.bdev = null;
+        if (claim != null) {
+            claim.close();
+        }
+        if (b != null && c.ownsBdev) {
+            try {
+                await(bdevs.destroy(b.name()));
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "child {0}: its bdev {1} was not destroyed: {2}", c.uri, b.name(),
+                        e.getMessage());
+            }
+        }
+    }
+
+    private static void checkSize(NexusChild c, long sizeBytes) {
+        long have = c.bdev.sizeBytes();
+        if (have < sizeBytes) {
+            throw new EngineException(Reason.INVALID_ARGUMENT, "child " + c.uri + " is " + have
+                    + " bytes, smaller than the nexus's " + sizeBytes);
+        }
+    }
+
+    private static void checkFits(Nexus n, NexusChild c) {
+        Bdev b = c.bdev;
+        if (b.blockSize() != n.blockSize()) {
+            throw new EngineException(Reason.INVALID_ARGUMENT, "child " + c.uri + " has " + b.blockSize()
+                    + "-byte blocks, nexus " + n.name() + " " + n.blockSize());
+        }
+        if (b.bufferAlignment() > n.bufferAlignment()) {
+            throw new EngineException(Reason.INVALID_ARGUMENT, "child " + c.uri + " needs buffers aligned to "
+                    + b.bufferAlignment() + " bytes, more than nexus " + n.name() + " was made with ("
+                    + n.bufferAlignment() + ")");
+        }
+        checkSize(c, n.sizeBytes());
+    }
+
+    // ------------------------------------------------------------------ lookups
+
+    public synchronized List<NexusInfo> list() {
+        List<NexusInfo> all = new ArrayList<>();
+        for (Nexus n : byName.values()) {
+            all.add(n.info());
+        }
+        return all;
+    }
+
+    /** Nexus {@code key} by name or UUID. */
+    public synchronized Optional<NexusInfo> get(String key) {
+        return Optional.ofNullable(find(key)).map(Nexus::info);
+    }
+
+    private synchronized Nexus find(String key) {
+        Nexus n = byName.get(key);
+        if (n != null) {
+            return n;
+        }
+        for (Nexus m : byName.values()) {
+            if (m.uuid().toString().equalsIgnoreCase(key)) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    /** Destroys every nexus (the engine is stopping): each persists a clean shutdown. */
+    @Override
+    public void close() {
+        List<String> names;
+        synchronized (this) {
+            names = new ArrayList<>(byName.keySet());
+        }
+        for (String name : names) {
+            try {
+                destroy(name).get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.log(System.Logger.Level.WARNING, "nexus {0} not destroyed at shutdown: {1}", name, e.toString());
+            }
+        }
+        ops.shutdown();
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    @FunctionalInterface
+    private interface Op<T> {
+        T run(Nexus n) throws IOException;
+    }
+
+    private <T> CompletableFuture<T> withNexus(String key, Op<T> op) {
+        Nexus n = find(key);
+        if (n == null) {
+            return failed(Reason.NOT_FOUND, "no nexus " + key);
+        }
+        return async(() -> {
+            synchronized (n.operations) {
+                synchronized (this) {
+                    if (byName.get(n.name()) != n) {
+                        throw new EngineException(Reason.NOT_FOUND, "no nexus " + key);
+                    }
+                }
+                return op.run(n);
+            }
+        });
+    }
+
+    @FunctionalInterface
+    private interface Work<T> {
+        T run() throws IOException;
+    }
+
+    private <T> CompletableFuture<T> async(Work<T> work) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        try {
+            ops.execute(() -> {
+                try {
+                    f.complete(work.run());
+                } catch (IOException e) {
+                    f.completeExceptionally(new EngineException(Reason.IO_ERROR, "child health not persisted: "
+                            + e.getMessage()));
+                } catch (RuntimeException e) {
+                    f.completeExceptionally(EngineException.of(e));
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            f.completeExceptionally(new EngineException(Reason.UNAVAILABLE, "the engine is stopping"));
+        }
+        return f;
+    }
+
+    private static <T> CompletableFuture<T> failed(Reason reason, String message) {
+        return CompletableFuture.failedFuture(new EngineException(reason, message));
+    }
+
+    /** Waits for a future on an operation's virtual thread: its value, or its failure as the EngineException. */
+    private static <T> T await(CompletableFuture<T> f) {
+        try {
+            return f.join();
+        } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+            throw EngineException.of(e);
+        }
+    }
+}
