@@ -159,8 +159,13 @@ public final class Nexuses implements AutoCloseable {
             for (NexusChild c : opened) {
                 listen(nexus, c);
             }
-            nexus.persistNow(false);
             bdevs.registerOwned(nexus, "nexus");
+            try {
+                nexus.persistNow(false);
+            } catch (IOException | RuntimeException e) {
+                await(bdevs.unregisterOwned(nexus));
+                throw e;
+            }
             synchronized (this) {
                 byName.put(spec.name(), nexus);
             }
