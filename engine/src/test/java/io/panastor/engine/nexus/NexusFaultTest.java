@@ -100,9 +100,10 @@ class NexusFaultTest {
         assertThat(i.state()).isEqualTo(NexusState.DEGRADED);
         assertThat(child(i, uri)).extracting(ChildInfo::state, ChildInfo::reason)
                 .containsExactly(ChildState.FAULTED, reason);
-        assertThat(engine.nexusHealth(i.infoKey()).orElseThrow().children())
-                .filteredOn(h -> h.uri().equals(uri)).extracting(HealthRecord.ChildHealth::healthy)
-                .containsExactly(false);
+        // A write that faulted a child waited for the record; a read does not, so its fault is written soon after.
+        Await.until("the health record marks " + uri + " unhealthy", Duration.ofSeconds(30),
+                () -> engine.nexusHealth(i.infoKey()).orElseThrow().children().stream()
+                        .anyMatch(h -> h.uri().equals(uri) && !h.healthy()));
     }
 
     @Test
