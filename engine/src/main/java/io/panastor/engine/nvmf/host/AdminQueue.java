@@ -621,7 +621,8 @@ final class AdminQueue implements ConnectionHandler {
         }
         if (was == Phase.LIVE) {
             LOG.log(System.Logger.Level.WARNING, "admin queue to {0} failed ({1}); reconnecting", uri.nqn(), why);
-            lost("admin queue failed: " + why, Errno.EIO);
+            // A keep-alive or admin command that got no reply is a timeout, and the IO it fails says so.
+            lost("admin queue failed: " + why, errno == 0 ? Errno.EIO : errno);
         }
         if (was == Phase.DISABLING) {
             // The reset's end: a new association at once.
