@@ -139,6 +139,23 @@ public record BdevUri(String text, String scheme, String host, String path, Map<
         throw invalid(text, "parameter " + key + " must be a positive integer, got '" + v + "'");
     }
 
+    /** A non-negative integer parameter (0 allowed), or {@code fallback} when absent. */
+    public long nonNegativeLong(String key, long fallback) {
+        String v = params.get(key);
+        if (v == null) {
+            return fallback;
+        }
+        try {
+            long n = Long.parseLong(v);
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw invalid(text, "parameter " + key + " must be a non-negative integer, got '" + v + "'");
+    }
+
     /** A block size parameter: a power of two from 512 to 65536, or {@code fallback}. */
     public int blockSize(String key, int fallback) {
         long b = positiveLong(key, fallback);

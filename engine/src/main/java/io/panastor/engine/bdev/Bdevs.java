@@ -143,7 +143,7 @@ public final class Bdevs {
         }
         CompletableFuture<Bdev> made;
         try {
-            made = factory.createAsync(u, new BdevContext(home));
+            made = factory.createAsync(u, new BdevContext(home, this));
         } catch (RuntimeException e) {
             made = CompletableFuture.failedFuture(e);
         }

@@ -67,7 +67,7 @@ class BdevsTest {
     @CsvSource(delimiter = '|', value = {
         "''                                         | a bdev URI is required",
         "m0                                         | not a URI",
-        "ftp:///x                                   | unsupported scheme 'ftp' (supported: aio, malloc, null, nvmf, nvmf+tcp, uring, bdev, or an absolute path)",
+        "ftp:///x                                   | unsupported scheme 'ftp' (supported: aio, delay, fault, malloc, null, nvmf, nvmf+tcp, uring, bdev, or an absolute path)",
         "nvmf://127.0.0.1:4420/not-an-nqn           | the path must be the subsystem NQN",
         "nvmf:///nqn.2026-11.io.x:y                 | an nvmf bdev needs a host",
         "nvmf://127.0.0.1:4420/nqn.x?hdgst=yes      | parameter hdgst must be 0 or 1",
