@@ -3,7 +3,8 @@
 # `panastor serve` (or `panastor engine` with a bdev shared by `panastor bdev share`), run a
 # guest script in the kernel-initiator QEMU guest against it, and stop the target with SIGTERM
 # (it must exit 0); and a thin replica in a pool, made and shared by the CLI, with XFS on it
-# and fstrim giving its space back. Prints 'N passed, N failed'.
+# and fstrim giving its space back; a repl=2 nexus made by the CLI, verified by fio across a
+# child's fault and resized under the kernel. Prints 'N passed, N failed'.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TOOL="${KERNEL_INITIATOR:-$ROOT/../shared/tools/kernel-initiator/run.sh}"
@@ -178,8 +179,100 @@ run_pool_case() { # name grpc-port replica-port
   fi
 }
 
+# A repl=2 nexus, made and published through the CLI over a replica in each of two pools: the
+# kernel writes and verifies with fio; one child is faulted while fio verifies, and data written
+# before the fault is verified after it; both replicas grow and `nexus resize` grows the nexus,
+# which the kernel sees (namespace-attribute-changed notice) as the device's new size.
+run_nexus_case() { # name grpc-port replica-port (the nexus listens on replica-port + 1)
+  local name=$1 grpc=$2 port=$3 nport=$(($3 + 1))
+  local engine="127.0.0.1:$grpc" log="$OUT/$name-engine.log" P="$ROOT/panastor"
+  local MiB=1048576 size=256 grown=384
+  rm -rf "$OUT/$name-state" "$OUT/$name"
+  mkdir -p "$OUT/$name"
+  truncate -s 512M "$OUT/$name-a.img" "$OUT/$name-b.img"
+  "$P" engine --grpc "$engine" --replica-listen "127.0.0.1:$port" --nexus-listen "127.0.0.1:$nport" \
+    --metrics off --state-dir "$OUT/$name-state" >"$OUT/$name-engine.out" 2>"$log" &
+  local pid=$! i uri="" rc=0 why=""
+  local ua ub nu
+  ua=$(cat /proc/sys/kernel/random/uuid); ub=$(cat /proc/sys/kernel/random/uuid); nu=$(cat /proc/sys/kernel/random/uuid)
+  local ca="bdev:///$ua" cb="bdev:///$ub"
+  for i in $(seq 1 100); do grep -q "ready" "$OUT/$name-engine.out" 2>/dev/null && break; sleep 0.2; done
+  cli() { "$P" "$@" --engine "$engine" >>"$OUT/$name/cli.txt" 2>&1; }
+  # The children's states, in order, from `nexus list -o json`, e.g. "CHILD_STATE_ONLINE CHILD_STATE_FAULTED".
+  states() { "$P" nexus list vol0 -o json --engine "$engine" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+ns = next(v for v in r.values() if isinstance(v, list))
+print(" ".join(c["state"] for c in ns[0]["children"]))'; }
+  if grep -q ready "$OUT/$name-engine.out" \
+     && cli pool create pa "uring://$OUT/$name-a.img?blk_size=4096" \
+     && cli pool create pb "uring://$OUT/$name-b.img?blk_size=4096" \
+     && cli replica create ra --pool pa --size ${size}MiB --uuid "$ua" \
+     && cli replica create rb --pool pb --size ${size}MiB --uuid "$ub" \
+     && cli nexus create vol0 --size ${size}MiB --uuid "$nu" "$ca" "$cb"; then
+    uri=$("$P" nexus publish vol0 --engine "$engine" 2>>"$OUT/$name/cli.txt")
+  fi
+  local nqn="nqn.2019-05.io.openebs:$nu"
+  case "$uri" in
+    nvmf://127.0.0.1:"$nport/$nqn") ;;
+    *) echo "e2e $name: FAILED: the engine did not start, make the pools, replicas or nexus, or publish it (got '$uri')"
+       tail -20 "$OUT/$name/cli.txt"; tail -20 "$log"; kill "$pid" 2>/dev/null; failed=$((failed + 1)); return ;;
+  esac
+  local session sid s0="" s1=""
+  echo "e2e $name: $uri: a guest session verifies with fio, faults a child under fio, resizes..." >&2
+  session=$("$TOOL" --session-start 2>"$OUT/$name/session.err") || rc=$?
+  sid=$(echo "$session" | awk '/^SESSION/ {print $2}')
+  gx() { "$TOOL" --session-exec "$sid" --timeout 600 -- "$@" >>"$OUT/$name/script-output.txt" 2>&1; }
+  # fio's verify: crc32c in every block, checked on read back; a bad block fails fio (exit non-zero).
+  local fv="fio --rw=randwrite --bs=4k --iodepth=16 --ioengine=libaio --direct=1 --verify=crc32c --verify_fatal=1"
+  if [ -z "$sid" ]; then rc=126; why="the guest session did not start"; fi
+  [ "$rc" -eq 0 ] && { gx "nvme connect -t tcp -a \$NVMF_TARGET_ADDR -s $nport -n $nqn" || { rc=$?; why="connect"; }; }
+  [ "$rc" -eq 0 ] && { gx "dev=\$(nvmf_wait_ns $nqn) && echo \$dev > /tmp/dev && echo device \$dev \$(blockdev --getsize64 \$dev)" \
+    || { rc=$?; why="no namespace"; }; }
+  [ "$rc" -eq 0 ] && { gx "$fv --name=both --filename=\$(cat /tmp/dev) --offset=0 --size=32M --do_verify=1 && echo 'fio verify both children: ok'" \
+    || { rc=$?; why="fio verify on two children"; }; }
+  # Written with verify headers while both children are up, verified (below) after the fault.
+  [ "$rc" -eq 0 ] && { gx "$fv --name=before --filename=\$(cat /tmp/dev) --offset=64M --size=16M --do_verify=0 && echo 'written before the fault: ok'" \
+    || { rc=$?; why="fio write before the fault"; }; }
+  [ "$rc" -eq 0 ] && { gx "setsid sh -c '$fv --name=during --filename=\$(cat /tmp/dev) --offset=128M --size=32M --do_verify=1 >/tmp/during.log 2>&1; echo \$? >/tmp/during.rc' </dev/null >/dev/null 2>&1 & sleep 1; echo fio started" \
+    || { rc=$?; why="fio in the background"; }; }
+  [ "$rc" -eq 0 ] && { sleep 5; s0=$(states); cli nexus fault-child vol0 "$ca" || { rc=1; why="fault-child"; }; s1=$(states); }
+  [ "$rc" -eq 0 ] && { gx 'i=0; while [ ! -f /tmp/during.rc ] && [ $i -lt 500 ]; do sleep 1; i=$((i+1)); done; cat /tmp/during.log; r=$(cat /tmp/during.rc 2>/dev/null || echo timeout); echo "fio during the fault: rc=$r"; [ "$r" = 0 ] && echo "fio verify during the fault: ok"; [ "$r" = 0 ]' \
+    || { rc=$?; why="fio verify while a child was faulted"; }; }
+  [ "$rc" -eq 0 ] && { gx "$fv --name=before --filename=\$(cat /tmp/dev) --offset=64M --size=16M --verify_only && echo 'fio verify after the fault of what was written before: ok'" \
+    || { rc=$?; why="fio verify_only after the fault"; }; }
+  [ "$rc" -eq 0 ] && { cli replica resize ra ${grown}MiB && cli replica resize rb ${grown}MiB && cli nexus resize vol0 ${grown}MiB \
+    || { rc=1; why="replica or nexus resize"; }; }
+  [ "$rc" -eq 0 ] && { gx "dev=\$(cat /tmp/dev); i=0; while [ \$(blockdev --getsize64 \$dev) -ne $((grown * MiB)) ] && [ \$i -lt 30 ]; do sleep 1; i=\$((i+1)); done; echo size after resize \$(blockdev --getsize64 \$dev) after \${i} s; [ \$(blockdev --getsize64 \$dev) -eq $((grown * MiB)) ]" \
+    || { rc=$?; why="the guest did not see the new size"; }; }
+  [ "$rc" -eq 0 ] && { gx "nvme disconnect -n $nqn" || { rc=$?; why="disconnect"; }; }
+  [ -n "$sid" ] && "$TOOL" --session-stop "$sid" --out "$OUT/$name" >/dev/null 2>&1
+  if [ "$rc" -eq 0 ]; then
+    echo "e2e $name: children before the fault: $s0; after: $s1"
+    case "$s0 / $s1" in
+      "CHILD_STATE_ONLINE CHILD_STATE_ONLINE / CHILD_STATE_FAULTED CHILD_STATE_ONLINE") ;;
+      *) rc=1; why="the children's states were not online, online then faulted, online" ;;
+    esac
+  fi
+  kill -TERM "$pid"
+  local trc=0
+  wait "$pid" || trc=$?
+  rm -f "$OUT/$name-a.img" "$OUT/$name-b.img"
+  if [ "$rc" -eq 0 ] && [ "$trc" -eq 0 ]; then
+    echo "e2e $name: passed (repl=2 nexus: $(grep -c "fio verify .*: ok" "$OUT/$name/script-output.txt") fio verify runs clean, one of them across a child's fault; resized to $grown MiB in the guest)"
+    passed=$((passed + 1))
+  else
+    echo "e2e $name: FAILED (${why:-engine exit $trc}; rc=$rc, engine exit=$trc); logs in $OUT/$name"
+    tail -30 "$OUT/$name/script-output.txt" 2>/dev/null
+    tail -10 "$OUT/$name/cli.txt" 2>/dev/null
+    tail -20 "$log"
+    failed=$((failed + 1))
+  fi
+}
+
 run_engine_case engine-share 10135 4440
 run_pool_case pool-thin-trim 10136 4442
+run_nexus_case nexus-mirror 10137 4444
 truncate -s 512M "$OUT/e2e-disk.img"
 run_case malloc 4430 "malloc:///m0?size_mb=256&blk_size=4096"
 run_case file 4431 "uring://$OUT/e2e-disk.img"

@@ -72,6 +72,10 @@ final class BenchCommand implements Callable<Integer> {
             + "(read modes write the target once first; write-only modes are refused: they read nothing back).")
     boolean verify;
 
+    @Option(names = "--prefill", description = "Write every TARGET whole once before reading it (a volume over "
+            + "thick replicas on a sparse file reads holes until written; files that are sparse are filled anyway).")
+    boolean prefill;
+
     @Option(names = {"-o", "--output"}, description = "table or json. Default: ${DEFAULT-VALUE}")
     Output output = Output.table;
 
@@ -86,7 +90,7 @@ final class BenchCommand implements Callable<Integer> {
         boolean json = output == Output.json;
         Progress progress = Progress.toStderr(!json);
         TargetBench bench = new TargetBench(targets, new Workload(rw, (int) bs, qd, rwmixRead, verify), jobs, runtime,
-                ramp, System.out, progress).size(sizeLimit).rounds(rounds);
+                ramp, System.out, progress).size(sizeLimit).rounds(rounds).prefill(prefill);
         List<TargetBench.Outcome> outcomes = bench.run();
         if (json) {
             System.out.println(bench.json(outcomes));

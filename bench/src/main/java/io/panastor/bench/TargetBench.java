@@ -120,6 +120,7 @@ final class TargetBench {
     private final Progress progress;
     private long sizeBytes;
     private int rounds = 1;
+    private boolean prefill;
 
     TargetBench(List<String> targets, Workload workload, int jobs, int runtimeSeconds, int rampSeconds,
                 PrintStream out, Progress progress) {
@@ -142,6 +143,15 @@ final class TargetBench {
             throw new IllegalArgumentException("--rounds must be at least 1");
         }
         this.rounds = n;
+        return this;
+    }
+
+    /**
+     * Writes every target once before the workload first reads it, whatever it is: a volume over
+     * thick replicas on a sparse file reads its never-written blocks from holes, which no disk serves.
+     */
+    TargetBench prefill(boolean on) {
+        this.prefill = on;
         return this;
     }
 
@@ -236,6 +246,10 @@ final class TargetBench {
     private String fillReason(String target, Bdev bdev) {
         if (workload.effectiveReadPercent() == 0) {
             return null;
+        }
+        if (prefill) {
+            return "writing all of " + names.get(target) + " (" + Sizes.format(bdev.sizeBytes())
+                    + ") once first, so that reads reach the disk";
         }
         if (ScratchReplica.is(target)) {
             return names.get(target) + " is a new replica: writing all of it (" + Sizes.format(bdev.sizeBytes())

@@ -1,33 +1,60 @@
 package io.panastor.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
-/** {@code panastor demo}, briefly: its targets warmed up first, its NVMe/TCP table printed in one piece on stdout. */
+/** {@code panastor demo --short}: the seed's table, whole and consistent, and nothing left behind. */
 class DemoCommandTest {
     @Test
-    void warmsUpThenPrintsOneTableWhoseRowsNothingComesBetween() throws Exception {
-        Path file = Path.of("target", "demo-test", "demo.img").toAbsolutePath();
-        Files.createDirectories(file.getParent());
-        try {
-            BenchCommandTest.Run r = BenchCommandTest.run("demo", "--no-fio", "--file", file.toString(), "--size", "16M",
-                    "--runtime", "1", "--ramp", "0", "--idle-seconds", "1", "--steady-seconds", "1", "--qd", "1");
-            assertThat(r.exit()).as(r.err()).isZero();
-            assertThat(r.err()).contains("demo: warming up each target");
-            List<String> lines = r.out().lines().toList();
-            int header = lines.indexOf(lines.stream().filter(l -> l.matches("workload +QD +target +IOPS .*"))
-                    .findFirst().orElseThrow());
-            List<String> rows = lines.subList(header + 1, header + 9);
-            assertThat(rows).allMatch(l -> l.matches("rand(read|write) +(1|32) +\\S+ +[0-9]+ .* 0"), "a figures row");
-            assertThat(rows.stream().filter(l -> l.contains("127.0.0.1:"))).hasSize(4);
-            assertThat(lines.get(header + 9)).isEmpty();
-            assertThat(r.out()).doesNotContain("INFO").doesNotContain("\r");
-        } finally {
-            Files.deleteIfExists(file);
+    void shortDemoPrintsTheSeedsTableAndRemovesWhatItMade() throws Exception {
+        Path dir = Path.of("target", "demo-test").toAbsolutePath();
+        Files.createDirectories(dir);
+        BenchCommandTest.Run r = BenchCommandTest.run("demo", "--short", "--runtime", "1", "--pool-size", "96MiB",
+                "--dir", dir.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        List<String> lines = r.out().lines().toList();
+        int header = lines.indexOf(lines.stream().filter(l -> l.matches("workload +local +repl=1 +repl=2 .*"))
+                .findFirst().orElseThrow(() -> new AssertionError("no table in:\n" + r.out())));
+        assertThat(lines.get(header).trim().split(" +")).containsExactlyElementsOf(DemoTable.HEADER);
+        assertThat(header).as(r.out()).isPositive();
+        List<String[]> rows = lines.subList(header + 1, header + 4).stream().map(l -> l.trim().split(" +")).toList();
+        assertThat(rows).extracting(c -> c[0]).containsExactly("read", "write", "50/50");
+        for (String[] c : rows) {
+            assertThat(c).hasSize(DemoTable.HEADER.size());
+            double local = Double.parseDouble(c[1]);
+            double repl1 = Double.parseDouble(c[2]);
+            double repl2 = Double.parseDouble(c[3]);
+            assertThat(local).isPositive();
+            assertThat(repl1).isPositive();
+            assertThat(repl2).isPositive();
+            assertThat(Double.parseDouble(c[4])).isCloseTo(repl1 / local, within(0.0006));
+            assertThat(Double.parseDouble(c[5])).isCloseTo(repl2 / local, within(0.0006));
+            double seedLocal = kilo(c[6]);
+            assertThat(Double.parseDouble(c[9])).isCloseTo(kilo(c[7]) / seedLocal, within(0.0006));
+            assertThat(Double.parseDouble(c[10])).isCloseTo(kilo(c[8]) / seedLocal, within(0.0006));
         }
+        assertThat(lines.get(header + 4)).isEmpty();
+        assertThat(r.out()).contains("Both pools are on one disk").doesNotContain("\r");
+        try (Stream<Path> left = Files.list(dir)) {
+            assertThat(left.filter(p -> p.getFileName().toString().startsWith("panastor-demo-"))).isEmpty();
+        }
+    }
+
+    @Test
+    void oneDiskIsRefused() {
+        BenchCommandTest.Run r = BenchCommandTest.run("demo", "--disk", "/nonexistent");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--disk");
+    }
+
+    private static double kilo(String cell) {
+        assertThat(cell).endsWith("k");
+        return Double.parseDouble(cell.substring(0, cell.length() - 1)) * 1000;
     }
 }
