@@ -36,8 +36,11 @@ import io.panastor.api.v1.ShareProtocol;
 import io.panastor.api.v1.ShutdownNexusRequest;
 import io.panastor.api.v1.StatsRpcGrpc;
 import io.panastor.api.v1.UnpublishNexusRequest;
+import io.panastor.api.daemon.EngineDaemon;
 import io.panastor.engine.Engine;
 import io.panastor.engine.bdev.BlockPattern;
+import io.panastor.engine.nexus.FileHealthStore;
+import io.panastor.engine.nexus.HealthRecord;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -255,7 +258,7 @@ class NexusRpcTest {
     }
 
     @Test
-    void aPublishedNexusMirrorsWritesAndAFaultedChildMissesThem() {
+    void aPublishedNexusMirrorsWritesAndAFaultedChildMissesThem() throws Exception {
         String u = UUID.randomUUID().toString();
         nexus.createNexus(create("vol", u, 8 * MiB, r0.getUri(), r1.getUri()).build());
         Nexus p = nexus.publishNexus(PublishNexusRequest.newBuilder().setUuid(u).setShare(ShareProtocol.NVMF)
@@ -285,6 +288,11 @@ class NexusRpcTest {
         assertThat(only()).isEqualTo(faulted);
         write(e, remote, BLOCKS, 2);
         assertThat(readsBack(e, remote, BLOCKS, 2)).isTrue();
+        // The fault is on disk, under the state directory, before the call answered.
+        HealthRecord h = health().load(u).orElseThrow();
+        assertThat(h.cleanShutdown()).isFalse();
+        assertThat(h.children()).extracting(HealthRecord.ChildHealth::uuid).containsExactly(r0.getUuid(), r1.getUuid());
+        assertThat(h.children()).extracting(HealthRecord.ChildHealth::healthy).containsExactly(true, false);
         assertCode(() -> nexus.faultNexusChild(FaultNexusChildRequest.newBuilder().setUuid(u).setUri(r0.getUri())
                 .build()), Status.Code.FAILED_PRECONDITION, "last healthy");
         assertCode(() -> nexus.removeChildNexus(RemoveChildNexusRequest.newBuilder().setUuid(u).setUri(r0.getUri())
@@ -318,6 +326,7 @@ class NexusRpcTest {
         assertThat(nexus.unpublishNexus(UnpublishNexusRequest.newBuilder().setUuid(u).build()).getNexus()
                 .getDeviceUri()).isEmpty();
         nexus.destroyNexus(DestroyNexusRequest.newBuilder().setUuid(u).build());
+        assertThat(health().load(u).orElseThrow().cleanShutdown()).as("destroyed: a clean shutdown, kept").isTrue();
 
         // Each replica read directly: r0 has every write; r1 all but the one made while it was faulted.
         String b0 = r0.getUuid();
@@ -328,6 +337,49 @@ class NexusRpcTest {
         assertThat(readsBack(e, b1, 0, 1)).isTrue();
         assertThat(readsBack(e, b1, BLOCKS, 2)).as("written while r1 was faulted").isFalse();
         assertThat(readsBack(e, b1, 2 * BLOCKS, 3)).as("written while r1 was out of sync").isTrue();
+    }
+
+    @Test
+    void aRemoteChildIsReachedByItsNvmfUriAndFaultedWhenItsTargetGoes() {
+        // Another node: an engine in this process exporting a RAM disk as Mayastor shares a replica.
+        Engine far = Engine.start(io.panastor.reactor.Reactors.builder().count(1).pin(false));
+        String childUri;
+        try {
+            Engine.await(far.createBdev("malloc:///far0?size_mb=16&blk_size=4096"));
+            java.net.InetSocketAddress at = Engine.await(far.addListener("127.0.0.1", 0));
+            String nqn = Shares.NQN_PREFIX + "far0";
+            Engine.await(far.createSubsystem(nqn, "far0serial0000000000", "test", true, List.of()));
+            Engine.await(far.addNamespace(nqn, "far0", 1));
+            childUri = "nvmf://127.0.0.1:" + at.getPort() + "/" + nqn + "?ctrlr_loss_timeout_ms=200";
+            String u = UUID.randomUUID().toString();
+            Nexus n = nexus.createNexus(create("vol", u, 8 * MiB, r0.getUri(), childUri).build()).getNexus();
+            assertThat(n.getState()).isEqualTo(NexusState.NEXUS_ONLINE);
+            assertChild(n.getChildren(1), childUri, ChildState.CHILD_STATE_ONLINE,
+                    ChildStateReason.CHILD_STATE_REASON_NONE);
+            Engine e = f.daemon.engine();
+            write(e, "vol", 0, 4);
+            assertThat(readsBack(e, "vol", 0, 4)).isTrue();
+            MemorySegment got = arena.allocate((long) BLOCKS * BLOCK, BLOCK);
+            assertThat(Engine.await(far.read("far0", 0, BLOCKS, got)).ok()).isTrue();
+            assertThat(got.mismatch(pattern(0, 4))).as("the write reached the remote child").isEqualTo(-1);
+        } finally {
+            far.close();
+        }
+        // Its target gone: the next write faults it and goes on to the local replica alone.
+        Engine e = f.daemon.engine();
+        write(e, "vol", BLOCKS, 5);
+        Nexus after = only();
+        assertThat(after.getState()).isEqualTo(NexusState.NEXUS_DEGRADED);
+        assertThat(after.getChildren(1).getState()).isEqualTo(ChildState.CHILD_STATE_FAULTED);
+        assertThat(after.getChildren(1).getStateReason()).as(after.toString()).isIn(
+                ChildStateReason.CHILD_STATE_REASON_HOT_REMOVED, ChildStateReason.CHILD_STATE_REASON_IO_FAILURE,
+                ChildStateReason.CHILD_STATE_REASON_TIMED_OUT);
+        assertThat(readsBack(e, "vol", BLOCKS, 5)).isTrue();
+        nexus.destroyNexus(DestroyNexusRequest.newBuilder().setUuid("vol").build());
+        assertThat(bdevs.list(ListBdevOptions.getDefaultInstance()).getBdevsList()).extracting(b -> b.getName())
+                .as("the initiator bdev the nexus made for its remote child went with it")
+                .containsExactlyInAnyOrder("d0", "d1", r0.getUuid(), r1.getUuid());
+        assertThat(readsBack(e, r0.getUuid(), BLOCKS, 5)).isTrue();
     }
 
     @Test
@@ -363,6 +415,10 @@ class NexusRpcTest {
         bdevs.destroy(DestroyBdevRequest.newBuilder().setUri(again).build());
         assertThat(readsBack(e, r0.getUuid(), past, 9)).as("on replica 0").isTrue();
         assertThat(readsBack(e, r1.getUuid(), past, 9)).as("on replica 1").isTrue();
+    }
+
+    FileHealthStore health() throws java.io.IOException {
+        return new FileHealthStore(dir.resolve("state").resolve(EngineDaemon.NEXUS_HEALTH_DIR));
     }
 
     MemorySegment pattern(long lba, long seed) {
