@@ -157,6 +157,14 @@ class NexusRpcTest {
         assertThat(bdevs.list(ListBdevOptions.getDefaultInstance()).getBdevsList()).extracting(b -> b.getName())
                 .as("a failed create leaves no child bdev behind").doesNotContain("x");
 
+        // Its replicas are the nexus's: neither shared, destroyed nor their pool exported under it.
+        assertCode(() -> replicas.shareReplica(io.panastor.api.v1.ShareReplicaRequest.newBuilder().setUuid(r0.getUuid())
+                .setShare(ShareProtocol.NVMF).build()), Status.Code.FAILED_PRECONDITION, "nexus n0");
+        assertCode(() -> replicas.destroyReplica(io.panastor.api.v1.DestroyReplicaRequest.newBuilder()
+                .setUuid(r1.getUuid()).build()), Status.Code.FAILED_PRECONDITION, "nexus n0");
+        assertCode(() -> PoolRpcGrpc.newBlockingStub(f.channel).exportPool(io.panastor.api.v1.ExportPoolRequest
+                .newBuilder().setName("p0").build()), Status.Code.FAILED_PRECONDITION, "nexus n0");
+
         // Filters.
         assertThat(nexus.listNexus(ListNexusOptions.newBuilder().setName(StringValue.of("n0")).build())
                 .getNexusListList()).containsExactly(n);
