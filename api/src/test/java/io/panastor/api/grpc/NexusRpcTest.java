@@ -165,6 +165,10 @@ class NexusRpcTest {
         assertCode(() -> PoolRpcGrpc.newBlockingStub(f.channel).exportPool(io.panastor.api.v1.ExportPoolRequest
                 .newBuilder().setName("p0").build()), Status.Code.FAILED_PRECONDITION, "nexus n0");
 
+        // The nexus's bdev is published by PublishNexus only, not shared as a bdev.
+        assertCode(() -> bdevs.share(io.panastor.api.v1.BdevShareRequest.newBuilder().setName("n0")
+                .setProtocol(ShareProtocol.NVMF).build()), Status.Code.FAILED_PRECONDITION, "PublishNexus");
+
         // Filters.
         assertThat(nexus.listNexus(ListNexusOptions.newBuilder().setName(StringValue.of("n0")).build())
                 .getNexusListList()).containsExactly(n);
