@@ -398,6 +398,52 @@ class NexusRpcTest {
         assertThat(readsBack(e, r0.getUuid(), BLOCKS, 5)).isTrue();
     }
 
+    @Test
+    void writesInFlightWhileAChildIsFaultedAndBroughtBackAllSucceed() throws Exception {
+        String u = UUID.randomUUID().toString();
+        nexus.createNexus(create("vol", u, 8 * MiB, r0.getUri(), r1.getUri()).build());
+        String uri = nexus.publishNexus(PublishNexusRequest.newBuilder().setUuid(u).setShare(ShareProtocol.NVMF).build())
+                .getNexus().getDeviceUri();
+        Engine e = f.daemon.engine();
+        String remote = bdevs.create(CreateBdevRequest.newBuilder().setUri(uri).build()).getBdev().getName();
+        int writes = 2 * (int) (8 * MiB / ((long) BLOCKS * BLOCK));   // the whole nexus, twice
+        java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(4);
+        java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+        Thread writer = Thread.ofVirtual().start(() -> {
+            for (int i = 0; i < writes; i++) {
+                long lba = (long) (i % (writes / 2)) * BLOCKS;
+                if (!Engine.await(e.write(remote, lba, BLOCKS, pattern(lba, i < writes / 2 ? 6 : 7))).ok()) {
+                    failed.incrementAndGet();
+                }
+                started.countDown();
+            }
+        });
+        assertThat(started.await(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        ChildAction[] steps = {ChildAction.OfflinePermanent, ChildAction.Online, ChildAction.Offline, ChildAction.Online};
+        for (ChildAction a : steps) {
+            nexus.childOperation(ChildOperationRequest.newBuilder().setNexusUuid(u).setUri(r1.getUri()).setAction(a)
+                    .build());
+        }
+        writer.join(java.util.concurrent.TimeUnit.SECONDS.toMillis(60));
+        assertThat(writer.isAlive()).isFalse();
+        assertThat(failed.get()).as("writes that failed while r1 went out and back").isZero();
+        assertThat(Engine.await(e.flush(remote)).ok()).isTrue();
+        for (int i = writes / 2; i < writes; i++) {
+            long lba = (long) (i - writes / 2) * BLOCKS;
+            assertThat(readsBack(e, remote, lba, 7)).as("second pass write at %d", lba).isTrue();
+        }
+        Nexus n = only();
+        assertThat(n.getState()).isEqualTo(NexusState.NEXUS_DEGRADED);
+        assertChild(n.getChildren(1), r1.getUri(), ChildState.CHILD_STATE_DEGRADED,
+                ChildStateReason.CHILD_STATE_REASON_OUT_OF_SYNC);
+        bdevs.destroy(DestroyBdevRequest.newBuilder().setUri(remote).build());
+        nexus.destroyNexus(DestroyNexusRequest.newBuilder().setUuid(u).build());
+        for (int i = writes / 2; i < writes; i++) {
+            long lba = (long) (i - writes / 2) * BLOCKS;
+            assertThat(readsBack(e, r0.getUuid(), lba, 7)).as("r0, never out, at %d", lba).isTrue();
+        }
+    }
+
     /**
      * Engine bug (engine/nexus, not this module's): {@code Nexus.closeToIo()} calls
      * {@code changed()}, which wakes the background persister ({@code Nexus.persistLoop}). While
