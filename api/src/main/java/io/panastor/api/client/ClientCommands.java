@@ -10,7 +10,8 @@ public final class ClientCommands {
 
     public static List<CommandLine> all() {
         return List.of(new CommandLine(new BdevCommand()), new CommandLine(new PoolCommand()),
-                new CommandLine(new ReplicaCommand()), new CommandLine(new HostCommand()),
+                new CommandLine(new ReplicaCommand()), new CommandLine(new NexusCommand()),
+                new CommandLine(new HostCommand()),
                 new CommandLine(new StatsCommand()), new CommandLine(new DiscoverCommand()));
     }
 }

@@ -11,6 +11,7 @@ import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.panastor.engine.lvs.PoolInfo;
 import io.panastor.engine.lvs.PoolState;
 import io.panastor.engine.lvs.ReplicaInfo;
+import io.panastor.engine.nexus.NexusInfo;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -23,11 +24,22 @@ import java.util.function.ToDoubleFunction;
  * reactor (the data path only ever bumps its own counters), under Mayastor's names for them
  * ({@code num_read_ops}, {@code bytes_read}, ..., {@code read_latency_us}) prefixed by the
  * resource kind ({@code bdev_}, as Mayastor's exporter writes {@code diskpool_}), labelled
- * {@code name} and {@code node}; and the reactors' load.
+ * {@code name} and {@code node}; the pools', replicas' and volumes' (nexuses') as Mayastor's
+ * exporter names them; and the reactors' load.
  */
 final class EngineCollector implements MultiCollector {
     /** How long a scrape waits for the reactors' answer. */
     static final long GATHER_SECONDS = 5;
+
+    /** The counters Mayastor's exporter repeats per replica and per volume, with their help. */
+    private static final String[][] COUNTERS = {
+            {"num_read_ops", "Number of read operations"}, {"bytes_read", "Total bytes read"},
+            {"num_write_ops", "Number of write operations"}, {"bytes_written", "Total bytes written"},
+            {"read_latency_us", "Total read latency, in microseconds"},
+            {"write_latency_us", "Total write latency, in microseconds"}};
+    private static final List<ToDoubleFunction<IoStats>> VALUES = List.of(IoStats::numReadOps, IoStats::bytesRead,
+            IoStats::numWriteOps, IoStats::bytesWritten, s -> s.readLatencyNanos() / 1_000.0,
+            s -> s.writeLatencyNanos() / 1_000.0);
 
     private final Engine engine;
     private final String node;
@@ -62,6 +74,7 @@ final class EngineCollector implements MultiCollector {
         b.metricSnapshot(bdevGauge("bdev_num_errors", "Number of IOs that failed", stats, IoStats::numErrors));
         pools(b);
         replicas(b, stats);
+        volumes(b, stats);
         GaugeSnapshot.Builder busy = GaugeSnapshot.builder().name("panastor_reactor_busy_ratio")
                 .help("Share of its time a reactor spent doing work, 0 to 1");
         for (ReactorInfo r : engine.reactorInfo()) {
@@ -118,21 +131,42 @@ final class EngineCollector implements MultiCollector {
                 points.add(new Point(r, s));
             }
         }
-        String[][] counters = {
-                {"num_read_ops", "Number of read operations"}, {"bytes_read", "Total bytes read"},
-                {"num_write_ops", "Number of write operations"}, {"bytes_written", "Total bytes written"},
-                {"read_latency_us", "Total read latency, in microseconds"},
-                {"write_latency_us", "Total write latency, in microseconds"}};
-        List<ToDoubleFunction<IoStats>> values = List.of(IoStats::numReadOps, IoStats::bytesRead,
-                IoStats::numWriteOps, IoStats::bytesWritten, s -> s.readLatencyNanos() / 1_000.0,
-                s -> s.writeLatencyNanos() / 1_000.0);
-        for (int i = 0; i < counters.length; i++) {
-            GaugeSnapshot.Builder g = GaugeSnapshot.builder().name("replica_" + counters[i][0]).help(counters[i][1]);
+        for (int i = 0; i < COUNTERS.length; i++) {
+            GaugeSnapshot.Builder g = GaugeSnapshot.builder().name("replica_" + COUNTERS[i][0]).help(COUNTERS[i][1]);
             for (Point p : points) {
-                g.dataPoint(GaugeDataPointSnapshot.builder().value(values.get(i).applyAsDouble(p.stats()))
+                g.dataPoint(GaugeDataPointSnapshot.builder().value(VALUES.get(i).applyAsDouble(p.stats()))
                         .labels(Labels.of("node", node, "name", p.replica().name(), "pool_id", p.replica().pool(),
                                 "pv_name", p.replica().entityId() == null ? "" : p.replica().entityId()))
                         .build());
+            }
+            b.metricSnapshot(g.build());
+        }
+    }
+
+    /**
+     * The IO counters of the nexuses' bdevs, as Mayastor's exporter reports a volume target's:
+     * {@code volume_*} labelled {@code node} and {@code pv_name} (the nexus's UUID, its volume's).
+     */
+    private void volumes(MetricSnapshots.Builder b, List<IoStats> stats) {
+        Map<String, IoStats> byName = new HashMap<>();
+        for (IoStats s : stats) {
+            byName.put(s.name(), s);
+        }
+        record Point(NexusInfo nexus, IoStats stats) {
+        }
+        List<Point> points = new ArrayList<>();
+        for (NexusInfo n : engine.listNexuses()) {
+            IoStats s = byName.get(n.name());
+            if (s != null) {
+                points.add(new Point(n, s));
+            }
+        }
+        for (int i = 0; i < COUNTERS.length; i++) {
+            GaugeSnapshot.Builder g = GaugeSnapshot.builder().name("volume_" + COUNTERS[i][0])
+                    .help(COUNTERS[i][1] + " through the volume target");
+            for (Point p : points) {
+                g.dataPoint(GaugeDataPointSnapshot.builder().value(VALUES.get(i).applyAsDouble(p.stats()))
+                        .labels(Labels.of("node", node, "pv_name", p.nexus().uuid().toString())).build());
             }
             b.metricSnapshot(g.build());
         }

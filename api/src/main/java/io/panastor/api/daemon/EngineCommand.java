@@ -2,6 +2,7 @@ package io.panastor.api.daemon;
 
 import io.panastor.api.cli.Cores;
 import io.panastor.api.cli.HostPort;
+import io.panastor.api.grpc.Shares;
 import io.panastor.natives.Cpu;
 import io.panastor.natives.OpenFileLimit;
 import io.panastor.natives.Signals;
@@ -63,6 +64,11 @@ public final class EngineCommand implements Callable<Integer> {
             description = "Address other nodes reach this one at, in share URIs. Default: the replica listener's "
                     + "address, or this host's first IPv4 address when it listens on all of them")
     String advertise;
+
+    @Option(names = "--nexus-nqn-prefix", paramLabel = "PREFIX",
+            description = "What a published nexus's NQN is its UUID after. Default: ${DEFAULT-VALUE}",
+            defaultValue = Shares.NQN_PREFIX)
+    String nexusNqnPrefix;
 
     @Option(names = "--metrics", paramLabel = "HOST:PORT|off",
             description = "Prometheus /metrics address, or off. Default: ${DEFAULT-VALUE}", defaultValue = "0.0.0.0:9502")
@@ -127,7 +133,7 @@ public final class EngineCommand implements Callable<Integer> {
             }
         }
         return new EngineDaemon.Config(cpus, grpc, replicaListen, nexusListen, metricsAt, node,
-                stateDir.toAbsolutePath().normalize(), advertise);
+                stateDir.toAbsolutePath().normalize(), advertise, nexusNqnPrefix);
     }
 
     /**

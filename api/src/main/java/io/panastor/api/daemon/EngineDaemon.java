@@ -9,14 +9,15 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.panastor.api.cli.HostPort;
 import io.panastor.api.grpc.BdevService;
 import io.panastor.api.grpc.HostService;
+import io.panastor.api.grpc.NexusService;
 import io.panastor.api.grpc.PoolCatalog;
 import io.panastor.api.grpc.PoolService;
 import io.panastor.api.grpc.ReplicaService;
 import io.panastor.api.grpc.ReplicaShares;
 import io.panastor.api.grpc.StatsService;
 import io.panastor.api.grpc.Shares;
-import io.panastor.api.v1.NexusRpcGrpc;
 import io.panastor.engine.Engine;
+import io.panastor.engine.nexus.FileHealthStore;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import io.panastor.engine.nvmf.tgt.Subsystem;
 import java.io.IOException;
@@ -48,8 +49,16 @@ public final class EngineDaemon implements AutoCloseable {
 
     /** What an engine is started with; see {@code panastor engine --help}. */
     public record Config(List<Integer> cores, HostPort grpc, HostPort replicaListen, HostPort nexusListen,
-                         HostPort metrics, String nodeName, Path stateDir, String advertise) {
+                         HostPort metrics, String nodeName, Path stateDir, String advertise, String nexusNqnPrefix) {
+        /** With Mayastor's NQN prefix for published nexuses. */
+        public Config(List<Integer> cores, HostPort grpc, HostPort replicaListen, HostPort nexusListen,
+                      HostPort metrics, String nodeName, Path stateDir, String advertise) {
+            this(cores, grpc, replicaListen, nexusListen, metrics, nodeName, stateDir, advertise, Shares.NQN_PREFIX);
+        }
     }
+
+    /** Where nexuses persist their child health, under the state directory. */
+    public static final String NEXUS_HEALTH_DIR = "nexus-health";
 
     private final Config config;
     private final StateDirLock lock;
@@ -83,6 +92,10 @@ public final class EngineDaemon implements AutoCloseable {
      */
     public static EngineDaemon start(Config c) {
         List<AutoCloseable> started = new ArrayList<>();
+        if (c.nexusNqnPrefix() == null || !c.nexusNqnPrefix().startsWith("nqn.")) {
+            throw new IllegalStateException("--nexus-nqn-prefix '" + c.nexusNqnPrefix()
+                    + "' is not the start of an NQN: it must begin with 'nqn.' (e.g. " + Shares.NQN_PREFIX + ")");
+        }
         try {
             StateDirLock lock = StateDirLock.acquire(c.stateDir());
             started.add(lock);
@@ -97,6 +110,13 @@ public final class EngineDaemon implements AutoCloseable {
             PoolService pools = new PoolService(engine, replicaShares, PoolCatalog.load(c.stateDir()));
             // The pools (and their replicas' shares) are back before anyone can call.
             pools.restore();
+            // Nexuses are not recreated (their owner does that); the child health they persisted stays here.
+            try {
+                engine.nexusHealthStore(new FileHealthStore(c.stateDir().resolve(NEXUS_HEALTH_DIR)));
+            } catch (IOException e) {
+                throw new IllegalStateException("--state-dir " + c.stateDir() + ": cannot make "
+                        + NEXUS_HEALTH_DIR + ": " + e.getMessage(), e);
+            }
             HealthStatusManager health = new HealthStatusManager();
             ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
             started.add(executor::shutdownNow);
@@ -107,8 +127,7 @@ public final class EngineDaemon implements AutoCloseable {
                     new StatsService(engine),
                     pools,
                     new ReplicaService(engine, replicaShares),
-                    // Declared for the nexus: UNIMPLEMENTED until it lands.
-                    new NexusRpcGrpc.NexusRpcImplBase() { });
+                    new NexusService(engine, advertised(c.advertise(), nexus), c.nexusNqnPrefix()));
             NettyServerBuilder b = NettyServerBuilder.forAddress(socketAddress(c.grpc()))
                     .executor(executor)
                     .addService(health.getHealthService())
@@ -167,7 +186,7 @@ public final class EngineDaemon implements AutoCloseable {
     }
 
     /**
-     * The replica listener as other nodes reach it: {@code --advertise} if given, else the
+     * A listener as other nodes reach it: {@code --advertise} if given, else the
      * listener's own address, or for a wildcard listener this host's first non-loopback IPv4
      * address (loopback when there is none).
      */

@@ -88,6 +88,10 @@ public final class Shares {
             throw new EngineException(Reason.INVALID_ARGUMENT, "bdev name " + b.name()
                     + " makes an NQN longer than " + MAX_NQN + " bytes: use a shorter name");
         }
+        if (engine.nexus(b.name()).isPresent()) {
+            // A nexus is published by PublishNexus (its own NQN, hosts and listener), never as a bdev.
+            throw new EngineException(Reason.BUSY, "bdev " + b.name() + " is a nexus's: publish it with PublishNexus");
+        }
         Optional<String> claimant = engine.bdevs().claimant(b.name());
         if (claimant.isPresent()) {
             throw new EngineException(Reason.BUSY, "bdev " + b.name() + " is claimed by " + claimant.get()

@@ -12,14 +12,15 @@ import io.panastor.api.v1.StatsRpcGrpc;
 import io.panastor.engine.Engine;
 import io.panastor.engine.lvs.PoolInfo;
 import io.panastor.engine.lvs.ReplicaInfo;
+import io.panastor.engine.nexus.NexusInfo;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * {@code mayastor.v1.StatsRpc}: IO counters and latencies, gathered from every reactor by
- * message at each call. Pools, replicas and nexuses have none yet (there are none): their
- * lists are empty, and a name asked for is NOT_FOUND.
+ * message at each call: a pool's are its disk bdev's, a replica's and a nexus's their bdev's.
+ * A name asked for that is not there is NOT_FOUND.
  */
 public final class StatsService extends StatsRpcGrpc.StatsRpcImplBase {
     /** Panastor's latency ticks are nanoseconds. */
@@ -93,18 +94,27 @@ public final class StatsService extends StatsRpcGrpc.StatsRpcImplBase {
         });
     }
 
+    /** A nexus's counters are its bdev's (the IO its hosts sent), under its name, with its UUID. */
     @Override
     public void getNexusIoStats(ListStatsOption request, StreamObserver<NexusIoStatsResponse> out) {
-        Replies.now(out, () -> {
-            none(request, "nexus");
-            return NexusIoStatsResponse.getDefaultInstance();
+        Replies.reply(out, engine::ioStats, all -> {
+            NexusIoStatsResponse.Builder r = NexusIoStatsResponse.newBuilder();
+            Map<String, io.panastor.engine.stats.IoStats> byName = byName(all);
+            for (NexusInfo n : engine.listNexuses()) {
+                if (request.hasName() && !request.getName().equals(n.name())
+                        && !request.getName().equalsIgnoreCase(n.uuid().toString())) {
+                    continue;
+                }
+                io.panastor.engine.stats.IoStats s = byName.get(n.name());
+                if (s != null) {
+                    r.addStats(toProto(s).toBuilder().setName(n.name()).setUuid(n.uuid().toString()));
+                }
+            }
+            if (request.hasName() && r.getStatsCount() == 0) {
+                throw GrpcErrors.notFound("no nexus '" + request.getName() + "'");
+            }
+            return r.build();
         });
-    }
-
-    private static void none(ListStatsOption request, String kind) {
-        if (request.hasName()) {
-            throw GrpcErrors.notFound("no " + kind + " '" + request.getName() + "'");
-        }
     }
 
     @Override

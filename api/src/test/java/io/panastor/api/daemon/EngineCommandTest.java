@@ -153,4 +153,36 @@ class EngineCommandTest {
             assertThat(p.stderr()).contains("colour").contains(config.toString());
         }
     }
+
+    @Test
+    void nexusesArePublishedUnderTheNqnPrefixTheEngineIsGiven() throws Exception {
+        EngineCommand cmd = new EngineCommand();
+        new picocli.CommandLine(cmd).parseArgs("--state-dir", dir.toString());
+        assertThat(cmd.config().nexusNqnPrefix()).isEqualTo("nqn.2019-05.io.openebs:");
+        new picocli.CommandLine(cmd).parseArgs("--state-dir", dir.toString(), "--nexus-nqn-prefix", "nqn.2026-12.io.example:");
+        EngineDaemon.Config c = cmd.config();
+        assertThat(c.nexusNqnPrefix()).isEqualTo("nqn.2026-12.io.example:");
+
+        List<Integer> one = List.of(Cpu.allowedCpus().getFirst());
+        io.panastor.api.cli.HostPort any = new io.panastor.api.cli.HostPort("127.0.0.1", 0);
+        try (EngineDaemon d = EngineDaemon.start(new EngineDaemon.Config(one, any, any, any, null, "n", dir.resolve("s"),
+                null, c.nexusNqnPrefix()))) {
+            java.util.UUID u = java.util.UUID.randomUUID();
+            Engine.await(d.engine().createNexus(new io.panastor.engine.nexus.NexusSpec("vol", u, 1L << 20,
+                    List.of("malloc:///m0?size_mb=1"), null)));
+            ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", d.grpcAddress().getPort()).usePlaintext()
+                    .build();
+            try {
+                String uri = io.panastor.api.v1.NexusRpcGrpc.newBlockingStub(ch).publishNexus(
+                        io.panastor.api.v1.PublishNexusRequest.newBuilder().setUuid(u.toString())
+                                .setShare(ShareProtocol.NVMF).build()).getNexus().getDeviceUri();
+                assertThat(uri).isEqualTo("nvmf://127.0.0.1:" + d.nexusAddress().getPort() + "/nqn.2026-12.io.example:" + u);
+            } finally {
+                ch.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+            }
+        }
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> EngineDaemon.start(new EngineDaemon.Config(one,
+                any, any, any, null, "n", dir.resolve("s"), null, "iqn.2026-12.io.example:"))))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("--nexus-nqn-prefix");
+    }
 }

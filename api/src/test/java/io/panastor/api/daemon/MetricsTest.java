@@ -8,6 +8,7 @@ import io.panastor.engine.bdev.BlockPattern;
 import io.panastor.engine.lvs.PoolInfo;
 import io.panastor.engine.lvs.PoolSpec;
 import io.panastor.engine.lvs.ReplicaInfo;
+import io.panastor.engine.nexus.NexusSpec;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.URI;
@@ -105,6 +106,36 @@ class MetricsTest {
             assertThat(m).containsEntry("replica_num_write_ops" + r0, 2.0)
                     .containsEntry("replica_bytes_written" + r0, 2.0 * 8 * 4096)
                     .containsEntry("replica_num_read_ops" + r0, 0.0);
+        }
+    }
+
+    @Test
+    void aVolumesIoIsReportedUnderItsPvName() throws Exception {
+        try (DaemonFixture f = new DaemonFixture(state, true)) {
+            Engine e = f.daemon.engine();
+            java.util.UUID u = java.util.UUID.randomUUID();
+            Engine.await(e.createNexus(new NexusSpec("vol", u, 8L << 20, java.util.List.of(
+                    "malloc:///mc0?size_mb=8&blk_size=4096", "malloc:///mc1?size_mb=8&blk_size=4096"), null)));
+            int port = f.daemon.metricsAddress().getPort();
+            String vol = "{node=\"test-node\",pv_name=\"" + u + "\"}";
+            assertThat(scrape(port)).containsEntry("volume_num_write_ops" + vol, 0.0);
+            try (Arena a = Arena.ofShared()) {
+                MemorySegment buf = a.allocate(8 * 4096, 4096);
+                new BlockPattern().fill(buf, 0, 4096, 0, 8, 1);
+                for (int i = 0; i < 3; i++) {
+                    assertThat(Engine.await(e.write("vol", i * 8, 8, buf)).ok()).isTrue();
+                }
+                assertThat(Engine.await(e.read("vol", 0, 8, buf)).ok()).isTrue();
+            }
+            Map<String, Double> m = scrape(port);
+            assertThat(m).containsEntry("volume_num_write_ops" + vol, 3.0)
+                    .containsEntry("volume_bytes_written" + vol, 3.0 * 8 * 4096)
+                    .containsEntry("volume_num_read_ops" + vol, 1.0)
+                    .containsEntry("volume_bytes_read" + vol, 8.0 * 4096);
+            assertThat(m.get("volume_write_latency_us" + vol)).isPositive();
+            assertThat(m.get("volume_read_latency_us" + vol)).isPositive();
+            // Each child took every write: its own bdev counters say so.
+            assertThat(m).containsEntry("bdev_num_write_ops{name=\"mc1\",node=\"test-node\"}", 3.0);
         }
     }
 }

@@ -13,9 +13,9 @@ import io.panastor.api.v1.BdevUnshareRequest;
 import io.panastor.api.v1.CreateBdevRequest;
 import io.panastor.api.v1.DestroyBdevRequest;
 import io.panastor.api.v1.ListBdevOptions;
-import io.panastor.api.v1.ListNexusOptions;
 import io.panastor.api.v1.NexusRpcGrpc;
 import io.panastor.api.v1.ShareProtocol;
+import io.panastor.api.v1.StartRebuildRequest;
 import io.panastor.engine.Engine;
 import io.panastor.engine.bdev.BdevClaim;
 import io.panastor.engine.bdev.BlockPattern;
@@ -109,9 +109,9 @@ class BdevRpcTest {
         // A host name that does not resolve is the caller's to fix.
         assertCode(() -> create("nvmf://no-such-host.invalid:4420/nqn.2019-05.io.openebs:none?connect_timeout_ms=5000"),
                 Status.Code.INVALID_ARGUMENT, "no-such-host.invalid");
-        // Unimplemented services say so rather than pretend.
-        assertCode(() -> NexusRpcGrpc.newBlockingStub(f.channel).listNexus(ListNexusOptions.getDefaultInstance()),
-                Status.Code.UNIMPLEMENTED, "");
+        // Unimplemented calls say so rather than pretend: the rebuild, until it lands.
+        assertCode(() -> NexusRpcGrpc.newBlockingStub(f.channel).startRebuild(StartRebuildRequest.newBuilder()
+                .setNexusUuid("n0").setUri("malloc:///m0").build()), Status.Code.UNIMPLEMENTED, "");
         // Nothing changed, and the engine still serves.
         Bdev m0 = bdevs.list(ListBdevOptions.getDefaultInstance()).getBdevs(0);
         assertThat(m0.getNumBlocks()).isEqualTo(8L * 1024 * 1024 / 512);
