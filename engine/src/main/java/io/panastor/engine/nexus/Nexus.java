@@ -40,6 +40,8 @@ final class Nexus extends AbstractBdev {
     private final List<NexusChild> children = new ArrayList<>();
     private long healthGeneration;
     private boolean shuttingDown;
+    /** IO ended with every write on the healthy children: the record says the shutdown was clean. */
+    private boolean drained;
     private boolean shutDown;
     private String nqn;
     private List<String> allowedHosts = List.of();
@@ -175,6 +177,12 @@ final class Nexus extends AbstractBdev {
         changed();
     }
 
+    /** After {@link #closeToIo} and the IO drained: every record written from now on says the shutdown was clean. */
+    synchronized void markDrained() {
+        drained = true;
+        changed();
+    }
+
     synchronized void markShutDown() {
         shutDown = true;
     }
@@ -237,9 +245,10 @@ final class Nexus extends AbstractBdev {
 
     /**
      * Writes the current child health now and waits for it; the generation it wrote. For the
-     * control path, which answers only once a change it made is durable.
+     * control path, which answers only once a change it made is durable. Clean once the nexus
+     * was shut down with its IO drained, so the health thread cannot write over a clean record.
      */
-    long persistNow(boolean cleanShutdown) throws IOException {
+    long persistNow() throws IOException {
         synchronized (persisting) {
             long gen;
             HealthRecord record;
@@ -249,7 +258,7 @@ final class Nexus extends AbstractBdev {
                 for (NexusChild c : children) {
                     hs.add(c.health());
                 }
-                record = new HealthRecord(cleanShutdown, hs);
+                record = new HealthRecord(drained, hs);
             }
             store.save(infoKey, record);
             if (gen > persistedGeneration) {
@@ -282,7 +291,7 @@ final class Nexus extends AbstractBdev {
                 continue;
             }
             try {
-                persistNow(false);
+                persistNow();
             } catch (IOException | RuntimeException e) {
                 LOG.log(System.Logger.Level.ERROR, "nexus {0}: child health not persisted ({1}); writes waiting for it fail",
                         name(), e.toString());

@@ -161,7 +161,7 @@ public final class Nexuses implements AutoCloseable {
             }
             bdevs.registerOwned(nexus, "nexus");
             try {
-                nexus.persistNow(false);
+                nexus.persistNow();
             } catch (IOException | RuntimeException e) {
                 await(bdevs.unregisterOwned(nexus));
                 throw e;
@@ -218,7 +218,8 @@ public final class Nexuses implements AutoCloseable {
             n.closeToIo();
         }
         await(n.drainChannels());
-        n.persistNow(true);
+        n.markDrained();
+        n.persistNow();
         n.markShutDown();
     }
 
@@ -348,7 +349,7 @@ public final class Nexuses implements AutoCloseable {
                 n.add(c);
                 listen(n, c);
                 await(n.syncChannels());
-                n.persistNow(false);
+                n.persistNow();
             } catch (IOException | RuntimeException e) {
                 n.remove(c);
                 close(c);
@@ -361,11 +362,12 @@ public final class Nexuses implements AutoCloseable {
     /** Removes child {@code uri} from nexus {@code key} once no IO is on it; the last healthy child stays (BUSY). */
     public CompletableFuture<NexusInfo> removeChild(String key, String uri) {
         return withNexus(key, n -> {
+            live(n);
             NexusChild c = childOf(n, uri);
             refuseLastHealthy(n, c, "remove");
             n.remove(c);
             await(n.quiesce(c));
-            n.persistNow(false);
+            n.persistNow();
             close(c);
             return n.info();
         });
@@ -414,7 +416,7 @@ public final class Nexuses implements AutoCloseable {
                     await(n.syncChannels());
                 }
             }
-            n.persistNow(false);
+            n.persistNow();
             return n.info();
         });
     }
@@ -466,6 +468,10 @@ public final class Nexuses implements AutoCloseable {
                         + ", not " + want + " as child " + c.uri + " says");
             }
             owns = false;
+            if (bdevs.owner(b.name()).filter("nexus"::equals).isPresent()) {
+                throw new EngineException(Reason.INVALID_ARGUMENT, "bdev " + b.name()
+                        + " is a nexus: a nexus's children are replicas or devices, not other nexuses");
+            }
         } else {
             Set<String> before = new HashSet<>();
             for (Bdev e : bdevs.list()) {
