@@ -80,6 +80,19 @@ public final class BdevIo {
         return this;
     }
 
+    /**
+     * Makes this the same IO as {@code other} — type, block range, and the same buffers, not
+     * copies — for another bdev's channel, ending with {@code completion}: how a bdev that
+     * forwards IO (a nexus to its children, a wrapper to its base) passes one on.
+     */
+    public BdevIo prepareLike(BdevIo other, IoCompletion completion) {
+        prepare(other.type, other.offsetBlocks, other.numBlocks, completion);
+        for (int i = 0; i < other.iovCount; i++) {
+            addBuffer(other.iovs[i]);
+        }
+        return this;
+    }
+
     /** Replaces the completion a {@code prepare*} call set (for a caller that fills the IO elsewhere). */
     public BdevIo reprepareCompletion(IoCompletion completion) {
         this.completion = completion;

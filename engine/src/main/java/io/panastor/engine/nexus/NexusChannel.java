@@ -259,26 +259,11 @@ final class NexusChannel extends IoChannel {
             Link l = ls[k];
             BdevIo c = scratch[k];
             scratch[k] = null;
-            prepare(c, io, l);
+            c.prepareLike(io, l.done);
             c.context = io;
             c.tag = l.member.readable() ? 1 : 0;
             l.inflight++;
             l.channel.submit(c);
-        }
-    }
-
-    private static void prepare(BdevIo c, BdevIo io, Link l) {
-        switch (io.type()) {
-            case WRITE -> {
-                c.prepareVectored(IoType.WRITE, io.offsetBlocks(), io.numBlocks(), l.done);
-                for (int b = 0; b < io.bufferCount(); b++) {
-                    c.addBuffer(io.buffer(b));
-                }
-            }
-            case FLUSH -> c.prepareFlush(io.offsetBlocks(), io.numBlocks(), l.done);
-            case UNMAP -> c.prepareUnmap(io.offsetBlocks(), io.numBlocks(), l.done);
-            case WRITE_ZEROES -> c.prepareWriteZeroes(io.offsetBlocks(), io.numBlocks(), l.done);
-            default -> throw new IllegalStateException("not fanned out: " + io.type());
         }
     }
 
@@ -306,10 +291,7 @@ final class NexusChannel extends IoChannel {
             return false;
         }
         tried[io.index()] |= l.bit;
-        c.prepareVectored(IoType.READ, io.offsetBlocks(), io.numBlocks(), l.done);
-        for (int b = 0; b < io.bufferCount(); b++) {
-            c.addBuffer(io.buffer(b));
-        }
+        c.prepareLike(io, l.done);
         c.context = io;
         c.tag = 1;
         l.inflight++;

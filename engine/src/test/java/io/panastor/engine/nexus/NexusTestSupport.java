@@ -36,15 +36,7 @@ final class NexusTestSupport {
      */
     static List<IoRunner.Result> write(Reactor r, Bdev bdev, long first, int count, long generation, int depth,
                                        Arena arena) {
-        MemorySegment buf = arena.allocate((long) count * BS, BS);
-        new BlockPattern().fill(buf, 0, BS, first, count, generation);
-        List<IoRunner.Op> ops = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            long lba = first + i;
-            MemorySegment b = buf.asSlice((long) i * BS, BS);
-            ops.add((io, done) -> io.prepareWrite(lba, 1, b, done));
-        }
-        return IoRunner.many(r, bdev, ops, depth).join();
+        return writeAsync(r, bdev, first, count, generation, depth, arena).join();
     }
 
     /** Starts the same writes without waiting. */

@@ -137,8 +137,12 @@ class DelayBdevTest {
     }
 
     /** Lets the manual reactor run a few duty cycles (base completions are delivered a cycle later). */
+    /**
+     * Lets the reactor run enough duty cycles to deliver every due completion: a channel
+     * delivers at most 256 a cycle, and a batch here is up to 1000 IOs.
+     */
     static void cycles() {
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 8; i++) {
             r.call(() -> null);
         }
     }

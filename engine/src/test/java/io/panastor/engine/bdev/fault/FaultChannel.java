@@ -93,18 +93,7 @@ final class FaultChannel extends IoChannel {
         int i = io.index();
         failAtBase[i] = errnoAtBase;
         c.tag = i;
-        switch (io.type()) {
-            case READ, WRITE -> {
-                c.prepareVectored(io.type(), io.offsetBlocks(), io.numBlocks(), baseCompleted);
-                for (int b = 0; b < io.bufferCount(); b++) {
-                    c.addBuffer(io.buffer(b));
-                }
-            }
-            case UNMAP -> c.prepareUnmap(io.offsetBlocks(), io.numBlocks(), baseCompleted);
-            case WRITE_ZEROES -> c.prepareWriteZeroes(io.offsetBlocks(), io.numBlocks(), baseCompleted);
-            case FLUSH -> c.prepareFlush(io.offsetBlocks(), io.numBlocks(), baseCompleted);
-            case RESET -> c.prepareReset(baseCompleted);
-        }
+        c.prepareLike(io, baseCompleted);
         fault.reached.incrementAndGet(io.type().ordinal());
         base.submit(c);
     }
