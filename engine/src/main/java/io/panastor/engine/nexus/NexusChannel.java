@@ -17,7 +17,9 @@ import java.util.concurrent.CompletableFuture;
  *
  * <ul>
  *   <li>Writes, flushes, unmaps and write zeroes go to every writable child and complete when
- *       all have answered. They succeed when a readable (healthy) child took them. A child that
+ *       all have answered. They succeed when a child healthy at that point took them and every
+ *       child still healthy did (the last healthy child is not faulted for one failed IO, so
+ *       a write it failed fails, whoever else took it). A child that
  *       failed one is faulted with the reason its status gives; one that ran out of space is
  *       faulted for it only if another healthy child took the write (when all ran out, the
  *       write fails NO_SPACE and no child is faulted).</li>
@@ -51,7 +53,9 @@ final class NexusChannel extends IoChannel {
 
     /** Per parent IO, by descriptor index. */
     private final int[] pending;
-    private final int[] okHealthy;
+    /** Children (bits by id) that took the write, and those that failed it other than for space. */
+    private final int[] okMask;
+    private final int[] failMask;
     private final int[] failStatus;
     private final int[] failErrno;
     private final int[] tried;
@@ -71,7 +75,8 @@ final class NexusChannel extends IoChannel {
         this.nexus = nexus;
         int n = poolSize();
         pending = new int[n];
-        okHealthy = new int[n];
+        okMask = new int[n];
+        failMask = new int[n];
         failStatus = new int[n];
         failErrno = new int[n];
         tried = new int[n];
@@ -99,14 +104,13 @@ final class NexusChannel extends IoChannel {
             BdevIo parent = (BdevIo) c.context;
             int status = c.status();
             int errno = c.errno();
-            boolean wasHealthy = c.tag == 1;
             IoType type = c.type();
             c.release();
             inflight--;
             if (type == IoType.READ) {
                 readDone(parent, this, status, errno);
             } else {
-                writeDone(parent, this, status, errno, wasHealthy);
+                writeDone(parent, this, status, errno);
             }
             if (!waiters.isEmpty()) {
                 checkWaiters();
@@ -214,7 +218,8 @@ final class NexusChannel extends IoChannel {
             return;
         }
         int i = io.index();
-        okHealthy[i] = 0;
+        okMask[i] = 0;
+        failMask[i] = 0;
         failStatus[i] = IoStatus.SUCCESS;
         failErrno[i] = 0;
         tried[i] = 0;
@@ -261,7 +266,6 @@ final class NexusChannel extends IoChannel {
             scratch[k] = null;
             prepare(c, io, l);
             c.context = io;
-            c.tag = l.member.readable() ? 1 : 0;
             l.inflight++;
             l.channel.submit(c);
         }
@@ -311,7 +315,6 @@ final class NexusChannel extends IoChannel {
             c.addBuffer(io.buffer(b));
         }
         c.context = io;
-        c.tag = 1;
         l.inflight++;
         l.channel.submit(c);
         return true;
@@ -341,12 +344,10 @@ final class NexusChannel extends IoChannel {
         }
     }
 
-    private void writeDone(BdevIo io, Link l, int status, int errno, boolean wasHealthy) {
+    private void writeDone(BdevIo io, Link l, int status, int errno) {
         int i = io.index();
         if (status == IoStatus.SUCCESS) {
-            if (wasHealthy) {
-                okHealthy[i]++;
-            }
+            okMask[i] |= l.bit;
         } else if (status == IoStatus.NO_SPACE) {
             noSpace[i] |= l.bit;
         } else {
@@ -354,23 +355,28 @@ final class NexusChannel extends IoChannel {
                 failStatus[i] = status;
                 failErrno[i] = errno;
             }
+            failMask[i] |= l.bit;
             fault(l, status, errno);
         }
         if (--pending[i] > 0) {
             return;
         }
-        if (okHealthy[i] == 0) {
-            boolean full = noSpace[i] != 0 && failStatus[i] == IoStatus.SUCCESS;
-            finish(io, full ? IoStatus.NO_SPACE : IoStatus.IO_ERROR, full ? 0 : failErrno[i]);
-            return;
-        }
-        if (noSpace[i] != 0) {
+        // Judged by the children healthy now, not when the write went out: a child that took it
+        // may have been faulted since (on another reactor, by the client), and one that failed it
+        // may have stayed (the last healthy child is not faulted for one IO).
+        refresh();
+        if (noSpace[i] != 0 && readableIn(okMask[i])) {
             for (Link b : byId) {
                 if (b != null && (noSpace[i] & b.bit) != 0) {
                     nexus.childFailed(b.member.child(), b.member.bdev(), ChildReason.NO_SPACE);
                 }
             }
             refresh();
+        }
+        if (!readableIn(okMask[i]) || readableIn(failMask[i] | noSpace[i])) {
+            boolean full = noSpace[i] != 0 && failStatus[i] == IoStatus.SUCCESS;
+            finish(io, full ? IoStatus.NO_SPACE : IoStatus.IO_ERROR, full ? 0 : failErrno[i]);
+            return;
         }
         long gen = applied.generation();
         if (nexus.persistedGeneration() >= gen) {
@@ -379,6 +385,16 @@ final class NexusChannel extends IoChannel {
             held[heldCount] = io;
             heldGeneration[heldCount++] = gen;
         }
+    }
+
+    /** Whether a child healthy in the current set is among {@code mask}. */
+    private boolean readableIn(int mask) {
+        for (Link l : readable) {
+            if ((mask & l.bit) != 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void fault(Link l, int status, int errno) {

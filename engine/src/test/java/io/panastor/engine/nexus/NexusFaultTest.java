@@ -172,6 +172,27 @@ class NexusFaultTest {
     }
 
     @Test
+    void aWriteTheLastHealthyChildFailedFailsThoughItReachedAChildFaultedMeanwhile() throws Exception {
+        // The write reaches a (then healthy) and is held on b.
+        FaultBdev.get(b).hang(IoType.WRITE);
+        CompletableFuture<List<IoRunner.Result>> w = writeAsync(engine.reactors().get(0), nexus(), 0, 1, 7, 1, arena);
+        Await.until("the write is on a and held on b", Duration.ofSeconds(30),
+                () -> FaultBdev.get(b).held() == 1 && FaultBdev.get(a).reachedBase(IoType.WRITE) == 1);
+        // a is faulted (by the client here; as well by a failed IO on another reactor): b is the last healthy child.
+        Engine.await(engine.faultNexusChild("n", uriA));
+        // b fails the write: it stays (the last healthy child), so it is healthy without the write.
+        FaultBdev.get(b).failHung(EIO);
+        IoRunner.Result r = w.get(30, TimeUnit.SECONDS).get(0);
+        NexusInfo i = info();
+        assertThat(child(i, uriB).state()).isEqualTo(ChildState.OPEN);
+        assertThat(engine.nexusHealth(i.infoKey()).orElseThrow().children())
+                .filteredOn(HealthRecord.ChildHealth::healthy).extracting(HealthRecord.ChildHealth::uri)
+                .containsExactly(uriB);
+        assertThat(r.ok()).as("a write acknowledged but not on %s, the only child the record calls healthy", uriB)
+                .isFalse();
+    }
+
+    @Test
     void corruptReadsAreSeenByTheVerifierAndFaultingThatChildMakesTheVolumeClean() {
         assertThat(write(engine.reactors().get(0), nexus(), 0, BLOCKS, 7, 16, arena)).allMatch(IoRunner.Result::ok);
         FaultBdev.get(b).corruptReads();

@@ -133,6 +133,16 @@ public final class FaultBdev extends AbstractBdev {
         return this;
     }
 
+    /**
+     * Ends every hang with a failure: IO held by one completes IO_ERROR with {@code errno} now,
+     * never reaching the base (a device that failed IO it had taken). Waits for the reactors.
+     */
+    public FaultBdev failHung(int errno) {
+        rule(Rules::withoutHangs);
+        onEveryChannel(ch -> ch.failHung(errno));
+        return this;
+    }
+
     /** Back to normal: no fault, and any held IO goes to the base now. Waits for the reactors. */
     public FaultBdev heal() {
         rule(r -> Rules.NORMAL);

@@ -193,6 +193,11 @@ final class FaultChannel extends IoChannel {
         failHeld(IoStatus.IO_ERROR, Errno.ENODEV);
     }
 
+    /** Held IO fails with {@code errno} (on the reactor, by message). */
+    void failHung(int errno) {
+        failHeld(IoStatus.IO_ERROR, errno);
+    }
+
     private void failHeld(int status, int errno) {
         while (heldCount > 0) {
             int i = held[0];
