@@ -367,8 +367,11 @@ public final class Nexuses implements AutoCloseable {
             refuseLastHealthy(n, c, "remove");
             n.remove(c);
             await(n.quiesce(c));
-            n.persistNow();
-            close(c);
+            try {
+                n.persistNow();
+            } finally {
+                close(c);   // no longer a child, persisted or not: nothing may keep it claimed
+            }
             return n.info();
         });
     }
