@@ -43,8 +43,6 @@ final class NexusChannel extends IoChannel {
     private ChildSet applied;
     private Link[] links = new Link[0];
     private Link[] readable = new Link[0];
-    /** The current link of each child id (for faults decided when a write ends). */
-    private final Link[] byId = new Link[Nexus.MAX_CHILDREN];
     /** Links of children no longer routed to, until their IO in flight ends. */
     private final List<Link> draining = new ArrayList<>();
     private final List<Waiter> waiters = new ArrayList<>();
@@ -60,6 +58,8 @@ final class NexusChannel extends IoChannel {
     private final int[] failErrno;
     private final int[] tried;
     private final int[] noSpace;
+    /** The child set a fanned-out IO went out under: whom its bits name (a slot may be a new child's by the end). */
+    private final ChildSet[] sentUnder;
     /** Writes done but waiting for their health generation to be persisted, and that generation. */
     private final BdevIo[] held;
     private final long[] heldGeneration;
@@ -81,6 +81,7 @@ final class NexusChannel extends IoChannel {
         failErrno = new int[n];
         tried = new int[n];
         noSpace = new int[n];
+        sentUnder = new ChildSet[n];
         held = new BdevIo[n];
         heldGeneration = new long[n];
         refresh();
@@ -128,7 +129,6 @@ final class NexusChannel extends IoChannel {
         }
         List<Link> next = new ArrayList<>();
         List<Link> reads = new ArrayList<>();
-        java.util.Arrays.fill(byId, null);
         for (ChildSet.Member m : s.members()) {
             Link l = find(m);
             if (l == null) {
@@ -139,7 +139,6 @@ final class NexusChannel extends IoChannel {
                 }
             }
             next.add(l);
-            byId[m.child().id] = l;
             if (m.readable()) {
                 reads.add(l);
             }
@@ -259,6 +258,7 @@ final class NexusChannel extends IoChannel {
             scratch[k] = c;
         }
         pending[io.index()] = ls.length;
+        sentUnder[io.index()] = applied;
         active++;
         for (int k = 0; k < ls.length; k++) {
             Link l = ls[k];
@@ -365,15 +365,19 @@ final class NexusChannel extends IoChannel {
         // may have been faulted since (on another reactor, by the client), and one that failed it
         // may have stayed (the last healthy child is not faulted for one IO).
         refresh();
-        if (noSpace[i] != 0 && readableIn(okMask[i])) {
-            for (Link b : byId) {
-                if (b != null && (noSpace[i] & b.bit) != 0) {
-                    nexus.childFailed(b.member.child(), b.member.bdev(), ChildReason.NO_SPACE);
+        ChildSet sent = sentUnder[i];
+        sentUnder[i] = null;
+        if (noSpace[i] != 0 && readableIn(okMask[i], sent)) {
+            List<ChildSet.Member> ms = sent.members();
+            for (int k = 0; k < ms.size(); k++) {
+                ChildSet.Member m = ms.get(k);
+                if ((noSpace[i] & (1 << m.child().id)) != 0) {
+                    nexus.childFailed(m.child(), m.bdev(), ChildReason.NO_SPACE);
                 }
             }
             refresh();
         }
-        if (!readableIn(okMask[i]) || readableIn(failMask[i] | noSpace[i])) {
+        if (!readableIn(okMask[i], sent) || readableIn(failMask[i] | noSpace[i], sent)) {
             boolean full = noSpace[i] != 0 && failStatus[i] == IoStatus.SUCCESS;
             finish(io, full ? IoStatus.NO_SPACE : IoStatus.IO_ERROR, full ? 0 : failErrno[i]);
             return;
@@ -387,10 +391,20 @@ final class NexusChannel extends IoChannel {
         }
     }
 
-    /** Whether a child healthy in the current set is among {@code mask}. */
-    private boolean readableIn(int mask) {
+    /** Whether a child healthy in the current set is among {@code mask} (bits of set {@code sent}'s children). */
+    private boolean readableIn(int mask, ChildSet sent) {
         for (Link l : readable) {
-            if ((mask & l.bit) != 0) {
+            if ((mask & l.bit) != 0 && in(sent, l.member.child())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean in(ChildSet set, NexusChild c) {
+        List<ChildSet.Member> ms = set.members();
+        for (int k = 0; k < ms.size(); k++) {
+            if (ms.get(k).child() == c) {
                 return true;
             }
         }

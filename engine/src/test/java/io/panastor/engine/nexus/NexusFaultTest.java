@@ -193,6 +193,26 @@ class NexusFaultTest {
     }
 
     @Test
+    void aChildOutOfSpaceAndRemovedMidWriteDoesNotGetTheChildAddedInItsSlotFaulted() throws Exception {
+        // The write is held on a and finds b full.
+        FaultBdev.get(a).hang(IoType.WRITE);
+        FaultBdev.get(b).noSpace(IoType.WRITE);
+        CompletableFuture<List<IoRunner.Result>> w = writeAsync(engine.reactors().get(0), nexus(), 0, 1, 8, 1, arena);
+        Await.until("the write is held on a and refused by b", Duration.ofSeconds(30),
+                () -> FaultBdev.get(a).held() == 1 && FaultBdev.get(b).seen(IoType.WRITE) == 1);
+        // b goes (it has no IO in flight any more), and a new child takes its place.
+        Engine.await(engine.removeNexusChild("n", uriB));
+        String uriC = malloc("c" + a, 8);
+        Engine.await(engine.addNexusChild("n", uriC, true));
+        FaultBdev.get(a).releaseHung();
+        assertThat(w.get(30, TimeUnit.SECONDS)).allMatch(IoRunner.Result::ok);
+        assertThat(child(info(), uriC)).as("the child added after b ran out of space")
+                .extracting(ChildInfo::state, ChildInfo::reason)
+                .containsExactly(ChildState.OUT_OF_SYNC, ChildReason.OUT_OF_SYNC);
+        assertHolds(engine, base(a), 0, 1, 8);
+    }
+
+    @Test
     void corruptReadsAreSeenByTheVerifierAndFaultingThatChildMakesTheVolumeClean() {
         assertThat(write(engine.reactors().get(0), nexus(), 0, BLOCKS, 7, 16, arena)).allMatch(IoRunner.Result::ok);
         FaultBdev.get(b).corruptReads();
