@@ -234,7 +234,8 @@ class NexusFaultTest {
         assertThat(running.get(60, TimeUnit.SECONDS)).allMatch(IoRunner.Result::ok);
         Await.until(b + " is unregistered", Duration.ofSeconds(30), () -> engine.bdevs().lookup(b).isEmpty());
         assertFaulted(uriB, ChildReason.HOT_REMOVED);
-        assertThat(child(info(), uriB).bdev()).isNull();
+        // The registry unregisters the device and then tells its claimant on a thread of its own.
+        Await.until("the nexus drops " + b, Duration.ofSeconds(30), () -> child(info(), uriB).bdev() == null);
         assertHolds(engine, base(a), 0, BLOCKS, 8);
         Await.until("base" + b + " is free", Duration.ofSeconds(30), () -> engine.claimant("base" + b).isEmpty());
         Engine.await(engine.createBdev("fault:///" + b + "?base=base" + b));
