@@ -46,6 +46,8 @@ public final class Nexuses implements AutoCloseable {
     private volatile HealthStore store = HealthStore.inMemory();
     private final Map<String, Nexus> byName = new LinkedHashMap<>();
     private final Set<String> pending = new HashSet<>();
+    /** The child-health keys of the nexuses being created: a key names one nexus's record. */
+    private final Set<String> pendingKeys = new HashSet<>();
     private final ExecutorService ops = Executors.newVirtualThreadPerTaskExecutor();
 
     public Nexuses(Bdevs bdevs, NvmfTarget target) {
@@ -68,8 +70,8 @@ public final class Nexuses implements AutoCloseable {
      * Creates a nexus over {@code spec}'s children: opens each (an existing bdev, or one made
      * from its URI), claims it, checks it is at least the nexus's size with the same block
      * size, persists the children's health (all healthy) and registers the nexus's bdev.
-     * Idempotent for an identical spec. Refused: a bad spec (INVALID_ARGUMENT), a name or UUID
-     * taken (ALREADY_EXISTS), a child missing (NOT_FOUND) or claimed (BUSY). A failure leaves
+     * Idempotent for an identical spec. Refused: a bad spec (INVALID_ARGUMENT), a name, UUID or
+     * child-health key taken (ALREADY_EXISTS), a child missing (NOT_FOUND) or claimed (BUSY). A failure leaves
      * nothing behind.
      */
     public CompletableFuture<NexusInfo> create(NexusSpec spec) {
@@ -93,10 +95,19 @@ public final class Nexuses implements AutoCloseable {
                 if (other.uuid().equals(spec.uuid())) {
                     return failed(Reason.ALREADY_EXISTS, "uuid " + spec.uuid() + " is nexus " + other.name() + "'s");
                 }
+                if (other.infoKey.equals(spec.key())) {
+                    return failed(Reason.ALREADY_EXISTS, "nexus " + other.name() + " keeps its child health under key "
+                            + spec.key() + "; each nexus needs its own");
+                }
             }
-            if (!pending.add(spec.name())) {
+            if (pending.contains(spec.name())) {
                 return failed(Reason.BUSY, "nexus " + spec.name() + " is being created");
             }
+            if (!pendingKeys.add(spec.key())) {
+                return failed(Reason.BUSY, "a nexus keeping its child health under key " + spec.key()
+                        + " is being created");
+            }
+            pending.add(spec.name());
         }
         return async(() -> {
             try {
@@ -104,6 +115,7 @@ public final class Nexuses implements AutoCloseable {
             } finally {
                 synchronized (this) {
                     pending.remove(spec.name());
+                    pendingKeys.remove(spec.key());
                 }
             }
         });

@@ -271,6 +271,23 @@ class NexusMirrorTest {
     }
 
     @Test
+    void aSecondNexusUnderAKeyInUseIsRefusedAndWritesNoRecordOverTheFirstOnes() {
+        Engine.await(engine.createNexus(new NexusSpec("n1", UUID.randomUUID(), 8 * MiB, List.of(malloc("k1", 8)),
+                "volumes/v1")));
+        assertThat(reasonOf(() -> Engine.await(engine.createNexus(new NexusSpec("n2", UUID.randomUUID(), 8 * MiB,
+                List.of(malloc("k2", 8), malloc("k3", 8)), "volumes/v1"))))).isEqualTo(Reason.ALREADY_EXISTS);
+        assertThat(engine.nexusHealth("volumes/v1").orElseThrow().children()).extracting(HealthRecord.ChildHealth::uri)
+                .containsExactly(malloc("k1", 8));
+        assertThat(engine.bdevs().lookup("k2")).isEmpty();
+        // Nor may a nexus take another's UUID as its key (the default key of that other).
+        NexusInfo n3 = Engine.await(engine.createNexus(spec("n3", 8 * MiB, malloc("k4", 8))));
+        assertThat(reasonOf(() -> Engine.await(engine.createNexus(new NexusSpec("n4", UUID.randomUUID(), 8 * MiB,
+                List.of(malloc("k5", 8)), n3.uuid().toString()))))).isEqualTo(Reason.ALREADY_EXISTS);
+        assertThat(engine.nexusHealth(n3.infoKey()).orElseThrow().children()).extracting(HealthRecord.ChildHealth::uri)
+                .containsExactly(malloc("k4", 8));
+    }
+
+    @Test
     void theHealthStoreIsWrittenOnEveryChange() {
         Engine.await(engine.createBdev(malloc("a", 8)));
         Engine.await(engine.createBdev(malloc("b", 8)));
