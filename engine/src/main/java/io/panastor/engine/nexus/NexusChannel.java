@@ -5,6 +5,7 @@ import io.panastor.engine.bdev.IoChannel;
 import io.panastor.engine.bdev.IoCompletion;
 import io.panastor.engine.bdev.IoStatus;
 import io.panastor.engine.bdev.IoType;
+import io.panastor.engine.error.EngineException;
 import io.panastor.reactor.Reactor;
 import java.util.ArrayList;
 import java.util.List;
@@ -129,13 +130,20 @@ final class NexusChannel extends IoChannel {
         }
         List<Link> next = new ArrayList<>();
         List<Link> reads = new ArrayList<>();
+        boolean faulted = false;
         for (ChildSet.Member m : s.members()) {
             Link l = find(m);
             if (l == null) {
                 try {
                     l = new Link(m, m.bdev().channel(reactor));
                 } catch (RuntimeException e) {
-                    continue;   // its device is going away: the removal faults it
+                    // It cannot take this reactor's IO, so it is not healthy: faulted now (for a
+                    // device being destroyed, whatever the others are), before a write that
+                    // missed it can be acknowledged.
+                    boolean gone = e instanceof EngineException ee && ee.reason() == EngineException.Reason.NOT_FOUND;
+                    nexus.childFailed(m.child(), m.bdev(), gone ? ChildReason.HOT_REMOVED : ChildReason.CANNOT_OPEN);
+                    faulted = true;
+                    continue;
                 }
             }
             next.add(l);
@@ -151,6 +159,9 @@ final class NexusChannel extends IoChannel {
         links = next.toArray(Link[]::new);
         readable = reads.toArray(Link[]::new);
         applied = s;
+        if (faulted) {
+            refresh();  // the set the fault made (unchanged if the child stayed, the last healthy one)
+        }
         checkWaiters();
     }
 

@@ -213,6 +213,28 @@ class NexusFaultTest {
     }
 
     @Test
+    void aChildWhoseChannelCannotBeMadeOnAReactorIsFaultedBeforeAWriteThatMissedItIsAcknowledged() {
+        // The nexus's and the children's channels exist on reactor 0 only.
+        assertThat(write(engine.reactors().get(0), nexus(), 0, 8, 3, 4, arena)).allMatch(IoRunner.Result::ok);
+        FaultBdev.get(b).failNewChannels();
+        List<IoRunner.Result> r = write(engine.reactors().get(1), nexus(), 0, 8, 4, 4, arena);
+        NexusInfo i = info();
+        List<String> healthy = engine.nexusHealth(i.infoKey()).orElseThrow().children().stream()
+                .filter(HealthRecord.ChildHealth::healthy).map(HealthRecord.ChildHealth::uri).toList();
+        for (int k = 0; k < r.size(); k++) {
+            if (r.get(k).ok()) {
+                for (String uri : healthy) {
+                    assertHolds(engine, base(uri.substring("bdev:///".length())), k, 1, 4);
+                }
+            }
+        }
+        assertThat(child(i, uriB)).extracting(ChildInfo::state, ChildInfo::reason)
+                .containsExactly(ChildState.FAULTED, ChildReason.CANNOT_OPEN);
+        assertThat(healthy).containsExactly(uriA);
+        assertThat(r).allMatch(IoRunner.Result::ok);
+    }
+
+    @Test
     void corruptReadsAreSeenByTheVerifierAndFaultingThatChildMakesTheVolumeClean() {
         assertThat(write(engine.reactors().get(0), nexus(), 0, BLOCKS, 7, 16, arena)).allMatch(IoRunner.Result::ok);
         FaultBdev.get(b).corruptReads();

@@ -38,6 +38,8 @@ public final class FaultBdev extends AbstractBdev {
     volatile Rules rules = Rules.NORMAL;
     /** Set by {@link #removeDevice} or when the base is hot-removed: all IO fails with ENODEV. */
     volatile boolean gone;
+    /** Set by {@link #failNewChannels}: a channel asked for from now on cannot be made. */
+    private volatile boolean noNewChannels;
     final AtomicLongArray seen = new AtomicLongArray(IoType.values().length);
     final AtomicLongArray reached = new AtomicLongArray(IoType.values().length);
     final AtomicInteger heldNow = new AtomicInteger();
@@ -143,6 +145,15 @@ public final class FaultBdev extends AbstractBdev {
         return this;
     }
 
+    /**
+     * A channel on a reactor that has none yet cannot be made from now on (as a ring that
+     * cannot be set up): {@link #channel} throws there. Channels made already go on.
+     */
+    public FaultBdev failNewChannels() {
+        noNewChannels = true;
+        return this;
+    }
+
     /** Back to normal: no fault, and any held IO goes to the base now. Waits for the reactors. */
     public FaultBdev heal() {
         rule(r -> Rules.NORMAL);
@@ -206,6 +217,9 @@ public final class FaultBdev extends AbstractBdev {
 
     @Override
     protected IoChannel createChannel(Reactor reactor) {
+        if (noNewChannels) {
+            throw new IllegalStateException("fault injected: no channel of " + name() + " on " + reactor);
+        }
         FaultChannel c = new FaultChannel(this, reactor);
         channels.add(c);
         return c;
