@@ -364,6 +364,11 @@ public final class Nexuses implements AutoCloseable {
                 n.persistNow();
             } catch (IOException | RuntimeException e) {
                 n.remove(c);
+                try {
+                    await(n.quiesce(c));    // the channels may have sent it writes already
+                } catch (RuntimeException q) {
+                    e.addSuppressed(q);
+                }
                 close(c);
                 throw e;
             }

@@ -8,6 +8,7 @@ import static io.panastor.engine.nexus.NexusTestSupport.spec;
 import static io.panastor.engine.nexus.NexusTestSupport.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.panastor.engine.Await;
 import io.panastor.engine.Engine;
 import io.panastor.engine.bdev.IoRunner;
 import io.panastor.engine.bdev.IoType;
@@ -19,6 +20,11 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.util.List;
 import java.util.Optional;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -90,10 +96,42 @@ class NexusHealthStoreFailureTest {
         assertThat(engine.claimant("fb")).isEmpty();
     }
 
-    /** In memory; every save fails while {@link #failing}. */
+    @Test
+    void aChildWhoseAddWasNotPersistedIsReleasedOnlyOnceItsWritesEnded() throws Exception {
+        Engine.await(engine.createBdev(malloc("ba", 8)));
+        Engine.await(engine.createBdev(malloc("bc", 8)));
+        Engine.await(engine.createBdev("fault:///fa2?base=ba"));
+        Engine.await(engine.createBdev("fault:///fc2?base=bc"));
+        Engine.await(engine.createNexus(spec("n", 8 * MiB, "bdev:///fa2")));
+        // The add's save waits, so that a write reaches the new child before the save fails.
+        store.gate = new CountDownLatch(1);
+        store.failing = true;
+        FaultBdev.get("fc2").hang(IoType.WRITE, TimeUnit.SECONDS.toNanos(5));
+        CompletableFuture<NexusInfo> add = engine.addNexusChild("n", "bdev:///fc2", true);
+        assertThat(store.entered.await(30, TimeUnit.SECONDS)).isTrue();
+        CompletableFuture<List<IoRunner.Result>> w = NexusTestSupport.writeAsync(engine.reactors().get(0),
+                engine.bdevs().get("n"), 0, 1, 5, 1, arena);
+        Await.until("the write is held on fc2", Duration.ofSeconds(30), () -> FaultBdev.get("fc2").held() == 1);
+        AtomicInteger heldAtAnswer = new AtomicInteger(-1);
+        CompletableFuture<Void> answered = add.handle((v, t) -> {
+            heldAtAnswer.set(FaultBdev.get("fc2").held());
+            return null;
+        });
+        store.gate.countDown();
+        answered.get(60, TimeUnit.SECONDS);
+        assertThat(reasonOf(() -> Engine.await(add))).isEqualTo(Reason.IO_ERROR);
+        assertThat(heldAtAnswer.get()).as("nexus IO still on fc2 when it was released").isZero();
+        assertThat(engine.claimant("fc2")).isEmpty();
+        store.failing = false;
+        assertThat(w.get(60, TimeUnit.SECONDS)).hasSize(1);
+    }
+
+    /** In memory; every save fails while {@link #failing} (after {@link #gate} opens, if set). */
     private static final class Broken implements HealthStore {
         final HealthStore inner = HealthStore.inMemory();
         volatile boolean failing;
+        volatile CountDownLatch gate;
+        final CountDownLatch entered = new CountDownLatch(1);
 
         @Override
         public Optional<HealthRecord> load(String key) {
@@ -107,6 +145,15 @@ class NexusHealthStoreFailureTest {
         @Override
         public void save(String key, HealthRecord record) throws IOException {
             if (failing) {
+                CountDownLatch g = gate;
+                if (g != null) {
+                    entered.countDown();
+                    try {
+                        g.await();
+                    } catch (InterruptedException e) {
+                        throw new IOException(e);
+                    }
+                }
                 throw new IOException("store down (test)");
             }
             inner.save(key, record);
