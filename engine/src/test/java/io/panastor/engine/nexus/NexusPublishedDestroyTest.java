@@ -44,6 +44,28 @@ class NexusPublishedDestroyTest {
     }
 
     @Test
+    void anEngineClosedWithAPublishedNexusUnderHostIoRecordsACleanShutdown() throws Exception {
+        HealthStore store = HealthStore.inMemory();
+        server.nexusHealthStore(store);
+        NexusInfo n = Engine.await(server.createNexus(spec("n", 16 * MiB, malloc("ma", 16), malloc("mb", 16))));
+        String nqn = "nqn.2019-05.io.openebs:" + n.uuid();
+        Engine.await(server.publishNexus("n", nqn, List.of()));
+        InetSocketAddress at = Engine.await(server.addListener("127.0.0.1", 0));
+        Bdev remote = Engine.await(host.createBdev("nvmf://127.0.0.1:" + at.getPort() + "/" + nqn
+                + "?io_timeout_ms=2000&ctrlr_loss_timeout_ms=1000"));
+        CompletableFuture<List<IoRunner.Result>> load = NexusTestSupport.writeAsync(host.reactors().get(0), remote, 0,
+                4096, 22, 32, arena);
+        Await.until("host writes reach the nexus", Duration.ofSeconds(30),
+                () -> server.bdevs().get("ma").ioCounters(server.reactors().get(0)) != null
+                        || server.bdevs().get("ma").ioCounters(server.reactors().get(1)) != null);
+        server.close();
+        assertThat(load.get(60, TimeUnit.SECONDS)).hasSize(4096);
+        HealthRecord h = store.load(n.infoKey()).orElseThrow();
+        assertThat(h.cleanShutdown()).isTrue();
+        assertThat(h.children()).allMatch(HealthRecord.ChildHealth::healthy);
+    }
+
+    @Test
     void aPublishedNexusWithHostIoInFlightIsDestroyedAndEveryIoEnds() throws Exception {
         Engine.await(server.createBdev(malloc("ba", 16)));
         Engine.await(server.createBdev(malloc("bb", 16)));
