@@ -23,7 +23,8 @@ import java.util.concurrent.CompletableFuture;
  *       a write it failed fails, whoever else took it). A child that
  *       failed one is faulted with the reason its status gives; one that ran out of space is
  *       faulted for it only if another healthy child took the write (when all ran out, the
- *       write fails NO_SPACE and no child is faulted).</li>
+ *       write fails NO_SPACE and no child is faulted). One that had no submission slot
+ *       (NO_RESOURCES) is not faulted, and the write fails NO_RESOURCES, for the host to retry.</li>
  *   <li>A read goes to the readable child with the fewest IOs in flight on this reactor (ties
  *       in turn). A failed read faults that child and is tried on another not yet tried.</li>
  *   <li>A write completed under a child set whose health is not yet persisted waits here
@@ -59,6 +60,8 @@ final class NexusChannel extends IoChannel {
     private final int[] failErrno;
     private final int[] tried;
     private final int[] noSpace;
+    /** Children that had no submission slot for the write (NO_RESOURCES): not their failure, but they missed it. */
+    private final int[] busy;
     /** The child set a fanned-out IO went out under: whom its bits name (a slot may be a new child's by the end). */
     private final ChildSet[] sentUnder;
     /** Writes done but waiting for their health generation to be persisted, and that generation. */
@@ -82,6 +85,7 @@ final class NexusChannel extends IoChannel {
         failErrno = new int[n];
         tried = new int[n];
         noSpace = new int[n];
+        busy = new int[n];
         sentUnder = new ChildSet[n];
         held = new BdevIo[n];
         heldGeneration = new long[n];
@@ -234,6 +238,7 @@ final class NexusChannel extends IoChannel {
         failErrno[i] = 0;
         tried[i] = 0;
         noSpace[i] = 0;
+        busy[i] = 0;
         switch (io.type()) {
             case READ -> {
                 Link l = pickReadable(0);
@@ -361,6 +366,8 @@ final class NexusChannel extends IoChannel {
             okMask[i] |= l.bit;
         } else if (status == IoStatus.NO_SPACE) {
             noSpace[i] |= l.bit;
+        } else if (status == IoStatus.NO_RESOURCES) {
+            busy[i] |= l.bit;
         } else {
             if (failStatus[i] == IoStatus.SUCCESS) {
                 failStatus[i] = status;
@@ -388,9 +395,20 @@ final class NexusChannel extends IoChannel {
             }
             refresh();
         }
-        if (!readableIn(okMask[i], sent) || readableIn(failMask[i] | noSpace[i], sent)) {
-            boolean full = noSpace[i] != 0 && failStatus[i] == IoStatus.SUCCESS;
-            finish(io, full ? IoStatus.NO_SPACE : IoStatus.IO_ERROR, full ? 0 : failErrno[i]);
+        // A child that missed it for want of a slot is not faulted (that is no failure of its
+        // own), so the write fails, to be tried again, rather than be acknowledged without it.
+        if (!readableIn(okMask[i], sent) || readableIn(failMask[i] | noSpace[i], sent) || busy[i] != 0) {
+            int st;
+            if (failStatus[i] != IoStatus.SUCCESS) {
+                st = IoStatus.IO_ERROR;
+            } else if (noSpace[i] != 0) {
+                st = IoStatus.NO_SPACE;
+            } else if (busy[i] != 0) {
+                st = IoStatus.NO_RESOURCES;
+            } else {
+                st = IoStatus.IO_ERROR;
+            }
+            finish(io, st, st == IoStatus.IO_ERROR ? failErrno[i] : 0);
             return;
         }
         long gen = applied.generation();

@@ -235,6 +235,19 @@ class NexusFaultTest {
     }
 
     @Test
+    void aChildOutOfSubmissionSlotsIsNotFaultedAndTheWriteFailsToBeTriedAgain() {
+        // A full ring is not a failed device: nobody is faulted; the write did not reach b, so it fails NO_RESOURCES.
+        FaultBdev.get(b).noResources(IoType.WRITE);
+        assertThat(write(engine.reactors().get(0), nexus(), 0, 8, 5, 4, arena))
+                .extracting(IoRunner.Result::status).containsOnly(IoStatus.NO_RESOURCES);
+        assertThat(info().children()).extracting(ChildInfo::state).containsOnly(ChildState.OPEN);
+        FaultBdev.get(b).heal();
+        assertThat(write(engine.reactors().get(0), nexus(), 0, 8, 6, 4, arena)).allMatch(IoRunner.Result::ok);
+        assertHolds(engine, base(a), 0, 8, 6);
+        assertHolds(engine, base(b), 0, 8, 6);
+    }
+
+    @Test
     void corruptReadsAreSeenByTheVerifierAndFaultingThatChildMakesTheVolumeClean() {
         assertThat(write(engine.reactors().get(0), nexus(), 0, BLOCKS, 7, 16, arena)).allMatch(IoRunner.Result::ok);
         FaultBdev.get(b).corruptReads();

@@ -102,6 +102,11 @@ public final class FaultBdev extends AbstractBdev {
         return rule(r -> r.with(type, Mode.NO_SPACE, 0, 0, 0));
     }
 
+    /** Every IO of {@code type} from now on completes {@link IoStatus#NO_RESOURCES} (a full ring), without reaching the base. */
+    public FaultBdev noResources(IoType type) {
+        return rule(r -> r.with(type, Mode.NO_RESOURCES, 0, 0, 0));
+    }
+
     /** Every IO of {@code type} from now on is held, never reaching the base, until {@link #releaseHung} or {@link #heal}. */
     public FaultBdev hang(IoType type) {
         return hang(type, 0);

@@ -67,6 +67,7 @@ final class FaultChannel extends IoChannel {
                 }
             }
             case NO_SPACE -> completeLater(io, IoStatus.NO_SPACE, 0);
+            case NO_RESOURCES -> completeLater(io, IoStatus.NO_RESOURCES, 0);
             case HANG -> hold(io, r.nanos(t), true);
             case DELAY -> hold(io, r.nanos(t), false);
         }
