@@ -126,7 +126,30 @@ class NexusHealthStoreFailureTest {
         assertThat(w.get(60, TimeUnit.SECONDS)).hasSize(1);
     }
 
-    /** In memory; every save fails while {@link #failing} (after {@link #gate} opens, if set). */
+    @Test
+    void aShutdownWaitsForAHeldWriteAndBothEndOnceTheFaultIsPersisted() throws Exception {
+        Engine.await(engine.createBdev(malloc("ba", 8)));
+        Engine.await(engine.createBdev(malloc("bb", 8)));
+        Engine.await(engine.createBdev("fault:///fa3?base=ba"));
+        Engine.await(engine.createBdev("fault:///fb3?base=bb"));
+        NexusInfo n = Engine.await(engine.createNexus(spec("n", 8 * MiB, "bdev:///fa3", "bdev:///fb3")));
+        store.gate = new CountDownLatch(1);
+        FaultBdev.get("fb3").fail(IoType.WRITE, EIO);
+        CompletableFuture<List<IoRunner.Result>> w = NexusTestSupport.writeAsync(engine.reactors().get(1),
+                engine.bdevs().get("n"), 0, 1, 6, 1, arena);
+        assertThat(store.entered.await(30, TimeUnit.SECONDS)).isTrue();
+        CompletableFuture<NexusInfo> down = engine.shutdownNexus("n");
+        assertThat(w).as("a write that faulted a child, before the fault is persisted").isNotDone();
+        store.gate.countDown();
+        assertThat(w.get(60, TimeUnit.SECONDS)).allMatch(IoRunner.Result::ok);
+        assertThat(down.get(60, TimeUnit.SECONDS).state()).isEqualTo(NexusState.SHUTDOWN);
+        HealthRecord h = store.load(n.infoKey()).orElseThrow();
+        assertThat(h.cleanShutdown()).isTrue();
+        assertThat(h.children()).extracting(HealthRecord.ChildHealth::healthy).containsExactly(true, false);
+        assertHolds(engine, engine.bdevs().get("ba"), 0, 1, 6);
+    }
+
+    /** In memory; saves wait for {@link #gate} (if set), then fail while {@link #failing}. */
     private static final class Broken implements HealthStore {
         final HealthStore inner = HealthStore.inMemory();
         volatile boolean failing;
@@ -144,16 +167,16 @@ class NexusHealthStoreFailureTest {
 
         @Override
         public void save(String key, HealthRecord record) throws IOException {
-            if (failing) {
-                CountDownLatch g = gate;
-                if (g != null) {
-                    entered.countDown();
-                    try {
-                        g.await();
-                    } catch (InterruptedException e) {
-                        throw new IOException(e);
-                    }
+            CountDownLatch g = gate;
+            if (g != null) {
+                entered.countDown();
+                try {
+                    g.await();
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
                 }
+            }
+            if (failing) {
                 throw new IOException("store down (test)");
             }
             inner.save(key, record);
