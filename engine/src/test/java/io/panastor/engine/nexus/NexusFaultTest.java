@@ -248,6 +248,25 @@ class NexusFaultTest {
     }
 
     @Test
+    void aHotRemoveRacingARemoveChildUnderLoadLeavesNothingClaimed() throws Exception {
+        CompletableFuture<List<IoRunner.Result>> running = load(12);
+        Await.until("writes reach " + b, Duration.ofSeconds(30), () -> FaultBdev.get(b).seen(IoType.WRITE) > 50);
+        CompletableFuture<NexusInfo> removing = engine.removeNexusChild("n", uriB);
+        FaultBdev.get(b).removeDevice();
+        removing.handle((v, t) -> null).get(60, TimeUnit.SECONDS);
+        assertThat(running.get(60, TimeUnit.SECONDS)).allMatch(IoRunner.Result::ok);
+        if (!removing.isCompletedExceptionally()) {
+            assertThat(info().children()).extracting(ChildInfo::uri).containsExactly(uriA);
+        } else {
+            Engine.await(engine.removeNexusChild("n", uriB));
+        }
+        Await.until(b + " is gone and its base free", Duration.ofSeconds(30),
+                () -> engine.bdevs().lookup(b).isEmpty() && engine.claimant("base" + b).isEmpty());
+        assertThat(info().state()).isEqualTo(NexusState.ONLINE);
+        assertHolds(engine, base(a), 0, BLOCKS, 12);
+    }
+
+    @Test
     void corruptReadsAreSeenByTheVerifierAndFaultingThatChildMakesTheVolumeClean() {
         assertThat(write(engine.reactors().get(0), nexus(), 0, BLOCKS, 7, 16, arena)).allMatch(IoRunner.Result::ok);
         FaultBdev.get(b).corruptReads();
