@@ -381,8 +381,10 @@ public final class Nexuses implements AutoCloseable {
         return withNexus(key, n -> {
             live(n);
             NexusChild c = childOf(n, uri);
-            refuseLastHealthy(n, c, "remove");
-            n.remove(c);
+            synchronized (n) {     // with the check: an IO fault of the other healthy child cannot come between
+                refuseLastHealthy(n, c, "remove");
+                n.remove(c);
+            }
             await(n.quiesce(c));
             try {
                 n.persistNow();
@@ -414,8 +416,10 @@ public final class Nexuses implements AutoCloseable {
                     if (c.state == to && c.reason == why) {
                         return n.info();
                     }
-                    refuseLastHealthy(n, c, action == ChildAction.OFFLINE ? "take offline" : "fault");
-                    n.setState(c, to, why);
+                    synchronized (n) {     // as in removeChild
+                        refuseLastHealthy(n, c, action == ChildAction.OFFLINE ? "take offline" : "fault");
+                        n.setState(c, to, why);
+                    }
                     await(n.quiesce(c));
                 }
                 case ONLINE -> {
