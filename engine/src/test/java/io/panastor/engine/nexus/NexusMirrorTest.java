@@ -288,6 +288,24 @@ class NexusMirrorTest {
     }
 
     @Test
+    void aNexusUnderTheNameOfAnotherBdevIsRefusedAndLeavesNothingBehind() {
+        Engine.await(engine.createBdev(malloc("taken", 8)));
+        Engine.await(engine.createBdev(malloc("given", 8)));
+        NexusSpec s = spec("taken", 8 * MiB, "bdev:///given", malloc("made", 8));
+        assertThat(reasonOf(() -> Engine.await(engine.createNexus(s)))).isEqualTo(Reason.ALREADY_EXISTS);
+        assertThat(engine.listNexuses()).isEmpty();
+        assertThat(engine.claimant("given")).isEmpty();
+        assertThat(engine.bdevs().lookup("made")).isEmpty();
+        assertThat(engine.nexusHealth(s.key())).isEmpty();
+        // Nor under another's UUID as alias.
+        Bdev given = bdev("given");
+        assertThat(reasonOf(() -> Engine.await(engine.createNexus(new NexusSpec("n", given.uuid(), 8 * MiB,
+                List.of(malloc("made2", 8)), null))))).isEqualTo(Reason.ALREADY_EXISTS);
+        assertThat(engine.bdevs().lookup("made2")).isEmpty();
+        assertThat(engine.bdevs().lookup("n")).isEmpty();
+    }
+
+    @Test
     void theHealthStoreIsWrittenOnEveryChange() {
         Engine.await(engine.createBdev(malloc("a", 8)));
         Engine.await(engine.createBdev(malloc("b", 8)));
