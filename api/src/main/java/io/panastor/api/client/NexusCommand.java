@@ -262,7 +262,9 @@ public final class NexusCommand extends CommandGroup {
     }
 
     @Command(name = "destroy", mixinStandardHelpOptions = true,
-            description = "Destroy a nexus (unpublishing it first); its children's devices stay. No nexus: no error.")
+            description = {"Destroy a nexus (unpublishing it first). No nexus: no error.",
+                    "The bdevs it was given (bdev:///...) stay; those it made from a URI (malloc:///..., nvmf://...)"
+                            + " are destroyed."})
     static final class Destroy extends OnNexus {
         @Override
         int run(ManagedChannel ch, Deadline d) {

@@ -5,6 +5,7 @@ import io.panastor.engine.bdev.IoChannel;
 import io.panastor.engine.bdev.IoCompletion;
 import io.panastor.engine.bdev.IoStatus;
 import io.panastor.engine.bdev.IoType;
+import io.panastor.engine.error.EngineException;
 import io.panastor.reactor.Reactor;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,10 +18,13 @@ import java.util.concurrent.CompletableFuture;
  *
  * <ul>
  *   <li>Writes, flushes, unmaps and write zeroes go to every writable child and complete when
- *       all have answered. They succeed when a readable (healthy) child took them. A child that
+ *       all have answered. They succeed when a child healthy at that point took them and every
+ *       child still healthy did (the last healthy child is not faulted for one failed IO, so
+ *       a write it failed fails, whoever else took it). A child that
  *       failed one is faulted with the reason its status gives; one that ran out of space is
  *       faulted for it only if another healthy child took the write (when all ran out, the
- *       write fails NO_SPACE and no child is faulted).</li>
+ *       write fails NO_SPACE and no child is faulted). One that had no submission slot
+ *       (NO_RESOURCES) is not faulted, and the write fails NO_RESOURCES, for the host to retry.</li>
  *   <li>A read goes to the readable child with the fewest IOs in flight on this reactor (ties
  *       in turn). A failed read faults that child and is tried on another not yet tried.</li>
  *   <li>A write completed under a child set whose health is not yet persisted waits here
@@ -41,8 +45,6 @@ final class NexusChannel extends IoChannel {
     private ChildSet applied;
     private Link[] links = new Link[0];
     private Link[] readable = new Link[0];
-    /** The current link of each child id (for faults decided when a write ends). */
-    private final Link[] byId = new Link[Nexus.MAX_CHILDREN];
     /** Links of children no longer routed to, until their IO in flight ends. */
     private final List<Link> draining = new ArrayList<>();
     private final List<Waiter> waiters = new ArrayList<>();
@@ -51,11 +53,17 @@ final class NexusChannel extends IoChannel {
 
     /** Per parent IO, by descriptor index. */
     private final int[] pending;
-    private final int[] okHealthy;
+    /** Children (bits by id) that took the write, and those that failed it other than for space. */
+    private final int[] okMask;
+    private final int[] failMask;
     private final int[] failStatus;
     private final int[] failErrno;
     private final int[] tried;
     private final int[] noSpace;
+    /** Children that had no submission slot for the write (NO_RESOURCES): not their failure, but they missed it. */
+    private final int[] busy;
+    /** The child set a fanned-out IO went out under: whom its bits name (a slot may be a new child's by the end). */
+    private final ChildSet[] sentUnder;
     /** Writes done but waiting for their health generation to be persisted, and that generation. */
     private final BdevIo[] held;
     private final long[] heldGeneration;
@@ -71,11 +79,14 @@ final class NexusChannel extends IoChannel {
         this.nexus = nexus;
         int n = poolSize();
         pending = new int[n];
-        okHealthy = new int[n];
+        okMask = new int[n];
+        failMask = new int[n];
         failStatus = new int[n];
         failErrno = new int[n];
         tried = new int[n];
         noSpace = new int[n];
+        busy = new int[n];
+        sentUnder = new ChildSet[n];
         held = new BdevIo[n];
         heldGeneration = new long[n];
         refresh();
@@ -99,14 +110,13 @@ final class NexusChannel extends IoChannel {
             BdevIo parent = (BdevIo) c.context;
             int status = c.status();
             int errno = c.errno();
-            boolean wasHealthy = c.tag == 1;
             IoType type = c.type();
             c.release();
             inflight--;
             if (type == IoType.READ) {
                 readDone(parent, this, status, errno);
             } else {
-                writeDone(parent, this, status, errno, wasHealthy);
+                writeDone(parent, this, status, errno);
             }
             if (!waiters.isEmpty()) {
                 checkWaiters();
@@ -124,18 +134,23 @@ final class NexusChannel extends IoChannel {
         }
         List<Link> next = new ArrayList<>();
         List<Link> reads = new ArrayList<>();
-        java.util.Arrays.fill(byId, null);
+        boolean faulted = false;
         for (ChildSet.Member m : s.members()) {
             Link l = find(m);
             if (l == null) {
                 try {
                     l = new Link(m, m.bdev().channel(reactor));
                 } catch (RuntimeException e) {
-                    continue;   // its device is going away: the removal faults it
+                    // It cannot take this reactor's IO, so it is not healthy: faulted now (for a
+                    // device being destroyed, whatever the others are), before a write that
+                    // missed it can be acknowledged.
+                    boolean gone = e instanceof EngineException ee && ee.reason() == EngineException.Reason.NOT_FOUND;
+                    nexus.childFailed(m.child(), m.bdev(), gone ? ChildReason.HOT_REMOVED : ChildReason.CANNOT_OPEN);
+                    faulted = true;
+                    continue;
                 }
             }
             next.add(l);
-            byId[m.child().id] = l;
             if (m.readable()) {
                 reads.add(l);
             }
@@ -148,6 +163,9 @@ final class NexusChannel extends IoChannel {
         links = next.toArray(Link[]::new);
         readable = reads.toArray(Link[]::new);
         applied = s;
+        if (faulted) {
+            refresh();  // the set the fault made (unchanged if the child stayed, the last healthy one)
+        }
         checkWaiters();
     }
 
@@ -214,11 +232,13 @@ final class NexusChannel extends IoChannel {
             return;
         }
         int i = io.index();
-        okHealthy[i] = 0;
+        okMask[i] = 0;
+        failMask[i] = 0;
         failStatus[i] = IoStatus.SUCCESS;
         failErrno[i] = 0;
         tried[i] = 0;
         noSpace[i] = 0;
+        busy[i] = 0;
         switch (io.type()) {
             case READ -> {
                 Link l = pickReadable(0);
@@ -254,6 +274,7 @@ final class NexusChannel extends IoChannel {
             scratch[k] = c;
         }
         pending[io.index()] = ls.length;
+        sentUnder[io.index()] = applied;
         active++;
         for (int k = 0; k < ls.length; k++) {
             Link l = ls[k];
@@ -261,7 +282,6 @@ final class NexusChannel extends IoChannel {
             scratch[k] = null;
             c.prepareLike(io, l.done);
             c.context = io;
-            c.tag = l.member.readable() ? 1 : 0;
             l.inflight++;
             l.channel.submit(c);
         }
@@ -293,7 +313,6 @@ final class NexusChannel extends IoChannel {
         tried[io.index()] |= l.bit;
         c.prepareLike(io, l.done);
         c.context = io;
-        c.tag = 1;
         l.inflight++;
         l.channel.submit(c);
         return true;
@@ -323,36 +342,56 @@ final class NexusChannel extends IoChannel {
         }
     }
 
-    private void writeDone(BdevIo io, Link l, int status, int errno, boolean wasHealthy) {
+    private void writeDone(BdevIo io, Link l, int status, int errno) {
         int i = io.index();
         if (status == IoStatus.SUCCESS) {
-            if (wasHealthy) {
-                okHealthy[i]++;
-            }
+            okMask[i] |= l.bit;
         } else if (status == IoStatus.NO_SPACE) {
             noSpace[i] |= l.bit;
+        } else if (status == IoStatus.NO_RESOURCES) {
+            busy[i] |= l.bit;
         } else {
             if (failStatus[i] == IoStatus.SUCCESS) {
                 failStatus[i] = status;
                 failErrno[i] = errno;
             }
+            failMask[i] |= l.bit;
             fault(l, status, errno);
         }
         if (--pending[i] > 0) {
             return;
         }
-        if (okHealthy[i] == 0) {
-            boolean full = noSpace[i] != 0 && failStatus[i] == IoStatus.SUCCESS;
-            finish(io, full ? IoStatus.NO_SPACE : IoStatus.IO_ERROR, full ? 0 : failErrno[i]);
-            return;
-        }
-        if (noSpace[i] != 0) {
-            for (Link b : byId) {
-                if (b != null && (noSpace[i] & b.bit) != 0) {
-                    nexus.childFailed(b.member.child(), b.member.bdev(), ChildReason.NO_SPACE);
+        // Judged by the children healthy now, not when the write went out: a child that took it
+        // may have been faulted since (on another reactor, by the client), and one that failed it
+        // may have stayed (the last healthy child is not faulted for one IO).
+        refresh();
+        ChildSet sent = sentUnder[i];
+        sentUnder[i] = null;
+        if (noSpace[i] != 0 && readableIn(okMask[i], sent)) {
+            List<ChildSet.Member> ms = sent.members();
+            for (int k = 0; k < ms.size(); k++) {
+                ChildSet.Member m = ms.get(k);
+                if ((noSpace[i] & (1 << m.child().id)) != 0) {
+                    nexus.childFailed(m.child(), m.bdev(), ChildReason.NO_SPACE);
                 }
             }
             refresh();
+        }
+        // A child that missed it for want of a slot is not faulted (that is no failure of its
+        // own), so the write fails, to be tried again, rather than be acknowledged without it.
+        if (!readableIn(okMask[i], sent) || readableIn(failMask[i] | noSpace[i], sent) || busy[i] != 0) {
+            int st;
+            if (failStatus[i] != IoStatus.SUCCESS) {
+                st = IoStatus.IO_ERROR;
+            } else if (noSpace[i] != 0) {
+                st = IoStatus.NO_SPACE;
+            } else if (busy[i] != 0) {
+                st = IoStatus.NO_RESOURCES;
+            } else {
+                st = IoStatus.IO_ERROR;
+            }
+            finish(io, st, st == IoStatus.IO_ERROR ? failErrno[i] : 0);
+            return;
         }
         long gen = applied.generation();
         if (nexus.persistedGeneration() >= gen) {
@@ -361,6 +400,26 @@ final class NexusChannel extends IoChannel {
             held[heldCount] = io;
             heldGeneration[heldCount++] = gen;
         }
+    }
+
+    /** Whether a child healthy in the current set is among {@code mask} (bits of set {@code sent}'s children). */
+    private boolean readableIn(int mask, ChildSet sent) {
+        for (Link l : readable) {
+            if ((mask & l.bit) != 0 && in(sent, l.member.child())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean in(ChildSet set, NexusChild c) {
+        List<ChildSet.Member> ms = set.members();
+        for (int k = 0; k < ms.size(); k++) {
+            if (ms.get(k).child() == c) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void fault(Link l, int status, int errno) {

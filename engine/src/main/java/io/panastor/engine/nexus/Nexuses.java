@@ -46,6 +46,8 @@ public final class Nexuses implements AutoCloseable {
     private volatile HealthStore store = HealthStore.inMemory();
     private final Map<String, Nexus> byName = new LinkedHashMap<>();
     private final Set<String> pending = new HashSet<>();
+    /** The child-health keys of the nexuses being created: a key names one nexus's record. */
+    private final Set<String> pendingKeys = new HashSet<>();
     private final ExecutorService ops = Executors.newVirtualThreadPerTaskExecutor();
 
     public Nexuses(Bdevs bdevs, NvmfTarget target) {
@@ -68,8 +70,8 @@ public final class Nexuses implements AutoCloseable {
      * Creates a nexus over {@code spec}'s children: opens each (an existing bdev, or one made
      * from its URI), claims it, checks it is at least the nexus's size with the same block
      * size, persists the children's health (all healthy) and registers the nexus's bdev.
-     * Idempotent for an identical spec. Refused: a bad spec (INVALID_ARGUMENT), a name or UUID
-     * taken (ALREADY_EXISTS), a child missing (NOT_FOUND) or claimed (BUSY). A failure leaves
+     * Idempotent for an identical spec. Refused: a bad spec (INVALID_ARGUMENT), a name, UUID or
+     * child-health key taken (ALREADY_EXISTS), a child missing (NOT_FOUND) or claimed (BUSY). A failure leaves
      * nothing behind.
      */
     public CompletableFuture<NexusInfo> create(NexusSpec spec) {
@@ -93,10 +95,19 @@ public final class Nexuses implements AutoCloseable {
                 if (other.uuid().equals(spec.uuid())) {
                     return failed(Reason.ALREADY_EXISTS, "uuid " + spec.uuid() + " is nexus " + other.name() + "'s");
                 }
+                if (other.infoKey.equals(spec.key())) {
+                    return failed(Reason.ALREADY_EXISTS, "nexus " + other.name() + " keeps its child health under key "
+                            + spec.key() + "; each nexus needs its own");
+                }
             }
-            if (!pending.add(spec.name())) {
+            if (pending.contains(spec.name())) {
                 return failed(Reason.BUSY, "nexus " + spec.name() + " is being created");
             }
+            if (!pendingKeys.add(spec.key())) {
+                return failed(Reason.BUSY, "a nexus keeping its child health under key " + spec.key()
+                        + " is being created");
+            }
+            pending.add(spec.name());
         }
         return async(() -> {
             try {
@@ -104,6 +115,7 @@ public final class Nexuses implements AutoCloseable {
             } finally {
                 synchronized (this) {
                     pending.remove(spec.name());
+                    pendingKeys.remove(spec.key());
                 }
             }
         });
@@ -352,6 +364,11 @@ public final class Nexuses implements AutoCloseable {
                 n.persistNow();
             } catch (IOException | RuntimeException e) {
                 n.remove(c);
+                try {
+                    await(n.quiesce(c));    // the channels may have sent it writes already
+                } catch (RuntimeException q) {
+                    e.addSuppressed(q);
+                }
                 close(c);
                 throw e;
             }
@@ -364,11 +381,16 @@ public final class Nexuses implements AutoCloseable {
         return withNexus(key, n -> {
             live(n);
             NexusChild c = childOf(n, uri);
-            refuseLastHealthy(n, c, "remove");
-            n.remove(c);
+            synchronized (n) {     // with the check: an IO fault of the other healthy child cannot come between
+                refuseLastHealthy(n, c, "remove");
+                n.remove(c);
+            }
             await(n.quiesce(c));
-            n.persistNow();
-            close(c);
+            try {
+                n.persistNow();
+            } finally {
+                close(c);   // no longer a child, persisted or not: nothing may keep it claimed
+            }
             return n.info();
         });
     }
@@ -394,8 +416,10 @@ public final class Nexuses implements AutoCloseable {
                     if (c.state == to && c.reason == why) {
                         return n.info();
                     }
-                    refuseLastHealthy(n, c, action == ChildAction.OFFLINE ? "take offline" : "fault");
-                    n.setState(c, to, why);
+                    synchronized (n) {     // as in removeChild
+                        refuseLastHealthy(n, c, action == ChildAction.OFFLINE ? "take offline" : "fault");
+                        n.setState(c, to, why);
+                    }
                     await(n.quiesce(c));
                 }
                 case ONLINE -> {

@@ -172,6 +172,101 @@ class NexusFaultTest {
     }
 
     @Test
+    void aWriteTheLastHealthyChildFailedFailsThoughItReachedAChildFaultedMeanwhile() throws Exception {
+        // The write reaches a (then healthy) and is held on b.
+        FaultBdev.get(b).hang(IoType.WRITE);
+        CompletableFuture<List<IoRunner.Result>> w = writeAsync(engine.reactors().get(0), nexus(), 0, 1, 7, 1, arena);
+        Await.until("the write is on a and held on b", Duration.ofSeconds(30),
+                () -> FaultBdev.get(b).held() == 1 && FaultBdev.get(a).reachedBase(IoType.WRITE) == 1);
+        // a is faulted (by the client here; as well by a failed IO on another reactor): b is the last healthy child.
+        Engine.await(engine.faultNexusChild("n", uriA));
+        // b fails the write: it stays (the last healthy child), so it is healthy without the write.
+        FaultBdev.get(b).failHung(EIO);
+        IoRunner.Result r = w.get(30, TimeUnit.SECONDS).get(0);
+        NexusInfo i = info();
+        assertThat(child(i, uriB).state()).isEqualTo(ChildState.OPEN);
+        assertThat(engine.nexusHealth(i.infoKey()).orElseThrow().children())
+                .filteredOn(HealthRecord.ChildHealth::healthy).extracting(HealthRecord.ChildHealth::uri)
+                .containsExactly(uriB);
+        assertThat(r.ok()).as("a write acknowledged but not on %s, the only child the record calls healthy", uriB)
+                .isFalse();
+    }
+
+    @Test
+    void aChildOutOfSpaceAndRemovedMidWriteDoesNotGetTheChildAddedInItsSlotFaulted() throws Exception {
+        // The write is held on a and finds b full.
+        FaultBdev.get(a).hang(IoType.WRITE);
+        FaultBdev.get(b).noSpace(IoType.WRITE);
+        CompletableFuture<List<IoRunner.Result>> w = writeAsync(engine.reactors().get(0), nexus(), 0, 1, 8, 1, arena);
+        Await.until("the write is held on a and refused by b", Duration.ofSeconds(30),
+                () -> FaultBdev.get(a).held() == 1 && FaultBdev.get(b).seen(IoType.WRITE) == 1);
+        // b goes (it has no IO in flight any more), and a new child takes its place.
+        Engine.await(engine.removeNexusChild("n", uriB));
+        String uriC = malloc("c" + a, 8);
+        Engine.await(engine.addNexusChild("n", uriC, true));
+        FaultBdev.get(a).releaseHung();
+        assertThat(w.get(30, TimeUnit.SECONDS)).allMatch(IoRunner.Result::ok);
+        assertThat(child(info(), uriC)).as("the child added after b ran out of space")
+                .extracting(ChildInfo::state, ChildInfo::reason)
+                .containsExactly(ChildState.OUT_OF_SYNC, ChildReason.OUT_OF_SYNC);
+        assertHolds(engine, base(a), 0, 1, 8);
+    }
+
+    @Test
+    void aChildWhoseChannelCannotBeMadeOnAReactorIsFaultedBeforeAWriteThatMissedItIsAcknowledged() {
+        // The nexus's and the children's channels exist on reactor 0 only.
+        assertThat(write(engine.reactors().get(0), nexus(), 0, 8, 3, 4, arena)).allMatch(IoRunner.Result::ok);
+        FaultBdev.get(b).failNewChannels();
+        List<IoRunner.Result> r = write(engine.reactors().get(1), nexus(), 0, 8, 4, 4, arena);
+        NexusInfo i = info();
+        List<String> healthy = engine.nexusHealth(i.infoKey()).orElseThrow().children().stream()
+                .filter(HealthRecord.ChildHealth::healthy).map(HealthRecord.ChildHealth::uri).toList();
+        for (int k = 0; k < r.size(); k++) {
+            if (r.get(k).ok()) {
+                for (String uri : healthy) {
+                    assertHolds(engine, base(uri.substring("bdev:///".length())), k, 1, 4);
+                }
+            }
+        }
+        assertThat(child(i, uriB)).extracting(ChildInfo::state, ChildInfo::reason)
+                .containsExactly(ChildState.FAULTED, ChildReason.CANNOT_OPEN);
+        assertThat(healthy).containsExactly(uriA);
+        assertThat(r).allMatch(IoRunner.Result::ok);
+    }
+
+    @Test
+    void aChildOutOfSubmissionSlotsIsNotFaultedAndTheWriteFailsToBeTriedAgain() {
+        // A full ring is not a failed device: nobody is faulted; the write did not reach b, so it fails NO_RESOURCES.
+        FaultBdev.get(b).noResources(IoType.WRITE);
+        assertThat(write(engine.reactors().get(0), nexus(), 0, 8, 5, 4, arena))
+                .extracting(IoRunner.Result::status).containsOnly(IoStatus.NO_RESOURCES);
+        assertThat(info().children()).extracting(ChildInfo::state).containsOnly(ChildState.OPEN);
+        FaultBdev.get(b).heal();
+        assertThat(write(engine.reactors().get(0), nexus(), 0, 8, 6, 4, arena)).allMatch(IoRunner.Result::ok);
+        assertHolds(engine, base(a), 0, 8, 6);
+        assertHolds(engine, base(b), 0, 8, 6);
+    }
+
+    @Test
+    void aHotRemoveRacingARemoveChildUnderLoadLeavesNothingClaimed() throws Exception {
+        CompletableFuture<List<IoRunner.Result>> running = load(12);
+        Await.until("writes reach " + b, Duration.ofSeconds(30), () -> FaultBdev.get(b).seen(IoType.WRITE) > 50);
+        CompletableFuture<NexusInfo> removing = engine.removeNexusChild("n", uriB);
+        FaultBdev.get(b).removeDevice();
+        removing.handle((v, t) -> null).get(60, TimeUnit.SECONDS);
+        assertThat(running.get(60, TimeUnit.SECONDS)).allMatch(IoRunner.Result::ok);
+        if (!removing.isCompletedExceptionally()) {
+            assertThat(info().children()).extracting(ChildInfo::uri).containsExactly(uriA);
+        } else {
+            Engine.await(engine.removeNexusChild("n", uriB));
+        }
+        Await.until(b + " is gone and its base free", Duration.ofSeconds(30),
+                () -> engine.bdevs().lookup(b).isEmpty() && engine.claimant("base" + b).isEmpty());
+        assertThat(info().state()).isEqualTo(NexusState.ONLINE);
+        assertHolds(engine, base(a), 0, BLOCKS, 12);
+    }
+
+    @Test
     void corruptReadsAreSeenByTheVerifierAndFaultingThatChildMakesTheVolumeClean() {
         assertThat(write(engine.reactors().get(0), nexus(), 0, BLOCKS, 7, 16, arena)).allMatch(IoRunner.Result::ok);
         FaultBdev.get(b).corruptReads();
@@ -193,7 +288,8 @@ class NexusFaultTest {
         assertThat(running.get(60, TimeUnit.SECONDS)).allMatch(IoRunner.Result::ok);
         Await.until(b + " is unregistered", Duration.ofSeconds(30), () -> engine.bdevs().lookup(b).isEmpty());
         assertFaulted(uriB, ChildReason.HOT_REMOVED);
-        assertThat(child(info(), uriB).bdev()).isNull();
+        // The registry unregisters the device and then tells its claimant on a thread of its own.
+        Await.until("the nexus drops " + b, Duration.ofSeconds(30), () -> child(info(), uriB).bdev() == null);
         assertHolds(engine, base(a), 0, BLOCKS, 8);
         Await.until("base" + b + " is free", Duration.ofSeconds(30), () -> engine.claimant("base" + b).isEmpty());
         Engine.await(engine.createBdev("fault:///" + b + "?base=base" + b));

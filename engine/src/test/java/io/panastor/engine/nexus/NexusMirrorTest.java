@@ -271,6 +271,41 @@ class NexusMirrorTest {
     }
 
     @Test
+    void aSecondNexusUnderAKeyInUseIsRefusedAndWritesNoRecordOverTheFirstOnes() {
+        Engine.await(engine.createNexus(new NexusSpec("n1", UUID.randomUUID(), 8 * MiB, List.of(malloc("k1", 8)),
+                "volumes/v1")));
+        assertThat(reasonOf(() -> Engine.await(engine.createNexus(new NexusSpec("n2", UUID.randomUUID(), 8 * MiB,
+                List.of(malloc("k2", 8), malloc("k3", 8)), "volumes/v1"))))).isEqualTo(Reason.ALREADY_EXISTS);
+        assertThat(engine.nexusHealth("volumes/v1").orElseThrow().children()).extracting(HealthRecord.ChildHealth::uri)
+                .containsExactly(malloc("k1", 8));
+        assertThat(engine.bdevs().lookup("k2")).isEmpty();
+        // Nor may a nexus take another's UUID as its key (the default key of that other).
+        NexusInfo n3 = Engine.await(engine.createNexus(spec("n3", 8 * MiB, malloc("k4", 8))));
+        assertThat(reasonOf(() -> Engine.await(engine.createNexus(new NexusSpec("n4", UUID.randomUUID(), 8 * MiB,
+                List.of(malloc("k5", 8)), n3.uuid().toString()))))).isEqualTo(Reason.ALREADY_EXISTS);
+        assertThat(engine.nexusHealth(n3.infoKey()).orElseThrow().children()).extracting(HealthRecord.ChildHealth::uri)
+                .containsExactly(malloc("k4", 8));
+    }
+
+    @Test
+    void aNexusUnderTheNameOfAnotherBdevIsRefusedAndLeavesNothingBehind() {
+        Engine.await(engine.createBdev(malloc("taken", 8)));
+        Engine.await(engine.createBdev(malloc("given", 8)));
+        NexusSpec s = spec("taken", 8 * MiB, "bdev:///given", malloc("made", 8));
+        assertThat(reasonOf(() -> Engine.await(engine.createNexus(s)))).isEqualTo(Reason.ALREADY_EXISTS);
+        assertThat(engine.listNexuses()).isEmpty();
+        assertThat(engine.claimant("given")).isEmpty();
+        assertThat(engine.bdevs().lookup("made")).isEmpty();
+        assertThat(engine.nexusHealth(s.key())).isEmpty();
+        // Nor under another's UUID as alias.
+        Bdev given = bdev("given");
+        assertThat(reasonOf(() -> Engine.await(engine.createNexus(new NexusSpec("n", given.uuid(), 8 * MiB,
+                List.of(malloc("made2", 8)), null))))).isEqualTo(Reason.ALREADY_EXISTS);
+        assertThat(engine.bdevs().lookup("made2")).isEmpty();
+        assertThat(engine.bdevs().lookup("n")).isEmpty();
+    }
+
+    @Test
     void theHealthStoreIsWrittenOnEveryChange() {
         Engine.await(engine.createBdev(malloc("a", 8)));
         Engine.await(engine.createBdev(malloc("b", 8)));

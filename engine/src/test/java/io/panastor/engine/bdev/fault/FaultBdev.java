@@ -38,6 +38,8 @@ public final class FaultBdev extends AbstractBdev {
     volatile Rules rules = Rules.NORMAL;
     /** Set by {@link #removeDevice} or when the base is hot-removed: all IO fails with ENODEV. */
     volatile boolean gone;
+    /** Set by {@link #failNewChannels}: a channel asked for from now on cannot be made. */
+    private volatile boolean noNewChannels;
     final AtomicLongArray seen = new AtomicLongArray(IoType.values().length);
     final AtomicLongArray reached = new AtomicLongArray(IoType.values().length);
     final AtomicInteger heldNow = new AtomicInteger();
@@ -100,6 +102,11 @@ public final class FaultBdev extends AbstractBdev {
         return rule(r -> r.with(type, Mode.NO_SPACE, 0, 0, 0));
     }
 
+    /** Every IO of {@code type} from now on completes {@link IoStatus#NO_RESOURCES} (a full ring), without reaching the base. */
+    public FaultBdev noResources(IoType type) {
+        return rule(r -> r.with(type, Mode.NO_RESOURCES, 0, 0, 0));
+    }
+
     /** Every IO of {@code type} from now on is held, never reaching the base, until {@link #releaseHung} or {@link #heal}. */
     public FaultBdev hang(IoType type) {
         return hang(type, 0);
@@ -130,6 +137,25 @@ public final class FaultBdev extends AbstractBdev {
     public FaultBdev releaseHung() {
         rule(Rules::withoutHangs);
         onEveryChannel(FaultChannel::releaseHeld);
+        return this;
+    }
+
+    /**
+     * Ends every hang with a failure: IO held by one completes IO_ERROR with {@code errno} now,
+     * never reaching the base (a device that failed IO it had taken). Waits for the reactors.
+     */
+    public FaultBdev failHung(int errno) {
+        rule(Rules::withoutHangs);
+        onEveryChannel(ch -> ch.failHung(errno));
+        return this;
+    }
+
+    /**
+     * A channel on a reactor that has none yet cannot be made from now on (as a ring that
+     * cannot be set up): {@link #channel} throws there. Channels made already go on.
+     */
+    public FaultBdev failNewChannels() {
+        noNewChannels = true;
         return this;
     }
 
@@ -196,6 +222,9 @@ public final class FaultBdev extends AbstractBdev {
 
     @Override
     protected IoChannel createChannel(Reactor reactor) {
+        if (noNewChannels) {
+            throw new IllegalStateException("fault injected: no channel of " + name() + " on " + reactor);
+        }
         FaultChannel c = new FaultChannel(this, reactor);
         channels.add(c);
         return c;

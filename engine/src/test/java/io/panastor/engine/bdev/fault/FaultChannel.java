@@ -67,6 +67,7 @@ final class FaultChannel extends IoChannel {
                 }
             }
             case NO_SPACE -> completeLater(io, IoStatus.NO_SPACE, 0);
+            case NO_RESOURCES -> completeLater(io, IoStatus.NO_RESOURCES, 0);
             case HANG -> hold(io, r.nanos(t), true);
             case DELAY -> hold(io, r.nanos(t), false);
         }
@@ -180,6 +181,11 @@ final class FaultChannel extends IoChannel {
     /** The device is gone (on the reactor, by message): held IO fails with ENODEV. */
     void failAll() {
         failHeld(IoStatus.IO_ERROR, Errno.ENODEV);
+    }
+
+    /** Held IO fails with {@code errno} (on the reactor, by message). */
+    void failHung(int errno) {
+        failHeld(IoStatus.IO_ERROR, errno);
     }
 
     private void failHeld(int status, int errno) {

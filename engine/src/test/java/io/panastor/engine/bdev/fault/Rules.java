@@ -20,6 +20,8 @@ final class Rules {
         FAIL_AFTER,
         /** Complete NO_SPACE without reaching the base. */
         NO_SPACE,
+        /** Complete NO_RESOURCES without reaching the base (no submission slot free: try again). */
+        NO_RESOURCES,
         /** Hold until released (then forward) or until the timeout (then IO_ERROR, ETIMEDOUT). */
         HANG,
         /** Hold for the given time on the reactor clock, then forward. */
