@@ -6,11 +6,8 @@ import io.panastor.engine.error.EngineException;
 import io.panastor.engine.error.EngineException.Reason;
 import io.panastor.engine.nvmf.tgt.Namespace;
 import io.panastor.engine.nvmf.tgt.Subsystem;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -99,16 +96,7 @@ public final class Shares {
         }
         Subsystem existing = subsystem(nqn);
         if (existing != null) {
-            Set<String> wanted = new HashSet<>(hosts);
-            for (String h : new ArrayList<>(existing.hosts())) {
-                if (!wanted.contains(h)) {
-                    existing.removeHost(h);
-                }
-            }
-            for (String h : hosts) {
-                existing.addHost(h);
-            }
-            existing.allowAnyHost(hosts.isEmpty());
+            engine.target().setAllowedHosts(nqn, hosts);
             return CompletableFuture.completedFuture(uri(b).orElseThrow(() -> new EngineException(Reason.BUSY,
                     "subsystem " + nqn + " exists without bdev " + b.name() + " as a namespace")));
         }

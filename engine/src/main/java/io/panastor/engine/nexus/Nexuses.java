@@ -7,7 +7,6 @@ import io.panastor.engine.bdev.Bdevs;
 import io.panastor.engine.error.EngineException;
 import io.panastor.engine.error.EngineException.Reason;
 import io.panastor.engine.nvmf.tgt.NvmfTarget;
-import io.panastor.engine.nvmf.tgt.Subsystem;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -271,7 +270,8 @@ public final class Nexuses implements AutoCloseable {
     /**
      * Publishes nexus {@code key} over NVMe/TCP as subsystem {@code nqn}, its bdev namespace 1,
      * to {@code hosts} (none: any host) on every listener. Publishing again as the same NQN
-     * sets the allowed hosts; as another NQN it is ALREADY_EXISTS.
+     * sets the allowed hosts, disconnecting those no longer in it; as another NQN it is
+     * ALREADY_EXISTS.
      */
     public CompletableFuture<NexusInfo> publish(String key, String nqn, List<String> hosts) {
         return withNexus(key, n -> {
@@ -290,16 +290,7 @@ public final class Nexuses implements AutoCloseable {
                     throw e;
                 }
             } else {
-                Subsystem s = target.subsystem(nqn);
-                for (String h : s.hosts()) {
-                    if (!hosts.contains(h)) {
-                        s.removeHost(h);
-                    }
-                }
-                for (String h : hosts) {
-                    s.addHost(h);
-                }
-                s.allowAnyHost(hosts.isEmpty());
+                target.setAllowedHosts(nqn, hosts);
             }
             n.published(nqn, hosts);
             return n.info();

@@ -98,4 +98,30 @@ class NexusPublishedDestroyTest {
             }
         }
     }
+
+    @Test
+    void republishingToOtherHostsDisconnectsTheHostsLeftOut() throws Exception {
+        NexusInfo n = Engine.await(server.createNexus(spec("n", 16 * MiB, malloc("ma", 16), malloc("mb", 16))));
+        String nqn = "nqn.2019-05.io.openebs:" + n.uuid();
+        String fenced = "nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555";
+        String next = "nqn.2014-08.org.nvmexpress:uuid:66666666-7777-8888-9999-000000000000";
+        Engine.await(server.publishNexus("n", nqn, List.of(fenced)));
+        InetSocketAddress at = Engine.await(server.addListener("127.0.0.1", 0));
+        Bdev remote = Engine.await(host.createBdev("nvmf://127.0.0.1:" + at.getPort() + "/" + nqn + "?hostnqn=" + fenced
+                + "&io_timeout_ms=1000&connect_timeout_ms=1000&ctrlr_loss_timeout_ms=1000"));
+        assertThat(NexusTestSupport.write(host.reactors().get(0), remote, 0, 16, 31, 4, arena))
+                .allMatch(IoRunner.Result::ok);
+        assertThat(server.target().controllers()).extracting(c -> c.host()).contains(fenced);
+
+        // The volume moves to another host: the old one is cut off at once and cannot come back.
+        NexusInfo moved = Engine.await(server.publishNexus("n", nqn, List.of(next)));
+        assertThat(moved.allowedHosts()).containsExactly(next);
+        assertThat(server.target().controllers()).extracting(c -> c.host()).doesNotContain(fenced);
+        List<IoRunner.Result> after = NexusTestSupport.write(host.reactors().get(0), remote, 16, 16, 32, 4, arena);
+        assertThat(after).noneMatch(IoRunner.Result::ok);
+        assertThat(server.target().controllers()).extracting(c -> c.host()).doesNotContain(fenced);
+        assertHolds(server, server.bdevs().get("ma"), 0, 16, 31);
+        assertThat(NexusTestSupport.badBlocks(NexusTestSupport.read(server.reactors().get(0), server.bdevs().get("ma"),
+                16, 16, 4, arena), 16, 16, 32)).allMatch(b -> b.endsWith(":ZERO"));
+    }
 }

@@ -113,6 +113,39 @@ public final class NvmfTarget implements AutoCloseable {
         return s;
     }
 
+    /**
+     * Sets who may connect to subsystem {@code nqn}: exactly {@code hosts}, or any host when
+     * empty. The controllers of hosts no longer allowed end at once (their connections close,
+     * and they cannot connect again), so a host fenced out of a volume can write no more.
+     * Returns how many controllers ended.
+     */
+    public int setAllowedHosts(String nqn, Collection<String> hosts) {
+        for (String h : hosts) {
+            checkNqn(h, "host NQN");
+        }
+        Subsystem s = subsystem(nqn);
+        if (s.isDiscovery()) {
+            throw new EngineException(INVALID_ARGUMENT, "the discovery subsystem takes any host");
+        }
+        for (String h : hosts) {
+            s.addHost(h);
+        }
+        for (String h : s.hosts()) {
+            if (!hosts.contains(h)) {
+                s.removeHost(h);
+            }
+        }
+        s.allowAnyHost(hosts.isEmpty());
+        int ended = 0;
+        for (Controller c : s.controllers()) {
+            if (!s.allows(c.hostNqn())) {
+                c.destroy("host " + c.hostNqn() + " is no longer allowed");
+                ended++;
+            }
+        }
+        return ended;
+    }
+
     /** Removes a subsystem; its controllers end. */
     public void destroySubsystem(String nqn) {
         Subsystem s = subsystem(nqn);
