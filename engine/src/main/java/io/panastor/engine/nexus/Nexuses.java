@@ -621,6 +621,13 @@ public final class Nexuses implements AutoCloseable {
                 LOG.log(System.Logger.Level.WARNING, "nexus {0} not destroyed at shutdown: {1}", name, e.toString());
             }
         }
+        List<Nexus> left;
+        synchronized (this) {
+            left = new ArrayList<>(byName.values());
+        }
+        for (Nexus n : left) {
+            n.stopPersister();     // not destroyed (its store failed): its health thread goes with the engine
+        }
         ops.shutdown();
     }
 
