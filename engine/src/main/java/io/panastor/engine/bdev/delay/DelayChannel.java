@@ -98,6 +98,15 @@ final class DelayChannel extends IoChannel {
         return waitCount;
     }
 
+    /** IOs the base has answered that wait for their deadline. For tests: O(pool size). */
+    int answeredAndHeld() {
+        int n = 0;
+        for (boolean b : baseDone) {
+            n += b ? 1 : 0;
+        }
+        return n;
+    }
+
     @Override
     protected void doSubmit(BdevIo io) {
         if (gone || delay.baseGone) {
@@ -180,6 +189,7 @@ final class DelayChannel extends IoChannel {
 
     /** Completes IO {@code i} to its caller, then lets waiting IO into the freed place. */
     private void finish(int i, int status, int errno) {
+        baseDone[i] = false;
         boolean counted = capped[i];
         if (counted) {
             capped[i] = false;

@@ -302,9 +302,11 @@ class DelayBdevTest {
             }
             long before = base.reachedBase(IoType.READ);
             Batch b = Batch.submit(r, d, reads);
-            Await.until("the reads reached the base", Duration.ofSeconds(10),
-                    () -> base.reachedBase(IoType.READ) == before + 1000);
-            cycles();
+            DelayChannel ch = (DelayChannel) r.call(() -> d.channel(r));
+            // Every base read answered (they are delivered a few hundred a duty cycle) before
+            // the clock moves: then each IO is due exactly when its latency says.
+            Await.until("the base answered every read", Duration.ofSeconds(10),
+                    () -> base.reachedBase(IoType.READ) == before + 1000 && r.call(ch::answeredAndHeld) == 1000);
             assertThat(b.done()).isZero();
             advanceMicros(100);
             int fast = b.done();
