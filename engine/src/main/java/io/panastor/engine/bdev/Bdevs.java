@@ -57,6 +57,11 @@ public final class Bdevs {
                 .map(ServiceLoader.Provider::get).toList(), reactors.all());
     }
 
+    /** The reactors the engine runs on (the first is where control-path jobs such as a rebuild run). */
+    public List<Reactor> reactors() {
+        return reactors;
+    }
+
     public Bdevs(Collection<BdevFactory> kinds) {
         this(kinds, List.of());
     }

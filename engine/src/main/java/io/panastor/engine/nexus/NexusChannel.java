@@ -30,6 +30,9 @@ import java.util.concurrent.CompletableFuture;
  *   <li>A write completed under a child set whose health is not yet persisted waits here
  *       until it is ({@link #healthPersisted}): a crash can never leave a child the store calls
  *       healthy without a write the host was told was done.</li>
+ *   <li>A write, unmap or write zeroes overlapping a range a rebuild has locked
+ *       ({@link RangeLock}) waits in this channel, in a FIFO by descriptor index, until the
+ *       range is unlocked. With no range locked this costs one check that the list is empty.</li>
  * </ul>
  *
  * Nothing here allocates per IO: per-IO state lives in arrays by descriptor index, and the
@@ -70,6 +73,13 @@ final class NexusChannel extends IoChannel {
     private int heldCount;
     /** Parent IOs that reached the children and have not completed (held writes among them). */
     private int active;
+    /** Ranges locked on this channel, and those among them still waiting for overlapping writes in flight to end. */
+    private final List<RangeLock> locks = new ArrayList<>();
+    private final List<RangeLock> locking = new ArrayList<>();
+    /** Modifying IO waiting for a locked range: an intrusive FIFO by descriptor index (-1: none). */
+    private final int[] nextQueued;
+    private int queueHead = -1;
+    private int queueTail = -1;
 
     private record Waiter(NexusChild child, CompletableFuture<Void> done) {
     }
@@ -89,6 +99,7 @@ final class NexusChannel extends IoChannel {
         sentUnder = new ChildSet[n];
         held = new BdevIo[n];
         heldGeneration = new long[n];
+        nextQueued = new int[n];
         refresh();
     }
 
@@ -231,6 +242,14 @@ final class NexusChannel extends IoChannel {
             completeLater(io, IoStatus.ABORTED, 0);
             return;
         }
+        if (!locks.isEmpty() && modifies(io.type()) && lockedOverlap(io.offsetBlocks(), io.numBlocks())) {
+            enqueue(io);
+            return;
+        }
+        route(io);
+    }
+
+    private void route(BdevIo io) {
         int i = io.index();
         okMask[i] = 0;
         failMask[i] = 0;
@@ -367,6 +386,9 @@ final class NexusChannel extends IoChannel {
         refresh();
         ChildSet sent = sentUnder[i];
         sentUnder[i] = null;
+        if (!locking.isEmpty()) {
+            checkLocking();
+        }
         if (noSpace[i] != 0 && readableIn(okMask[i], sent)) {
             List<ChildSet.Member> ms = sent.members();
             for (int k = 0; k < ms.size(); k++) {
@@ -471,6 +493,101 @@ final class NexusChannel extends IoChannel {
         if (!waiters.isEmpty()) {
             checkWaiters();
         }
+    }
+
+    // ------------------------------------------------------------------ range locks
+
+    private static boolean modifies(IoType t) {
+        return t == IoType.WRITE || t == IoType.UNMAP || t == IoType.WRITE_ZEROES;
+    }
+
+    private boolean lockedOverlap(long first, long count) {
+        for (int k = 0; k < locks.size(); k++) {
+            if (locks.get(k).overlaps(first, count)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether a modifying parent IO still out on the children overlaps {@code r}. */
+    private boolean writeInFlight(RangeLock r) {
+        int n = poolSize();
+        for (int i = 0; i < n; i++) {
+            if (sentUnder[i] != null) {
+                BdevIo io = ioAt(i);
+                if (modifies(io.type()) && r.overlaps(io.offsetBlocks(), io.numBlocks())) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** A range taken before this channel was made: locked here from the start (nothing was in flight). */
+    void preLocked(RangeLock r) {
+        locks.add(r);
+    }
+
+    /** Locks {@code r} here; answers it once no overlapping write in flight remains. */
+    void lock(RangeLock r) {
+        if (!locks.contains(r)) {
+            locks.add(r);
+        }
+        if (writeInFlight(r)) {
+            locking.add(r);
+        } else {
+            r.answer();
+        }
+    }
+
+    private void checkLocking() {
+        for (int k = locking.size() - 1; k >= 0; k--) {
+            RangeLock r = locking.get(k);
+            if (!writeInFlight(r)) {
+                locking.remove(k);
+                r.answer();
+            }
+        }
+    }
+
+    /** Unlocks {@code r} here and sends on, in order, the IO queued that no other locked range holds. */
+    void unlock(RangeLock r) {
+        locks.remove(r);
+        if (locking.remove(r)) {
+            r.answer();  // unlocked before it was granted (the job stopped): its count must still end
+        }
+        int prev = -1;
+        int i = queueHead;
+        while (i >= 0) {
+            int next = nextQueued[i];
+            BdevIo io = ioAt(i);
+            if (lockedOverlap(io.offsetBlocks(), io.numBlocks())) {
+                prev = i;
+            } else {
+                if (prev < 0) {
+                    queueHead = next;
+                } else {
+                    nextQueued[prev] = next;
+                }
+                if (queueTail == i) {
+                    queueTail = prev;
+                }
+                route(io);
+            }
+            i = next;
+        }
+    }
+
+    private void enqueue(BdevIo io) {
+        int i = io.index();
+        nextQueued[i] = -1;
+        if (queueTail < 0) {
+            queueHead = i;
+        } else {
+            nextQueued[queueTail] = i;
+        }
+        queueTail = i;
     }
 
     @Override
