@@ -42,6 +42,11 @@ import io.panastor.engine.nexus.HealthStore;
 import io.panastor.engine.nexus.NexusInfo;
 import io.panastor.engine.nexus.NexusSpec;
 import io.panastor.engine.nexus.Nexuses;
+import io.panastor.engine.rebuild.RebuildCounters;
+import io.panastor.engine.rebuild.RebuildHistoryStore;
+import io.panastor.engine.rebuild.RebuildJob;
+import io.panastor.engine.rebuild.RebuildStats;
+import io.panastor.engine.rebuild.Rebuilds;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -69,6 +74,7 @@ public final class Engine implements AutoCloseable {
     private final NvmfTarget target;
     private final Pools pools;
     private final Nexuses nexuses;
+    private final Rebuilds rebuilds;
     private volatile boolean closed;
 
     private Engine(Reactors reactors) {
@@ -76,7 +82,8 @@ public final class Engine implements AutoCloseable {
         this.bdevs = new Bdevs(reactors);
         this.target = new NvmfTarget(reactors, bdevs);
         this.pools = new Pools(reactors, bdevs, this::sharedAs);
-        this.nexuses = new Nexuses(bdevs, target);
+        this.rebuilds = new Rebuilds();
+        this.nexuses = new Nexuses(bdevs, target, rebuilds);
     }
 
     /** Starts an engine on reactors made by {@code reactors} (a {@link Reactors#builder()}). */
@@ -340,6 +347,71 @@ public final class Engine implements AutoCloseable {
         return nexuses.get(key);
     }
 
+    // ---------------------------------------------------------------- rebuilds
+
+    /** Starts a rebuild of a child that is out of sync with none (see {@link Nexuses#startRebuild}). */
+    public CompletableFuture<NexusInfo> startRebuild(String nexus, String childUri) {
+        return guard(() -> nexuses.startRebuild(nexus, childUri));
+    }
+
+    /** Stops a child's rebuild; the child stays out of sync. NOT_FOUND when it has none. */
+    public CompletableFuture<NexusInfo> stopRebuild(String nexus, String childUri) {
+        return guard(() -> nexuses.stopRebuild(nexus, childUri));
+    }
+
+    public CompletableFuture<NexusInfo> pauseRebuild(String nexus, String childUri) {
+        return guard(() -> nexuses.pauseRebuild(nexus, childUri));
+    }
+
+    public CompletableFuture<NexusInfo> resumeRebuild(String nexus, String childUri) {
+        return guard(() -> nexuses.resumeRebuild(nexus, childUri));
+    }
+
+    /** A child's rebuild job now (queued, running or paused); NOT_FOUND for a nexus, child or job not there. */
+    public RebuildStats rebuildStats(String nexus, String childUri) {
+        return nexuses.rebuildStats(nexus, childUri);
+    }
+
+    /** A nexus's finished rebuilds, oldest first; kept across restarts by its child-health key. */
+    public List<RebuildStats> rebuildHistory(String nexus) {
+        return nexuses.rebuildHistory(nexus);
+    }
+
+    /** Every rebuild job of the engine not yet finished. */
+    public List<RebuildStats> rebuildJobs() {
+        return rebuilds.jobs().stream().map(RebuildJob::stats).toList();
+    }
+
+    /** Bytes rebuilt and jobs finished since the engine started (its metrics). */
+    public RebuildCounters rebuildCounters() {
+        return rebuilds.counters();
+    }
+
+    /** Where rebuild histories are kept (a file store in the state directory); in memory by default. */
+    public void rebuildHistoryStore(RebuildHistoryStore store) {
+        rebuilds.historyStore(store);
+    }
+
+    /** How many rebuilds copy at once on this engine; the others queue. */
+    public void maxConcurrentRebuilds(int n) {
+        rebuilds.maxConcurrent(n);
+    }
+
+    /** How long a child that left may come back for a partial rebuild (10 minutes by default). */
+    public void partialRebuildWindow(java.time.Duration window) {
+        nexuses.partialRebuildWindow(window);
+    }
+
+    /** The clock dirty logs and rebuild times go by (a test's own). */
+    public void rebuildClock(java.time.Clock clock) {
+        nexuses.clock(clock);
+    }
+
+    /** Rebuild segment size (a power of two; bigger for nexuses too big for it) and segments in flight, for nexuses made from now on. */
+    public void rebuildSegments(long bytes, int tasks) {
+        nexuses.rebuildSegments(bytes, tasks);
+    }
+
     // ---------------------------------------------------------------- pools and replicas
 
     /**
@@ -597,6 +669,7 @@ public final class Engine implements AutoCloseable {
         } finally {
             try {
                 nexuses.close();
+                rebuilds.close();
                 pools.closeAll();
                 bdevs.destroyAll().get(30, TimeUnit.SECONDS);
             } catch (InterruptedException e) {

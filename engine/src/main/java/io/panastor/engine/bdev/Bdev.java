@@ -44,6 +44,16 @@ public interface Bdev {
         return blockCount();
     }
 
+    /**
+     * Whether any of blocks {@code [firstBlock, firstBlock + numBlocks)} may hold data; false
+     * when all of them read as zeroes because nothing was ever written there (unallocated
+     * clusters of a thin replica). A rebuild skips such ranges. True by default. Any thread,
+     * on a reactor too: it must not block.
+     */
+    default boolean allocated(long firstBlock, long numBlocks) {
+        return true;
+    }
+
     /** Whether IO of this type is served; every kind so far serves all of them (null and malloc included). */
     default boolean supports(IoType type) {
         return true;

@@ -84,6 +84,21 @@ final class Lvol extends AbstractBdev {
         return l < m.length ? (int) MAP.getAcquire(m, l) : PoolModel.UNMAPPED;
     }
 
+    /** A thick replica owns every cluster; a thin one only those it mapped (the rest read as zeroes). */
+    @Override
+    public boolean allocated(long firstBlock, long numBlocks) {
+        if (!thin) {
+            return true;
+        }
+        long last = (firstBlock + Math.max(1, numBlocks) - 1) >>> clusterShift;
+        for (long l = firstBlock >>> clusterShift; l <= last; l++) {
+            if (mapped((int) l) != PoolModel.UNMAPPED) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Metadata thread: logical cluster {@code l} is at {@code p} now (its record is durable). */
     void publish(int l, int p) {
         MAP.setRelease(map, l, p);

@@ -18,5 +18,7 @@ public enum ChildReason {
     /** An IO or admin command to it timed out. */
     TIMED_OUT,
     /** Its device went away for good (a remote whose controller was lost). */
-    HOT_REMOVED
+    HOT_REMOVED,
+    /** Its rebuild failed (no source left, or the copy could not be made healthy). */
+    REBUILD_FAILED
 }

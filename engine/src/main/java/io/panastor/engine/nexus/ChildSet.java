@@ -12,8 +12,10 @@ import java.util.List;
  *                   acknowledged only once the health of this generation is persisted
  * @param members    writable children (all IO but reads), those also readable flagged
  * @param open       whether the nexus takes IO at all (false once shutting down)
+ * @param logs       the dirty logs of the children out of the IO path that keep one: every
+ *                   write, unmap and write zeroes sent under this set is marked in each
  */
-record ChildSet(long generation, List<Member> members, boolean open) {
+record ChildSet(long generation, List<Member> members, boolean open, DirtyLog[] logs) {
     /** One child in the IO path. */
     record Member(NexusChild child, Bdev bdev, boolean readable) {
     }

@@ -24,7 +24,11 @@ import java.util.Optional;
  * panastor-nexus-health 1
  * clean_shutdown=false
  * child UUID healthy|unhealthy URI
+ * log SINCE_MS SEGMENT_BLOCKS BLOCK_COUNT BASE64_BITS
  * </pre>
+ *
+ * A {@code log} line belongs to the child line before it: the segments written since that
+ * child left the IO path.
  *
  * <p>Thread-safety: any thread; writes of one key are serialised by the nexus that owns it.
  */
@@ -59,6 +63,21 @@ public final class FileHealthStore implements HealthStore {
         boolean clean = Boolean.parseBoolean(lines.get(1).substring("clean_shutdown=".length()));
         List<HealthRecord.ChildHealth> children = new ArrayList<>();
         for (String line : lines.subList(2, lines.size())) {
+            if (line.startsWith("log ")) {
+                String[] f = line.split(" ");
+                if (f.length != 5 || children.isEmpty() || children.getLast().log() != null) {
+                    throw new IOException("child health record " + file(key) + " has a bad line: " + line);
+                }
+                HealthRecord.ChildHealth last = children.removeLast();
+                try {
+                    children.add(new HealthRecord.ChildHealth(last.uuid(), last.uri(), last.healthy(),
+                            new HealthRecord.Log(Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]),
+                                    java.util.BitSet.valueOf(java.util.Base64.getDecoder().decode(f[4])))));
+                } catch (IllegalArgumentException e) {
+                    throw new IOException("child health record " + file(key) + " has a bad line: " + line, e);
+                }
+                continue;
+            }
             String[] f = line.split(" ", 4);
             if (f.length != 4 || !f[0].equals("child") || !(f[2].equals("healthy") || f[2].equals("unhealthy"))) {
                 throw new IOException("child health record " + file(key) + " has a bad line: " + line);
@@ -78,6 +97,12 @@ public final class FileHealthStore implements HealthStore {
             }
             text.append("child ").append(c.uuid()).append(' ').append(c.healthy() ? "healthy" : "unhealthy")
                     .append(' ').append(c.uri()).append('\n');
+            HealthRecord.Log log = c.log();
+            if (log != null) {
+                text.append("log ").append(log.sinceMillis()).append(' ').append(log.segmentBlocks()).append(' ')
+                        .append(log.blockCount()).append(' ')
+                        .append(java.util.Base64.getEncoder().encodeToString(log.dirty().toByteArray())).append('\n');
+            }
         }
         Path file = file(key);
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");

@@ -11,6 +11,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
+import java.util.function.LongSupplier;
 
 /**
  * A nexus: one bdev mirrored over its children, and the state the IO path routes by.
@@ -53,13 +54,20 @@ final class Nexus extends AbstractBdev {
     private final Semaphore wake = new Semaphore(0);
     private volatile boolean stopped;
     private final Thread persister;
+    /** Blocks per segment of the dirty logs and rebuilds. */
+    final long segmentBlocks;
+    private final LongSupplier millis;
+    /** Ranges locked by rebuilds; guarded by itself, with the channel list's additions. */
+    private final List<RangeLock> rangeLocks = new ArrayList<>();
 
     Nexus(String name, UUID uuid, long sizeBytes, int blockSize, int alignment, String infoKey, HealthStore store,
-          List<NexusChild> initial) {
+          List<NexusChild> initial, long segmentBlocks, LongSupplier millis) {
         super(name, uuid, "nexus:///" + name, blockSize, sizeBytes / blockSize);
         this.infoKey = infoKey;
         this.store = store;
         this.alignment = alignment;
+        this.segmentBlocks = segmentBlocks;
+        this.millis = millis;
         addAlias(uuid.toString());
         children.addAll(initial);
         this.set = buildSet();
@@ -99,7 +107,7 @@ final class Nexus extends AbstractBdev {
         if (c.state.readable() && healthyCount() == 1 && reason != ChildReason.HOT_REMOVED) {
             return;
         }
-        c.set(ChildState.FAULTED, reason);
+        transition(c, ChildState.FAULTED, reason);
         LOG.log(System.Logger.Level.WARNING, "nexus {0}: child {1} faulted ({2})", name(), c.uri, reason);
         changed();
     }
@@ -112,7 +120,7 @@ final class Nexus extends AbstractBdev {
         c.bdev = null;
         c.claim = null;
         if (c.state != ChildState.FAULTED || c.reason != ChildReason.HOT_REMOVED) {
-            c.set(ChildState.FAULTED, ChildReason.HOT_REMOVED);
+            transition(c, ChildState.FAULTED, ChildReason.HOT_REMOVED);
             LOG.log(System.Logger.Level.WARNING, "nexus {0}: child {1} removed: {2}", name(), c.uri, why);
         }
         changed();
@@ -167,8 +175,24 @@ final class Nexus extends AbstractBdev {
     }
 
     synchronized void setState(NexusChild c, ChildState state, ChildReason reason) {
-        c.set(state, reason);
+        transition(c, state, reason);
         changed();
+    }
+
+    /**
+     * Moves {@code c} to {@code to}, starting or ending its dirty log: a healthy child that
+     * leaves the IO path offline, timed out or hot-removed starts one (it may come back for a
+     * partial rebuild); one that was being rebuilt partially keeps its log (it still covers
+     * everything since it first left); any other departure, and becoming healthy, drops it.
+     */
+    private void transition(NexusChild c, ChildState to, ChildReason why) {
+        boolean keeps = why == ChildReason.CLOSED || why == ChildReason.TIMED_OUT || why == ChildReason.HOT_REMOVED;
+        if (to == ChildState.OPEN || (!to.writable() && !keeps)) {
+            c.log = null;
+        } else if (!to.writable() && c.state == ChildState.OPEN && c.log == null) {
+            c.log = new DirtyLog(millis.getAsLong(), segmentBlocks, blockCount());
+        }
+        c.set(to, why);
     }
 
     /** From now on IO fails; the nexus is shutting down. */
@@ -219,6 +243,17 @@ final class Nexus extends AbstractBdev {
         return new NexusInfo(name(), uuid(), sizeBytes(), state(), cs, nqn, allowedHosts, infoKey);
     }
 
+    /** The children with a rebuild job that has not ended. */
+    synchronized List<NexusChild> rebuilding() {
+        List<NexusChild> out = new ArrayList<>();
+        for (NexusChild c : children) {
+            if (c.rebuild != null) {
+                out.add(c);
+            }
+        }
+        return out;
+    }
+
     /** Grows the nexus to {@code blocks} (its children checked by the caller). */
     void grow(long blocks) {
         setBlockCount(blocks);
@@ -232,13 +267,16 @@ final class Nexus extends AbstractBdev {
 
     private ChildSet buildSet() {
         List<ChildSet.Member> members = new ArrayList<>();
+        List<DirtyLog> logs = new ArrayList<>();
         for (NexusChild c : children) {
             Bdev b = c.bdev;
             if (c.state.writable() && b != null) {
                 members.add(new ChildSet.Member(c, b, c.state.readable()));
+            } else if (c.log != null) {
+                logs.add(c.log);
             }
         }
-        return new ChildSet(healthGeneration, List.copyOf(members), !shuttingDown);
+        return new ChildSet(healthGeneration, List.copyOf(members), !shuttingDown, logs.toArray(DirtyLog[]::new));
     }
 
     // ------------------------------------------------------------------ persistence
@@ -351,11 +389,47 @@ final class Nexus extends AbstractBdev {
         return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
     }
 
+    // ------------------------------------------------------------------ range locks
+
+    /**
+     * Locks blocks {@code [first, first + count)} on every channel ({@link RangeLock});
+     * {@code onLocked} runs on {@code owner} once each has no modifying IO in flight on them.
+     * A channel made meanwhile starts with the range locked.
+     */
+    RangeLock lockRange(long first, long count, Reactor owner, Runnable onLocked) {
+        RangeLock r = new RangeLock(first, count, owner, onLocked);
+        synchronized (rangeLocks) {
+            rangeLocks.add(r);
+            NexusChannel[] chs = channels.toArray(NexusChannel[]::new);
+            r.expect(chs.length);
+            for (NexusChannel ch : chs) {
+                ch.reactor().execute(() -> ch.lock(r));
+            }
+        }
+        r.answer();
+        return r;
+    }
+
+    /** Ends lock {@code r} on every channel; the IO it held goes on in order. */
+    void unlockRange(RangeLock r) {
+        synchronized (rangeLocks) {
+            rangeLocks.remove(r);
+            for (NexusChannel ch : channels) {
+                ch.reactor().execute(() -> ch.unlock(r));
+            }
+        }
+    }
+
     @Override
     protected IoChannel createChannel(Reactor reactor) {
-        NexusChannel ch = new NexusChannel(this, reactor);
-        channels.add(ch);
-        return ch;
+        synchronized (rangeLocks) {
+            NexusChannel ch = new NexusChannel(this, reactor);
+            for (RangeLock r : rangeLocks) {
+                ch.preLocked(r);
+            }
+            channels.add(ch);
+            return ch;
+        }
     }
 
     @Override

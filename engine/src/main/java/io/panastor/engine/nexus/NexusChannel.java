@@ -292,6 +292,7 @@ final class NexusChannel extends IoChannel {
             }
             scratch[k] = c;
         }
+        markLogs(applied, io);
         pending[io.index()] = ls.length;
         sentUnder[io.index()] = applied;
         active++;
@@ -386,7 +387,9 @@ final class NexusChannel extends IoChannel {
         refresh();
         ChildSet sent = sentUnder[i];
         sentUnder[i] = null;
-        if (!locking.isEmpty()) {
+        // A child that left since the write went out may have missed it: its log (in the set now) says so.
+        markLogs(applied, io);
+        if (!locking.isEmpty() && modifies(io.type()) && lockingOverlap(io.offsetBlocks(), io.numBlocks())) {
             checkLocking();
         }
         if (noSpace[i] != 0 && readableIn(okMask[i], sent)) {
@@ -496,6 +499,26 @@ final class NexusChannel extends IoChannel {
     }
 
     // ------------------------------------------------------------------ range locks
+
+    /** Marks a write, unmap or write zeroes in the dirty logs of the children out of the IO path. */
+    private static void markLogs(ChildSet s, BdevIo io) {
+        DirtyLog[] logs = s.logs();
+        if (logs.length == 0 || !modifies(io.type())) {
+            return;
+        }
+        for (DirtyLog l : logs) {
+            l.mark(io.offsetBlocks(), io.numBlocks());
+        }
+    }
+
+    private boolean lockingOverlap(long first, long count) {
+        for (int k = 0; k < locking.size(); k++) {
+            if (locking.get(k).overlaps(first, count)) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     private static boolean modifies(IoType t) {
         return t == IoType.WRITE || t == IoType.UNMAP || t == IoType.WRITE_ZEROES;

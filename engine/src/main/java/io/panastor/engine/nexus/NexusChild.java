@@ -2,6 +2,7 @@ package io.panastor.engine.nexus;
 
 import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.BdevClaim;
+import io.panastor.engine.rebuild.RebuildJob;
 import java.util.UUID;
 
 /**
@@ -26,6 +27,10 @@ final class NexusChild {
     boolean ownsBdev;
     ChildState state;
     ChildReason reason;
+    /** The segments written since it left the IO path, while it keeps a log (then a partial rebuild will do). */
+    DirtyLog log;
+    /** Its rebuild job while it has one that has not ended. */
+    volatile RebuildJob rebuild;
 
     NexusChild(String uri, int id, ChildState state, ChildReason reason) {
         this.uri = uri;
@@ -41,11 +46,14 @@ final class NexusChild {
 
     ChildInfo info() {
         Bdev b = bdev;
-        return new ChildInfo(uri, uuid, b == null ? null : b.name(), state, reason);
+        RebuildJob j = rebuild;
+        return new ChildInfo(uri, uuid, b == null ? null : b.name(), state, reason, j == null ? null : j.stats());
     }
 
     HealthRecord.ChildHealth health() {
-        return new HealthRecord.ChildHealth(String.valueOf(uuid), uri, state == ChildState.OPEN);
+        DirtyLog l = state == ChildState.OPEN ? null : log;
+        return new HealthRecord.ChildHealth(String.valueOf(uuid), uri, state == ChildState.OPEN, l == null ? null
+                : new HealthRecord.Log(l.sinceMillis, l.segmentBlocks, l.blockCount, l.snapshot()));
     }
 
     @Override

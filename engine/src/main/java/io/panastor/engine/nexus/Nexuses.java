@@ -21,6 +21,13 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import io.panastor.engine.rebuild.RebuildJob;
+import io.panastor.engine.rebuild.RebuildKind;
+import io.panastor.engine.rebuild.RebuildStats;
+import io.panastor.engine.rebuild.Rebuilds;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.BitSet;
 
 /**
  * The nexuses of an engine, by name, and their lifecycle: create, destroy, shutdown, resize,
@@ -48,10 +55,54 @@ public final class Nexuses implements AutoCloseable {
     /** The child-health keys of the nexuses being created: a key names one nexus's record. */
     private final Set<String> pendingKeys = new HashSet<>();
     private final ExecutorService ops = Executors.newVirtualThreadPerTaskExecutor();
+    private final Rebuilds rebuilds;
+    /** What dirty logs and rebuild jobs tell the time by (a test's own clock). */
+    private volatile Clock clock = Clock.systemUTC();
+    /** How long a child that left keeps its dirty log: back within it, a partial rebuild does. */
+    private volatile Duration partialWindow = DEFAULT_PARTIAL_REBUILD_WINDOW;
+    private volatile long segmentBytes = RebuildJob.DEFAULT_SEGMENT_BYTES;
+    private volatile int rebuildTasks = RebuildJob.DEFAULT_TASKS;
 
-    public Nexuses(Bdevs bdevs, NvmfTarget target) {
+    /** Mayastor's default wait for a child to come back before it is rebuilt in full. */
+    public static final Duration DEFAULT_PARTIAL_REBUILD_WINDOW = Duration.ofMinutes(10);
+    /** Most segments a dirty log has: a bigger nexus gets bigger segments. */
+    static final long MAX_LOG_SEGMENTS = 1L << 23;
+
+    public Nexuses(Bdevs bdevs, NvmfTarget target, Rebuilds rebuilds) {
         this.bdevs = bdevs;
         this.target = target;
+        this.rebuilds = rebuilds;
+    }
+
+    public Rebuilds rebuilds() {
+        return rebuilds;
+    }
+
+    /** The clock dirty logs are started by and rebuild times are told by. */
+    public void clock(Clock clock) {
+        this.clock = clock;
+    }
+
+    /** How long after a child left a partial rebuild may bring it back (after that: a full one). */
+    public void partialRebuildWindow(Duration window) {
+        if (window.isNegative()) {
+            throw new IllegalArgumentException("the partial rebuild window cannot be negative: " + window);
+        }
+        this.partialWindow = window;
+    }
+
+    public Duration partialRebuildWindow() {
+        return partialWindow;
+    }
+
+    /** The smallest rebuild segment (and dirty-log granule) of nexuses created from now on, and segments in flight. */
+    public void rebuildSegments(long bytes, int tasks) {
+        if (bytes <= 0 || Long.bitCount(bytes) != 1 || tasks <= 0) {
+            throw new IllegalArgumentException("a rebuild segment is a power of two bytes and a job has tasks, got "
+                    + bytes + " and " + tasks);
+        }
+        this.segmentBytes = bytes;
+        this.rebuildTasks = tasks;
     }
 
     /** Where child health is persisted from now on (the engine's state directory); in memory until set. */
@@ -145,6 +196,7 @@ public final class Nexuses implements AutoCloseable {
     private NexusInfo doCreate(NexusSpec spec) throws IOException {
         List<NexusChild> opened = new ArrayList<>();
         Nexus nexus = null;
+        Optional<HealthRecord> record = store.load(spec.key());
         try {
             int blockSize = 0;
             int alignment = 1;
@@ -166,7 +218,13 @@ public final class Nexuses implements AutoCloseable {
                 throw new EngineException(Reason.INVALID_ARGUMENT, "nexus size " + spec.sizeBytes()
                         + " is not a multiple of its children's block size " + blockSize);
             }
-            nexus = new Nexus(spec.name(), spec.uuid(), spec.sizeBytes(), blockSize, alignment, spec.key(), store, opened);
+            long segmentBlocks = segmentBlocks(spec.sizeBytes(), blockSize);
+            if (record.isPresent()) {
+                fromRecord(spec, record.get(), opened, segmentBlocks, spec.sizeBytes() / blockSize);
+            }
+            Clock clk = clock;
+            nexus = new Nexus(spec.name(), spec.uuid(), spec.sizeBytes(), blockSize, alignment, spec.key(), store, opened,
+                    segmentBlocks, clk::millis);
             for (NexusChild c : opened) {
                 listen(nexus, c);
             }
@@ -182,6 +240,13 @@ public final class Nexuses implements AutoCloseable {
             }
             LOG.log(System.Logger.Level.INFO, "nexus {0} created: {1} bytes over {2}", spec.name(), spec.sizeBytes(),
                     spec.children());
+            synchronized (nexus.operations) {
+                for (NexusChild c : nexus.children()) {
+                    if (c.state == ChildState.OUT_OF_SYNC) {
+                        startJob(nexus, c);
+                    }
+                }
+            }
             return nexus.info();
         } catch (IOException | RuntimeException e) {
             if (nexus != null) {
@@ -192,6 +257,58 @@ public final class Nexuses implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /**
+     * Sets the children's states from the health record a nexus of this key persisted before
+     * (a restart, a nexus made again): those it calls healthy are healthy; the others are out
+     * of sync and will be rebuilt, partially when the record is of a clean shutdown, has the
+     * child's dirty log for this geometry, and the child left within the window; else in full.
+     * With no child healthy in the record the nexus has no copy of its data to serve: refused.
+     */
+    private void fromRecord(NexusSpec spec, HealthRecord record, List<NexusChild> opened, long segmentBlocks,
+                            long blockCount) {
+        boolean anyHealthy = false;
+        long now = clock.millis();
+        for (NexusChild c : opened) {
+            HealthRecord.ChildHealth h = null;
+            for (HealthRecord.ChildHealth e : record.children()) {
+                if (sameDevice(e.uuid(), c)) {
+                    h = e;
+                    break;
+                }
+            }
+            // Matched by its device's UUID: the same URI on another device (a new replica) has none of the data.
+            if (h != null && h.healthy()) {
+                anyHealthy = true;
+                continue;
+            }
+            c.set(ChildState.OUT_OF_SYNC, ChildReason.OUT_OF_SYNC);
+            HealthRecord.Log log = h == null ? null : h.log();
+            if (log != null && record.cleanShutdown() && log.segmentBlocks() == segmentBlocks
+                    && log.blockCount() == blockCount
+                    && now - log.sinceMillis() <= partialWindow.toMillis()) {
+                c.log = new DirtyLog(log.sinceMillis(), segmentBlocks, blockCount, log.dirty());
+            }
+        }
+        if (!anyHealthy) {
+            throw new EngineException(Reason.BUSY, "no child of nexus " + spec.name() + " is healthy in the child "
+                    + "health record under key " + spec.key() + " (" + record.children().size()
+                    + " recorded): create it with a child the record calls healthy");
+        }
+    }
+
+    private static boolean sameDevice(String uuid, NexusChild c) {
+        return uuid.equalsIgnoreCase(String.valueOf(c.uuid));
+    }
+
+    /** Blocks per segment: the configured size, or more for a nexus a log of that would not fit. */
+    private long segmentBlocks(long sizeBytes, int blockSize) {
+        long seg = Math.max(segmentBytes, blockSize);
+        while (sizeBytes / seg > MAX_LOG_SEGMENTS) {
+            seg <<= 1;
+        }
+        return seg / blockSize;
     }
 
     /**
@@ -224,6 +341,9 @@ public final class Nexuses implements AutoCloseable {
     }
 
     private void shutdownIo(Nexus n) throws IOException {
+        for (NexusChild c : n.rebuilding()) {
+            stopJob(c, "nexus " + n.name() + " is shutting down");
+        }
         unpublish(n);
         if (!n.isShuttingDown()) {
             n.closeToIo();
@@ -327,9 +447,9 @@ public final class Nexuses implements AutoCloseable {
 
     /**
      * Adds child {@code uri} to nexus {@code key}: opened, claimed and checked as at create.
-     * It takes writes from now on and no reads: it has none of the data written before. (A
-     * rebuild brings it up to date; {@code noRebuild} asks for none.) Idempotent for a child
-     * the nexus has.
+     * It takes writes from now on and no reads (OUT_OF_SYNC) until a full rebuild, started
+     * now unless {@code noRebuild} (then StartRebuild starts it), has copied the data into it.
+     * Idempotent for a child the nexus has.
      */
     public CompletableFuture<NexusInfo> addChild(String key, String uri, boolean noRebuild) {
         return withNexus(key, n -> {
@@ -363,6 +483,9 @@ public final class Nexuses implements AutoCloseable {
                 close(c);
                 throw e;
             }
+            if (!noRebuild) {
+                startJob(n, c);
+            }
             return n.info();
         });
     }
@@ -372,6 +495,7 @@ public final class Nexuses implements AutoCloseable {
         return withNexus(key, n -> {
             live(n);
             NexusChild c = childOf(n, uri);
+            stopJob(c, "child " + uri + " is being removed");
             synchronized (n) {     // with the check: an IO fault of the other healthy child cannot come between
                 refuseLastHealthy(n, c, "remove");
                 n.remove(c);
@@ -392,9 +516,11 @@ public final class Nexuses implements AutoCloseable {
     }
 
     /**
-     * Takes child {@code uri} of nexus {@code key} offline (for now, or for good: faulted by
-     * the client) or back online (it takes writes again, reads once rebuilt). Taking the last
-     * healthy child out is refused (BUSY).
+     * Takes child {@code uri} of nexus {@code key} offline (for now: it keeps a dirty log; or
+     * for good: faulted by the client) or back online: it takes writes again and is rebuilt,
+     * partially when it kept a log, is back on the same device within the window and the
+     * nexus has not grown since; in full otherwise. Taking the last healthy child out is
+     * refused (BUSY). Online of a child out of sync with no rebuild starts one.
      */
     public CompletableFuture<NexusInfo> childOperation(String key, String uri, ChildAction action) {
         return withNexus(key, n -> {
@@ -407,6 +533,8 @@ public final class Nexuses implements AutoCloseable {
                     if (c.state == to && c.reason == why) {
                         return n.info();
                     }
+                    refuseLastHealthy(n, c, action == ChildAction.OFFLINE ? "take offline" : "fault");
+                    stopJob(c, "child " + uri + " is being taken offline");
                     synchronized (n) {     // as in removeChild
                         refuseLastHealthy(n, c, action == ChildAction.OFFLINE ? "take offline" : "fault");
                         n.setState(c, to, why);
@@ -415,8 +543,13 @@ public final class Nexuses implements AutoCloseable {
                 }
                 case ONLINE -> {
                     if (c.state.writable()) {
+                        if (c.state == ChildState.OUT_OF_SYNC && c.rebuild == null) {
+                            startJob(n, c);
+                        }
                         return n.info();
                     }
+                    await(n.quiesce(c));    // no IO of its last time in the IO path may end after the log is read
+                    UUID before = c.uuid;
                     if (c.bdev == null) {
                         open(c, n.name());
                         try {
@@ -427,13 +560,279 @@ public final class Nexuses implements AutoCloseable {
                         }
                         listen(n, c);
                     }
-                    n.setState(c, ChildState.OUT_OF_SYNC, ChildReason.OUT_OF_SYNC);
+                    synchronized (n) {
+                        DirtyLog log = c.log;
+                        if (log != null && (!c.uuid.equals(before) || log.blockCount != n.blockCount()
+                                || clock.millis() - log.sinceMillis > partialWindow.toMillis())) {
+                            c.log = null;     // another device, a nexus grown since, or away too long: full
+                        }
+                        n.setState(c, ChildState.OUT_OF_SYNC, ChildReason.OUT_OF_SYNC);
+                    }
                     await(n.syncChannels());
+                    n.persistNow();
+                    startJob(n, c);
+                    return n.info();
                 }
             }
             n.persistNow();
             return n.info();
         });
+    }
+
+    // ------------------------------------------------------------------ rebuilds
+
+    /**
+     * Starts a rebuild of child {@code uri} of nexus {@code key}: one out of sync with no job
+     * (added with no rebuild, or whose job was stopped). A child with a job already: nothing
+     * to do. A healthy child, or one out of the IO path (bring it online), is BUSY.
+     */
+    public CompletableFuture<NexusInfo> startRebuild(String key, String uri) {
+        return withNexus(key, n -> {
+            live(n);
+            NexusChild c = childOf(n, uri);
+            if (c.rebuild != null) {
+                return n.info();
+            }
+            if (c.state != ChildState.OUT_OF_SYNC) {
+                throw new EngineException(Reason.BUSY, "child " + uri + " of nexus " + n.name() + " is "
+                        + c.state.name().toLowerCase() + (c.state == ChildState.OPEN ? ": nothing to rebuild"
+                        : ": bring it online, which rebuilds it"));
+            }
+            startJob(n, c);
+            return n.info();
+        });
+    }
+
+    /** Stops the rebuild of child {@code uri}: it stays out of sync. NOT_FOUND when it has none. */
+    public CompletableFuture<NexusInfo> stopRebuild(String key, String uri) {
+        return withNexus(key, n -> {
+            NexusChild c = childOf(n, uri);
+            job(n, c);
+            stopJob(c, "stopped by the client");
+            return n.info();
+        });
+    }
+
+    /** Pauses the rebuild of child {@code uri} (its segments in flight end first). */
+    public CompletableFuture<NexusInfo> pauseRebuild(String key, String uri) {
+        return withNexus(key, n -> {
+            await(job(n, childOf(n, uri)).pause());
+            return n.info();
+        });
+    }
+
+    public CompletableFuture<NexusInfo> resumeRebuild(String key, String uri) {
+        return withNexus(key, n -> {
+            await(job(n, childOf(n, uri)).resume());
+            return n.info();
+        });
+    }
+
+    /** The rebuild of child {@code uri} of nexus {@code key} now; NOT_FOUND when it has none. */
+    public RebuildStats rebuildStats(String key, String uri) {
+        Nexus n = find(key);
+        if (n == null) {
+            throw new EngineException(Reason.NOT_FOUND, "no nexus " + key);
+        }
+        return job(n, childOf(n, uri)).stats();
+    }
+
+    /** The finished rebuilds of nexus {@code key}, oldest first (kept by its child-health key, across restarts). */
+    public List<RebuildStats> rebuildHistory(String key) {
+        Nexus n = find(key);
+        if (n == null) {
+            throw new EngineException(Reason.NOT_FOUND, "no nexus " + key);
+        }
+        return rebuilds.history(n.infoKey);
+    }
+
+    private static RebuildJob job(Nexus n, NexusChild c) {
+        RebuildJob j = c.rebuild;
+        if (j == null) {
+            throw new EngineException(Reason.NOT_FOUND, "child " + c.uri + " of nexus " + n.name()
+                    + " has no rebuild running, paused or queued");
+        }
+        return j;
+    }
+
+    /** Starts a rebuild of {@code c} (out of sync, its change persisted): partial when it keeps a log. */
+    private void startJob(Nexus n, NexusChild c) {
+        BitSet dirty;
+        Bdev dest;
+        synchronized (n) {
+            dirty = c.log == null ? null : c.log.snapshot();
+            dest = c.bdev;
+        }
+        if (dest == null) {
+            return;
+        }
+        NexusRebuild t = new NexusRebuild(n, c, dest, bdevs.reactors().getFirst());
+        RebuildJob job = new RebuildJob(t, dirty == null ? RebuildKind.FULL : RebuildKind.PARTIAL, n.blockCount(),
+                n.segmentBlocks, dirty, rebuildTasks, clock);
+        t.job = job;
+        c.rebuild = job;
+        rebuilds.submit(job, n.infoKey);
+    }
+
+    /** Stops {@code c}'s rebuild, if it has one, and waits for it to end. */
+    private static void stopJob(NexusChild c, String why) {
+        RebuildJob j = c.rebuild;
+        if (j != null) {
+            await(j.stop(why));
+        }
+    }
+
+    /** The nexus's side of one child's rebuild. */
+    private final class NexusRebuild implements io.panastor.engine.rebuild.RebuildTarget {
+        private final Nexus n;
+        private final NexusChild c;
+        private final Bdev dest;
+        private final io.panastor.reactor.Reactor reactor;
+        volatile RebuildJob job;
+
+        NexusRebuild(Nexus n, NexusChild c, Bdev dest, io.panastor.reactor.Reactor reactor) {
+            this.n = n;
+            this.c = c;
+            this.dest = dest;
+            this.reactor = reactor;
+        }
+
+        @Override
+        public String nexusName() {
+            return n.name();
+        }
+
+        @Override
+        public UUID nexusUuid() {
+            return n.uuid();
+        }
+
+        @Override
+        public int blockSize() {
+            return n.blockSize();
+        }
+
+        @Override
+        public int bufferAlignment() {
+            return n.bufferAlignment();
+        }
+
+        @Override
+        public io.panastor.reactor.Reactor reactor() {
+            return reactor;
+        }
+
+        @Override
+        public String destinationUri() {
+            return c.uri;
+        }
+
+        @Override
+        public Bdev destination() {
+            return dest;
+        }
+
+        @Override
+        public Source source(Set<String> excluded) {
+            Source remote = null;
+            synchronized (n) {
+                for (NexusChild o : n.children()) {
+                    Bdev b = o.bdev;
+                    if (o == c || o.state != ChildState.OPEN || b == null || excluded.contains(o.uri)) {
+                        continue;
+                    }
+                    if (!o.uri.startsWith("nvmf:")) {
+                        return new Source(o.uri, b);      // local: no network in the way
+                    }
+                    if (remote == null) {
+                        remote = new Source(o.uri, b);
+                    }
+                }
+            }
+            return remote;
+        }
+
+        @Override
+        public boolean readable(Source s) {
+            for (ChildSet.Member m : n.set().members()) {
+                if (m.bdev() == s.bdev() && m.child().uri.equals(s.uri())) {
+                    return m.readable();
+                }
+            }
+            return false;
+        }
+
+        @Override
+        public boolean destinationWritable() {
+            if (c.rebuild != job) {
+                return false;
+            }
+            for (ChildSet.Member m : n.set().members()) {
+                if (m.child() == c && m.bdev() == dest) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        @Override
+        public Object lock(long first, long count, Runnable onLocked) {
+            return n.lockRange(first, count, reactor, onLocked);
+        }
+
+        @Override
+        public void unlock(Object lock) {
+            n.unlockRange((RangeLock) lock);
+        }
+
+        @Override
+        public void sourceFailed(Source s, int status, int errno) {
+            NexusChild o = n.child(s.uri());
+            if (o != null) {
+                n.childFailed(o, s.bdev(), NexusChannel.reasonOf(status, errno));
+            }
+        }
+
+        @Override
+        public void destinationFailed(int status, int errno) {
+            n.childFailed(c, dest, NexusChannel.reasonOf(status, errno));
+        }
+
+        @Override
+        public boolean completed() throws IOException {
+            synchronized (n) {
+                if (c.rebuild != job || c.state != ChildState.OUT_OF_SYNC || c.bdev != dest || n.child(c.uri) != c) {
+                    return false;
+                }
+                n.setState(c, ChildState.OPEN, ChildReason.NONE);
+            }
+            await(n.syncChannels());
+            n.persistNow();
+            return true;
+        }
+
+        @Override
+        public void failed(String why) {
+            synchronized (n) {
+                if (c.rebuild != job || n.child(c.uri) != c || c.state != ChildState.OUT_OF_SYNC) {
+                    return;     // faulted already (its write failed), or no longer this job's
+                }
+                n.setState(c, ChildState.FAULTED, ChildReason.REBUILD_FAILED);
+            }
+            try {
+                n.persistNow();
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "nexus {0}: child {1} faulted after its rebuild failed, not "
+                        + "persisted: {2}", n.name(), c.uri, e.getMessage());
+            }
+        }
+
+        @Override
+        public void ended(RebuildJob j) {
+            if (c.rebuild == j) {
+                c.rebuild = null;
+            }
+        }
     }
 
     private static NexusChild childOf(Nexus n, String uri) {
