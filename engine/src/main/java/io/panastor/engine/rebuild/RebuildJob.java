@@ -322,6 +322,8 @@ public final class RebuildJob {
         long count;
         Object lock;
         MemorySegment buffer;
+        /** The source its read went to (the job's may have switched since). */
+        RebuildTarget.Source readFrom;
         final Runnable onLocked = this::locked;
         final io.panastor.engine.bdev.IoCompletion onRead = this::readDone;
         final io.panastor.engine.bdev.IoCompletion onWrite = this::writeDone;
@@ -368,6 +370,7 @@ public final class RebuildJob {
                 return;
             }
             io.prepareRead(first, count, buffer.asSlice(0, count * target.blockSize()), onRead);
+            readFrom = source;
             sourceChannel.submit(io);
         }
 
@@ -384,11 +387,11 @@ public final class RebuildJob {
                     later();
                     return;
                 }
-                RebuildTarget.Source bad = source;
+                RebuildTarget.Source bad = readFrom;
                 failedSources.add(bad.uri());
                 target.sourceFailed(bad, status, errno);
-                LOG.log(System.Logger.Level.WARNING, "nexus {0}: rebuild of {1}: source {2} failed a read ({3})",
-                        target.nexusName(), childUri(), bad.uri(), IoStatus.name(status));
+                LOG.log(System.Logger.Level.WARNING, "nexus {0}: rebuild of {1}: source {2} failed a read ({3}, errno {5}) of blocks at {4}",
+                        target.nexusName(), childUri(), bad.uri(), IoStatus.name(status), first, errno);
                 if (stopAsked || failure != null) {
                     release(false);
                 } else if (source != bad && target.readable(source)) {
