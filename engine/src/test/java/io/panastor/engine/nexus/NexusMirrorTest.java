@@ -97,7 +97,8 @@ class NexusMirrorTest {
         Engine.await(engine.createNexus(spec("n", 8 * MiB, "bdev:///a", "bdev:///b")));
         Bdev nexus = bdev("n");
         assertThat(write(engine.reactors().get(0), nexus, 0, 256, 1, 8, arena)).allMatch(IoRunner.Result::ok);
-        NexusInfo added = Engine.await(engine.addNexusChild("n", "bdev:///c", false));
+        // No rebuild: the child stays out of sync, taking writes and no reads.
+        NexusInfo added = Engine.await(engine.addNexusChild("n", "bdev:///c", true));
         assertThat(added.state()).isEqualTo(NexusState.DEGRADED);
         assertThat(child(added, "bdev:///c").state()).isEqualTo(ChildState.OUT_OF_SYNC);
         assertThat(child(added, "bdev:///c").reason()).isEqualTo(ChildReason.OUT_OF_SYNC);
