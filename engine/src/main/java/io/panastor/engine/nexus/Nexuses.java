@@ -222,9 +222,8 @@ public final class Nexuses implements AutoCloseable {
             if (record.isPresent()) {
                 fromRecord(spec, record.get(), opened, segmentBlocks, spec.sizeBytes() / blockSize);
             }
-            Clock clk = clock;
             nexus = new Nexus(spec.name(), spec.uuid(), spec.sizeBytes(), blockSize, alignment, spec.key(), store, opened,
-                    segmentBlocks, clk::millis);
+                    segmentBlocks, () -> clock.millis());
             for (NexusChild c : opened) {
                 listen(nexus, c);
             }

@@ -4,6 +4,7 @@ import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.BdevIo;
 import io.panastor.engine.bdev.IoChannel;
 import io.panastor.engine.bdev.IoStatus;
+import io.panastor.engine.bdev.IoType;
 import io.panastor.engine.error.EngineException;
 import io.panastor.reactor.Reactor;
 import java.lang.foreign.Arena;
@@ -359,7 +360,13 @@ public final class RebuildJob {
                     later();
                     return;
                 }
-                io.prepareWriteZeroes(first, count, onWrite);
+                if (target.destination().supports(IoType.WRITE_ZEROES)) {
+                    io.prepareWriteZeroes(first, count, onWrite);
+                } else {
+                    MemorySegment zeroes = buffer.asSlice(0, count * target.blockSize());
+                    zeroes.fill((byte) 0);
+                    io.prepareWrite(first, count, zeroes, onWrite);
+                }
                 io.tag = 0;
                 destChannel.submit(io);
                 return;
