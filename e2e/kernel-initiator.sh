@@ -4,7 +4,9 @@
 # guest script in the kernel-initiator QEMU guest against it, and stop the target with SIGTERM
 # (it must exit 0); and a thin replica in a pool, made and shared by the CLI, with XFS on it
 # and fstrim giving its space back; a repl=2 nexus made by the CLI, verified by fio across a
-# child's fault and resized under the kernel. Prints 'N passed, N failed'.
+# child's fault and resized under the kernel; and a repl=2 nexus whose remote child is faulted,
+# re-added and rebuilt in full, then taken offline and back (a partial rebuild), all under fio
+# verify, and then read from the rebuilt child alone. Prints 'N passed, N failed'.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TOOL="${KERNEL_INITIATOR:-$ROOT/../shared/tools/kernel-initiator/run.sh}"
@@ -270,9 +272,119 @@ print(" ".join(c["state"] for c in ns[0]["children"]))'; }
   fi
 }
 
+run_rebuild_case() { # name grpc-port replica-port (the nexus listens on replica-port + 1)
+  local name=$1 grpc=$2 port=$3 nport=$(($3 + 1))
+  local engine="127.0.0.1:$grpc" log="$OUT/$name-engine.log" P="$ROOT/panastor"
+  local size=256
+  rm -rf "$OUT/$name-state" "$OUT/$name"
+  mkdir -p "$OUT/$name"
+  truncate -s 512M "$OUT/$name-a.img" "$OUT/$name-b.img"
+  "$P" engine --grpc "$engine" --replica-listen "127.0.0.1:$port" --nexus-listen "127.0.0.1:$nport" \
+    --metrics off --state-dir "$OUT/$name-state" >"$OUT/$name-engine.out" 2>"$log" &
+  local pid=$! i uri="" rc=0 why=""
+  local ua ub nu
+  ua=$(cat /proc/sys/kernel/random/uuid); ub=$(cat /proc/sys/kernel/random/uuid); nu=$(cat /proc/sys/kernel/random/uuid)
+  # a: a local replica; b: a replica shared over NVMe/TCP, reached through the engine's own initiator.
+  local ca="bdev:///$ua" cb="nvmf://127.0.0.1:$port/nqn.2019-05.io.openebs:$ub"
+  for i in $(seq 1 100); do grep -q "ready" "$OUT/$name-engine.out" 2>/dev/null && break; sleep 0.2; done
+  cli() { "$P" "$@" --engine "$engine" >>"$OUT/$name/cli.txt" 2>&1; }
+  states() { "$P" nexus list vol0 -o json --engine "$engine" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+ns = next(v for v in r.values() if isinstance(v, list))
+print(" ".join(c["state"] for c in ns[0]["children"]))'; }
+  # Waits (up to 5 minutes) until both children are online again: the rebuild is done.
+  both_online() { local j; for j in $(seq 1 1500); do [ "$(states)" = "CHILD_STATE_ONLINE CHILD_STATE_ONLINE" ] && return 0; sleep 0.2; done; return 1; }
+  # The kinds of the finished rebuilds of child $1, oldest first, e.g. "full:completed partial:completed".
+  history() { "$P" rebuild history vol0 -o json --engine "$engine" | python3 -c '
+import json, sys
+uri = sys.argv[1]
+r = json.load(sys.stdin)
+recs = next((v for v in r.values() if isinstance(v, list)), [])
+out = []
+for x in recs:
+    if x.get("childUri", x.get("child_uri")) != uri:
+        continue
+    partial = x.get("isPartial", x.get("is_partial", False))
+    state = str(x.get("state", "")).lower().replace("rebuild_state_", "").replace("rebuild_job_", "")
+    out.append(("partial" if partial else "full") + ":" + state)
+print(" ".join(out))' "$1"; }
+  if grep -q ready "$OUT/$name-engine.out" \
+     && cli pool create pa "uring://$OUT/$name-a.img?blk_size=4096" \
+     && cli pool create pb "uring://$OUT/$name-b.img?blk_size=4096" \
+     && cli replica create ra --pool pa --size ${size}MiB --uuid "$ua" \
+     && cli replica create rb --pool pb --size ${size}MiB --uuid "$ub" --share \
+     && cli nexus create vol0 --size ${size}MiB --uuid "$nu" "$ca" "$cb"; then
+    uri=$("$P" nexus publish vol0 --engine "$engine" 2>>"$OUT/$name/cli.txt")
+  fi
+  local nqn="nqn.2019-05.io.openebs:$nu"
+  case "$uri" in
+    nvmf://127.0.0.1:"$nport/$nqn") ;;
+    *) echo "e2e $name: FAILED: the engine did not start, make the pools, replicas or nexus, or publish it (got '$uri')"
+       tail -20 "$OUT/$name/cli.txt"; tail -20 "$log"; kill "$pid" 2>/dev/null; failed=$((failed + 1)); return ;;
+  esac
+  local session sid hb="" ha=""
+  echo "e2e $name: $uri: fio verify across a child's fault, re-add and full rebuild, and its offline/online partial rebuild..." >&2
+  session=$("$TOOL" --session-start 2>"$OUT/$name/session.err") || rc=$?
+  sid=$(echo "$session" | awk '/^SESSION/ {print $2}')
+  gx() { "$TOOL" --session-exec "$sid" --timeout 600 -- "$@" >>"$OUT/$name/script-output.txt" 2>&1; }
+  local fv="fio --rw=randwrite --bs=4k --iodepth=16 --ioengine=libaio --direct=1 --verify=crc32c --verify_fatal=1"
+  # fio in the background in the guest: job $1 at offset $2; its exit status goes to /tmp/$1.rc.
+  bg() { gx "setsid sh -c '$fv --name=$1 --filename=\$(cat /tmp/dev) --offset=$2 --size=40M --do_verify=1 >/tmp/$1.log 2>&1; echo \$? >/tmp/$1.rc' </dev/null >/dev/null 2>&1 & sleep 1; echo fio $1 started"; }
+  waitbg() { gx "i=0; while [ ! -f /tmp/$1.rc ] && [ \$i -lt 500 ]; do sleep 1; i=\$((i+1)); done; cat /tmp/$1.log; r=\$(cat /tmp/$1.rc 2>/dev/null || echo timeout); echo \"fio $1: rc=\$r\"; [ \"\$r\" = 0 ] && echo 'fio verify $1: ok'; [ \"\$r\" = 0 ]"; }
+  verify_only() { gx "$fv --name=$1 --filename=\$(cat /tmp/dev) --offset=$2 --size=$3 --verify_only && echo 'fio verify $1 from one child: ok'"; }
+  if [ -z "$sid" ]; then rc=126; why="the guest session did not start"; fi
+  [ "$rc" -eq 0 ] && { gx "nvme connect -t tcp -a \$NVMF_TARGET_ADDR -s $nport -n $nqn" || { rc=$?; why="connect"; }; }
+  [ "$rc" -eq 0 ] && { gx "dev=\$(nvmf_wait_ns $nqn) && echo \$dev > /tmp/dev && echo device \$dev" || { rc=$?; why="no namespace"; }; }
+  [ "$rc" -eq 0 ] && { gx "$fv --name=first --filename=\$(cat /tmp/dev) --offset=0 --size=32M --do_verify=1 && echo 'fio verify first: ok'" \
+    || { rc=$?; why="fio verify on two children"; }; }
+  # 1. b faulted, removed and added again under fio: a full rebuild while fio writes.
+  [ "$rc" -eq 0 ] && { bg full 64M || { rc=$?; why="fio in the background"; }; }
+  [ "$rc" -eq 0 ] && { sleep 3; cli nexus fault-child vol0 "$cb" && cli nexus remove-child vol0 "$cb" && cli nexus add-child vol0 "$cb" \
+    || { rc=1; why="fault, remove and add the child"; }; }
+  [ "$rc" -eq 0 ] && { both_online || { rc=1; why="the full rebuild did not complete"; }; }
+  [ "$rc" -eq 0 ] && { waitbg full || { rc=$?; why="fio verify across the full rebuild"; }; }
+  # 2. b offline under fio, then back: a partial rebuild of what it missed.
+  [ "$rc" -eq 0 ] && { bg partial 128M || { rc=$?; why="fio in the background"; }; }
+  [ "$rc" -eq 0 ] && { sleep 2; cli nexus offline-child vol0 "$cb" && sleep 5 && cli nexus online-child vol0 "$cb" \
+    || { rc=1; why="offline and online the child"; }; }
+  [ "$rc" -eq 0 ] && { both_online || { rc=1; why="the partial rebuild did not complete"; }; }
+  [ "$rc" -eq 0 ] && { waitbg partial || { rc=$?; why="fio verify across the partial rebuild"; }; }
+  # 3. a offline: every region read back from the rebuilt b alone; then a back (partial).
+  [ "$rc" -eq 0 ] && { cli nexus offline-child vol0 "$ca" || { rc=1; why="offline a"; }; }
+  [ "$rc" -eq 0 ] && { verify_only first 0 32M && verify_only full 64M 40M && verify_only partial 128M 40M \
+    || { rc=$?; why="fio verify from the rebuilt child alone"; }; }
+  [ "$rc" -eq 0 ] && { cli nexus online-child vol0 "$ca" && both_online || { rc=1; why="a back online"; }; }
+  [ "$rc" -eq 0 ] && { gx "nvme disconnect -n $nqn" || { rc=$?; why="disconnect"; }; }
+  [ -n "$sid" ] && "$TOOL" --session-stop "$sid" --out "$OUT/$name" >/dev/null 2>&1
+  if [ "$rc" -eq 0 ]; then
+    hb=$(history "$cb"); ha=$(history "$ca")
+    echo "e2e $name: rebuilds of b: $hb; of a: $ha"
+    case "$hb / $ha" in
+      "full:completed partial:completed / partial:completed") ;;
+      *) rc=1; why="the rebuilds were not full then partial for b and partial for a" ;;
+    esac
+  fi
+  kill -TERM "$pid"
+  local trc=0
+  wait "$pid" || trc=$?
+  rm -f "$OUT/$name-a.img" "$OUT/$name-b.img"
+  if [ "$rc" -eq 0 ] && [ "$trc" -eq 0 ]; then
+    echo "e2e $name: passed (repl=2 nexus: $(grep -c "fio verify .*: ok" "$OUT/$name/script-output.txt") fio verify runs clean across a full and a partial rebuild, three of them from the rebuilt child alone)"
+    passed=$((passed + 1))
+  else
+    echo "e2e $name: FAILED (${why:-engine exit $trc}; rc=$rc, engine exit=$trc); logs in $OUT/$name"
+    tail -30 "$OUT/$name/script-output.txt" 2>/dev/null
+    tail -10 "$OUT/$name/cli.txt" 2>/dev/null
+    tail -20 "$log"
+    failed=$((failed + 1))
+  fi
+}
+
 run_engine_case engine-share 10135 4440
 run_pool_case pool-thin-trim 10136 4442
 run_nexus_case nexus-mirror 10137 4444
+run_rebuild_case nexus-rebuild 10138 4446
 truncate -s 512M "$OUT/e2e-disk.img"
 run_case malloc 4430 "malloc:///m0?size_mb=256&blk_size=4096"
 run_case file 4431 "uring://$OUT/e2e-disk.img"

@@ -258,6 +258,7 @@ public final class NexusService extends NexusRpcGrpc.NexusRpcImplBase {
                     case NO_SPACE -> ChildStateReason.CHILD_STATE_REASON_NO_SPACE;
                     case TIMED_OUT -> ChildStateReason.CHILD_STATE_REASON_TIMED_OUT;
                     case HOT_REMOVED -> ChildStateReason.CHILD_STATE_REASON_HOT_REMOVED;
+                    case REBUILD_FAILED -> ChildStateReason.CHILD_STATE_REASON_REBUILD_FAILED;
                 });
         if (c.bdev() != null) {
             b.setDeviceName(c.bdev());
