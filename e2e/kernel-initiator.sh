@@ -185,6 +185,32 @@ run_pool_case() { # name grpc-port replica-port
 # kernel writes and verifies with fio; one child is faulted while fio verifies, and data written
 # before the fault is verified after it; both replicas grow and `nexus resize` grows the nexus,
 # which the kernel sees (namespace-attribute-changed notice) as the device's new size.
+# The nexus cases' helpers; they read the calling case's $P, $engine and $name (bash's dynamic scope).
+cli() { "$P" "$@" --engine "$engine" >>"$OUT/$name/cli.txt" 2>&1; }
+# The children's states, in order, from `nexus list -o json`, e.g. "CHILD_STATE_ONLINE CHILD_STATE_FAULTED".
+states() { "$P" nexus list vol0 -o json --engine "$engine" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+ns = next(v for v in r.values() if isinstance(v, list))
+print(" ".join(c["state"] for c in ns[0]["children"]))'; }
+# Stops the case's engine (it must exit 0), removes its disks and counts the case: rc why pid log summary.
+end_nexus_case() {
+  local rc=$1 why=$2 pid=$3 log=$4 summary=$5 trc=0
+  kill -TERM "$pid"
+  wait "$pid" || trc=$?
+  rm -f "$OUT/$name-a.img" "$OUT/$name-b.img"
+  if [ "$rc" -eq 0 ] && [ "$trc" -eq 0 ]; then
+    echo "e2e $name: passed (repl=2 nexus: $summary)"
+    passed=$((passed + 1))
+  else
+    echo "e2e $name: FAILED (${why:-engine exit $trc}; rc=$rc, engine exit=$trc); logs in $OUT/$name"
+    tail -30 "$OUT/$name/script-output.txt" 2>/dev/null
+    tail -10 "$OUT/$name/cli.txt" 2>/dev/null
+    tail -20 "$log"
+    failed=$((failed + 1))
+  fi
+}
+
 run_nexus_case() { # name grpc-port replica-port (the nexus listens on replica-port + 1)
   local name=$1 grpc=$2 port=$3 nport=$(($3 + 1))
   local engine="127.0.0.1:$grpc" log="$OUT/$name-engine.log" P="$ROOT/panastor"
@@ -199,13 +225,6 @@ run_nexus_case() { # name grpc-port replica-port (the nexus listens on replica-p
   ua=$(cat /proc/sys/kernel/random/uuid); ub=$(cat /proc/sys/kernel/random/uuid); nu=$(cat /proc/sys/kernel/random/uuid)
   local ca="bdev:///$ua" cb="bdev:///$ub"
   for i in $(seq 1 100); do grep -q "ready" "$OUT/$name-engine.out" 2>/dev/null && break; sleep 0.2; done
-  cli() { "$P" "$@" --engine "$engine" >>"$OUT/$name/cli.txt" 2>&1; }
-  # The children's states, in order, from `nexus list -o json`, e.g. "CHILD_STATE_ONLINE CHILD_STATE_FAULTED".
-  states() { "$P" nexus list vol0 -o json --engine "$engine" | python3 -c '
-import json, sys
-r = json.load(sys.stdin)
-ns = next(v for v in r.values() if isinstance(v, list))
-print(" ".join(c["state"] for c in ns[0]["children"]))'; }
   if grep -q ready "$OUT/$name-engine.out" \
      && cli pool create pa "uring://$OUT/$name-a.img?blk_size=4096" \
      && cli pool create pb "uring://$OUT/$name-b.img?blk_size=4096" \
@@ -256,20 +275,8 @@ print(" ".join(c["state"] for c in ns[0]["children"]))'; }
       *) rc=1; why="the children's states were not online, online then faulted, online" ;;
     esac
   fi
-  kill -TERM "$pid"
-  local trc=0
-  wait "$pid" || trc=$?
-  rm -f "$OUT/$name-a.img" "$OUT/$name-b.img"
-  if [ "$rc" -eq 0 ] && [ "$trc" -eq 0 ]; then
-    echo "e2e $name: passed (repl=2 nexus: $(grep -c "fio verify .*: ok" "$OUT/$name/script-output.txt") fio verify runs clean, one of them across a child's fault; resized to $grown MiB in the guest)"
-    passed=$((passed + 1))
-  else
-    echo "e2e $name: FAILED (${why:-engine exit $trc}; rc=$rc, engine exit=$trc); logs in $OUT/$name"
-    tail -30 "$OUT/$name/script-output.txt" 2>/dev/null
-    tail -10 "$OUT/$name/cli.txt" 2>/dev/null
-    tail -20 "$log"
-    failed=$((failed + 1))
-  fi
+  end_nexus_case "$rc" "$why" "$pid" "$log" \
+    "$(grep -c "fio verify .*: ok" "$OUT/$name/script-output.txt") fio verify runs clean, one of them across a child's fault; resized to $grown MiB in the guest"
 }
 
 run_rebuild_case() { # name grpc-port replica-port (the nexus listens on replica-port + 1)
@@ -287,12 +294,6 @@ run_rebuild_case() { # name grpc-port replica-port (the nexus listens on replica
   # a: a local replica; b: a replica shared over NVMe/TCP, reached through the engine's own initiator.
   local ca="bdev:///$ua" cb="nvmf://127.0.0.1:$port/nqn.2019-05.io.openebs:$ub"
   for i in $(seq 1 100); do grep -q "ready" "$OUT/$name-engine.out" 2>/dev/null && break; sleep 0.2; done
-  cli() { "$P" "$@" --engine "$engine" >>"$OUT/$name/cli.txt" 2>&1; }
-  states() { "$P" nexus list vol0 -o json --engine "$engine" | python3 -c '
-import json, sys
-r = json.load(sys.stdin)
-ns = next(v for v in r.values() if isinstance(v, list))
-print(" ".join(c["state"] for c in ns[0]["children"]))'; }
   # Waits (up to 5 minutes) until both children are online again: the rebuild is done.
   both_online() { local j; for j in $(seq 1 1500); do [ "$(states)" = "CHILD_STATE_ONLINE CHILD_STATE_ONLINE" ] && return 0; sleep 0.2; done; return 1; }
   # The kinds of the finished rebuilds of child $1, oldest first, e.g. "full:completed partial:completed".
@@ -365,20 +366,8 @@ print(" ".join(out))' "$1"; }
       *) rc=1; why="the rebuilds were not full then partial for b and partial for a" ;;
     esac
   fi
-  kill -TERM "$pid"
-  local trc=0
-  wait "$pid" || trc=$?
-  rm -f "$OUT/$name-a.img" "$OUT/$name-b.img"
-  if [ "$rc" -eq 0 ] && [ "$trc" -eq 0 ]; then
-    echo "e2e $name: passed (repl=2 nexus: $(grep -c "fio verify .*: ok" "$OUT/$name/script-output.txt") fio verify runs clean across a full and a partial rebuild, three of them from the rebuilt child alone)"
-    passed=$((passed + 1))
-  else
-    echo "e2e $name: FAILED (${why:-engine exit $trc}; rc=$rc, engine exit=$trc); logs in $OUT/$name"
-    tail -30 "$OUT/$name/script-output.txt" 2>/dev/null
-    tail -10 "$OUT/$name/cli.txt" 2>/dev/null
-    tail -20 "$log"
-    failed=$((failed + 1))
-  fi
+  end_nexus_case "$rc" "$why" "$pid" "$log" \
+    "$(grep -c "fio verify .*: ok" "$OUT/$name/script-output.txt") fio verify runs clean across a full and a partial rebuild, three of them from the rebuilt child alone"
 }
 
 run_engine_case engine-share 10135 4440
