@@ -301,14 +301,11 @@ run_rebuild_case() { # name grpc-port replica-port (the nexus listens on replica
 import json, sys
 uri = sys.argv[1]
 r = json.load(sys.stdin)
-recs = next((v for v in r.values() if isinstance(v, list)), [])
 out = []
-for x in recs:
-    if x.get("childUri", x.get("child_uri")) != uri:
-        continue
-    partial = x.get("isPartial", x.get("is_partial", False))
-    state = str(x.get("state", "")).lower().replace("rebuild_state_", "").replace("rebuild_job_", "")
-    out.append(("partial" if partial else "full") + ":" + state)
+for h in r.get("histories", []):
+    for x in h.get("records", []):
+        if x["child_uri"] == uri:
+            out.append(("partial" if x["is_partial"] else "full") + ":" + x["state"].lower())
 print(" ".join(out))' "$1"; }
   if grep -q ready "$OUT/$name-engine.out" \
      && cli pool create pa "uring://$OUT/$name-a.img?blk_size=4096" \

@@ -11,6 +11,7 @@ public final class ClientCommands {
     public static List<CommandLine> all() {
         return List.of(new CommandLine(new BdevCommand()), new CommandLine(new PoolCommand()),
                 new CommandLine(new ReplicaCommand()), new CommandLine(new NexusCommand()),
+                new CommandLine(new RebuildCommand()),
                 new CommandLine(new HostCommand()),
                 new CommandLine(new StatsCommand()), new CommandLine(new DiscoverCommand()));
     }

@@ -72,11 +72,12 @@ public final class NexusCommand extends CommandGroup {
         return n.getState().name().replaceFirst("^NEXUS_", "");
     }
 
-    /** {@code ONLINE}, or the state and its reason: {@code FAULTED/BY_CLIENT}. */
+    /** {@code ONLINE}, or the state and its reason ({@code FAULTED/BY_CLIENT}), and a rebuild's progress ({@code 42%}). */
     static String childState(Child ch) {
         String s = ch.getState().name().replaceFirst("^CHILD_STATE_", "");
         String r = ch.getStateReason().name().replaceFirst("^CHILD_STATE_REASON_", "");
-        return r.equals("NONE") ? s : s + "/" + r;
+        String st = r.equals("NONE") ? s : s + "/" + r;
+        return ch.getRebuildProgress() >= 0 ? st + " rebuilding " + ch.getRebuildProgress() + "%" : st;
     }
 
     static void show(ClientCommand c, Nexus n) {

@@ -4,7 +4,13 @@ import io.panastor.engine.Engine;
 import io.panastor.engine.stats.IoStats;
 import io.panastor.engine.stats.ReactorInfo;
 import io.prometheus.metrics.model.registry.MultiCollector;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.panastor.engine.rebuild.RebuildCounters;
+import io.panastor.engine.rebuild.RebuildState;
+import io.panastor.engine.rebuild.RebuildStats;
+import java.util.EnumMap;
+import java.util.Map;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
@@ -88,7 +94,41 @@ final class EngineCollector implements MultiCollector {
                 .dataPoint(GaugeDataPointSnapshot.builder().value(engine.target().connections().size())
                         .labels(Labels.of("node", node)).build())
                 .build());
+        rebuilds(b);
         return b.build();
+    }
+
+    /**
+     * Rebuilds: bytes rebuilt and jobs finished by state since the engine started (counters),
+     * and the jobs not finished by state (a gauge).
+     */
+    private void rebuilds(MetricSnapshots.Builder b) {
+        RebuildCounters c = engine.rebuildCounters();
+        b.metricSnapshot(CounterSnapshot.builder().name("panastor_rebuild_bytes")
+                .help("Bytes rebuilt (copied, or zeroed where a thin source had none) since the engine started")
+                .dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().value(c.bytesRebuilt())
+                        .labels(Labels.of("node", node)).build())
+                .build());
+        CounterSnapshot.Builder finished = CounterSnapshot.builder().name("panastor_rebuild_jobs_finished")
+                .help("Rebuild jobs that ended, by how, since the engine started");
+        long[] ends = {c.completed(), c.failed(), c.stopped()};
+        String[] names = {"completed", "failed", "stopped"};
+        for (int i = 0; i < ends.length; i++) {
+            finished.dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().value(ends[i])
+                    .labels(Labels.of("node", node, "state", names[i])).build());
+        }
+        b.metricSnapshot(finished.build());
+        Map<RebuildState, Integer> now = new EnumMap<>(RebuildState.class);
+        for (RebuildStats r : engine.rebuildJobs()) {
+            now.merge(r.state(), 1, Integer::sum);
+        }
+        GaugeSnapshot.Builder jobs = GaugeSnapshot.builder().name("panastor_rebuild_jobs")
+                .help("Rebuild jobs not finished, by state");
+        for (RebuildState st : new RebuildState[] {RebuildState.QUEUED, RebuildState.RUNNING, RebuildState.PAUSED}) {
+            jobs.dataPoint(GaugeDataPointSnapshot.builder().value(now.getOrDefault(st, 0))
+                    .labels(Labels.of("node", node, "state", st.name().toLowerCase())).build());
+        }
+        b.metricSnapshot(jobs.build());
     }
 
     /** Mayastor's exporter's pool gauges: sizes in bytes and the state (0 unknown, 1 online, 2 degraded, 3 faulted). */

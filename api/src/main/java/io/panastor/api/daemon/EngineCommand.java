@@ -85,6 +85,26 @@ public final class EngineCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "Options as key=value lines (see above)")
     Path config;
 
+    @Option(names = "--max-rebuilds", paramLabel = "N",
+            description = "Rebuilds that copy at once; more queue. Default: ${DEFAULT-VALUE}",
+            defaultValue = "" + io.panastor.engine.rebuild.Rebuilds.DEFAULT_MAX_CONCURRENT)
+    int maxRebuilds;
+
+    @Option(names = "--partial-rebuild-window", paramLabel = "DURATION",
+            description = "How long a child that went offline, timed out or was removed may come back and copy "
+                    + "only what it missed (90s, 10m, 1h, PT10M); after that it is rebuilt in full. Default: ${DEFAULT-VALUE}",
+            defaultValue = "10m")
+    String partialRebuildWindow;
+
+    @Option(names = "--rebuild-segment", paramLabel = "SIZE", converter = io.panastor.api.cli.Sizes.Converter.class,
+            description = "What a rebuild copies at a time (a power of two). Default: 128KiB", defaultValue = "128KiB")
+    long rebuildSegment;
+
+    @Option(names = "--rebuild-tasks", paramLabel = "N",
+            description = "Segments a rebuild keeps in flight. Default: ${DEFAULT-VALUE}",
+            defaultValue = "" + io.panastor.engine.rebuild.RebuildJob.DEFAULT_TASKS)
+    int rebuildTasks;
+
     @Override
     public Integer call() throws Exception {
         long commandStart = System.nanoTime();
@@ -132,8 +152,42 @@ public final class EngineCommand implements Callable<Integer> {
                 node = "localhost";
             }
         }
+        if (maxRebuilds < 1) {
+            throw new IllegalArgumentException("--max-rebuilds must be at least 1, got "
+                    + maxRebuilds);
+        }
+        if (rebuildTasks < 1 || rebuildSegment <= 0 || Long.bitCount(rebuildSegment) != 1) {
+            throw new IllegalArgumentException("--rebuild-segment must be a power of "
+                    + "two and --rebuild-tasks at least 1, got " + rebuildSegment + " and " + rebuildTasks);
+        }
+        EngineDaemon.RebuildOptions rebuild = new EngineDaemon.RebuildOptions(maxRebuilds,
+                duration("--partial-rebuild-window", partialRebuildWindow), rebuildSegment, rebuildTasks);
         return new EngineDaemon.Config(cpus, grpc, replicaListen, nexusListen, metricsAt, node,
-                stateDir.toAbsolutePath().normalize(), advertise, nexusNqnPrefix);
+                stateDir.toAbsolutePath().normalize(), advertise, nexusNqnPrefix, rebuild);
+    }
+
+    /** {@code 600000ms}, {@code 90s}, {@code 10m}, {@code 1h}, or ISO-8601 ({@code PT10M}). */
+    static java.time.Duration duration(String option, String text) {
+        String t = text.trim();
+        try {
+            if (t.toUpperCase().startsWith("P")) {
+                return java.time.Duration.parse(t);
+            }
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m|h)").matcher(t);
+            if (m.matches()) {
+                long n = Long.parseLong(m.group(1));
+                return switch (m.group(2)) {
+                    case "ms" -> java.time.Duration.ofMillis(n);
+                    case "s" -> java.time.Duration.ofSeconds(n);
+                    case "m" -> java.time.Duration.ofMinutes(n);
+                    default -> java.time.Duration.ofHours(n);
+                };
+            }
+        } catch (RuntimeException e) {
+            // falls through to the error below
+        }
+        throw new IllegalArgumentException(option + ": '" + text
+                + "' is not a duration (90s, 10m, 1h, 600000ms or PT10M)");
     }
 
     /**

@@ -18,6 +18,7 @@ import io.panastor.api.grpc.StatsService;
 import io.panastor.api.grpc.Shares;
 import io.panastor.engine.Engine;
 import io.panastor.engine.nexus.FileHealthStore;
+import io.panastor.engine.rebuild.FileRebuildHistory;
 import io.panastor.engine.nvmf.proto.NvmeOpcodes;
 import io.panastor.engine.nvmf.tgt.Subsystem;
 import java.io.IOException;
@@ -49,13 +50,36 @@ public final class EngineDaemon implements AutoCloseable {
 
     /** What an engine is started with; see {@code panastor engine --help}. */
     public record Config(List<Integer> cores, HostPort grpc, HostPort replicaListen, HostPort nexusListen,
-                         HostPort metrics, String nodeName, Path stateDir, String advertise, String nexusNqnPrefix) {
+                         HostPort metrics, String nodeName, Path stateDir, String advertise, String nexusNqnPrefix,
+                         RebuildOptions rebuild) {
         /** With Mayastor's NQN prefix for published nexuses. */
         public Config(List<Integer> cores, HostPort grpc, HostPort replicaListen, HostPort nexusListen,
                       HostPort metrics, String nodeName, Path stateDir, String advertise) {
             this(cores, grpc, replicaListen, nexusListen, metrics, nodeName, stateDir, advertise, Shares.NQN_PREFIX);
         }
+
+        /** With the default rebuild options. */
+        public Config(List<Integer> cores, HostPort grpc, HostPort replicaListen, HostPort nexusListen,
+                      HostPort metrics, String nodeName, Path stateDir, String advertise, String nexusNqnPrefix) {
+            this(cores, grpc, replicaListen, nexusListen, metrics, nodeName, stateDir, advertise, nexusNqnPrefix,
+                    RebuildOptions.DEFAULT);
+        }
     }
+
+    /**
+     * How the engine rebuilds: jobs at once, how long a child that left may come back for a
+     * partial rebuild, and the segment size and segments in flight of each job.
+     */
+    public record RebuildOptions(int maxConcurrent, java.time.Duration partialWindow, long segmentBytes, int tasks) {
+        public static final RebuildOptions DEFAULT = new RebuildOptions(
+                io.panastor.engine.rebuild.Rebuilds.DEFAULT_MAX_CONCURRENT,
+                io.panastor.engine.nexus.Nexuses.DEFAULT_PARTIAL_REBUILD_WINDOW,
+                io.panastor.engine.rebuild.RebuildJob.DEFAULT_SEGMENT_BYTES,
+                io.panastor.engine.rebuild.RebuildJob.DEFAULT_TASKS);
+    }
+
+    /** Where the finished rebuilds of each nexus are kept, under the state directory. */
+    public static final String REBUILD_HISTORY_DIR = "rebuild-history";
 
     /** Where nexuses persist their child health, under the state directory. */
     public static final String NEXUS_HEALTH_DIR = "nexus-health";
@@ -113,10 +137,14 @@ public final class EngineDaemon implements AutoCloseable {
             // Nexuses are not recreated (their owner does that); the child health they persisted stays here.
             try {
                 engine.nexusHealthStore(new FileHealthStore(c.stateDir().resolve(NEXUS_HEALTH_DIR)));
+                engine.rebuildHistoryStore(new FileRebuildHistory(c.stateDir().resolve(REBUILD_HISTORY_DIR)));
             } catch (IOException e) {
                 throw new IllegalStateException("--state-dir " + c.stateDir() + ": cannot make "
-                        + NEXUS_HEALTH_DIR + ": " + e.getMessage(), e);
+                        + NEXUS_HEALTH_DIR + " or " + REBUILD_HISTORY_DIR + ": " + e.getMessage(), e);
             }
+            engine.maxConcurrentRebuilds(c.rebuild().maxConcurrent());
+            engine.partialRebuildWindow(c.rebuild().partialWindow());
+            engine.rebuildSegments(c.rebuild().segmentBytes(), c.rebuild().tasks());
             HealthStatusManager health = new HealthStatusManager();
             ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
             started.add(executor::shutdownNow);

@@ -34,6 +34,26 @@ import io.panastor.engine.nexus.ChildAction;
 import io.panastor.engine.nexus.ChildInfo;
 import io.panastor.engine.nexus.NexusInfo;
 import io.panastor.engine.nexus.NexusSpec;
+import io.panastor.api.v1.ListRebuildHistoryRequest;
+import io.panastor.api.v1.ListRebuildHistoryResponse;
+import io.panastor.api.v1.PauseRebuildRequest;
+import io.panastor.api.v1.PauseRebuildResponse;
+import io.panastor.api.v1.RebuildHistory;
+import io.panastor.api.v1.RebuildHistoryRecord;
+import io.panastor.api.v1.RebuildJobState;
+import io.panastor.api.v1.RebuildStatsRequest;
+import io.panastor.api.v1.RebuildStatsResponse;
+import io.panastor.api.v1.ResumeRebuildRequest;
+import io.panastor.api.v1.ResumeRebuildResponse;
+import io.panastor.api.v1.StartRebuildRequest;
+import io.panastor.api.v1.StartRebuildResponse;
+import io.panastor.api.v1.StopRebuildRequest;
+import io.panastor.api.v1.StopRebuildResponse;
+import io.panastor.engine.rebuild.RebuildKind;
+import io.panastor.engine.rebuild.RebuildState;
+import io.panastor.engine.rebuild.RebuildStats;
+import com.google.protobuf.Timestamp;
+import java.time.Instant;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 
@@ -41,8 +61,8 @@ import java.util.concurrent.CompletableFuture;
  * {@code mayastor.v1.NexusRpc}: the engine's nexuses (volumes mirrored over children),
  * published over NVMe/TCP on the nexus listener as {@code <nqn prefix><nexus uuid>}. Calls name
  * a nexus by {@code uuid}; its name is taken too. DestroyNexus of a nexus that is not there
- * succeeds (as Mayastor's); every other call on one is NOT_FOUND. The rebuild calls are left
- * to the base class: UNIMPLEMENTED until the rebuild lands.
+ * succeeds (as Mayastor's); every other call on one is NOT_FOUND. The rebuild calls name a
+ * child by its URI; one with no job is NOT_FOUND for Stop, Pause, Resume and GetRebuildStats.
  */
 public final class NexusService extends NexusRpcGrpc.NexusRpcImplBase {
     private final Engine engine;
@@ -185,6 +205,126 @@ public final class NexusService extends NexusRpcGrpc.NexusRpcImplBase {
         }, n -> ChildOperationResponse.newBuilder().setNexus(toProto(n)).build());
     }
 
+    // ------------------------------------------------------------------ rebuilds
+
+    @Override
+    public void startRebuild(StartRebuildRequest request, StreamObserver<StartRebuildResponse> out) {
+        Replies.reply(out, () -> engine.startRebuild(find(request.getNexusUuid()), uri(request.getUri())),
+                n -> StartRebuildResponse.newBuilder().setNexus(toProto(n)).build());
+    }
+
+    @Override
+    public void stopRebuild(StopRebuildRequest request, StreamObserver<StopRebuildResponse> out) {
+        Replies.reply(out, () -> engine.stopRebuild(find(request.getNexusUuid()), uri(request.getUri())),
+                n -> StopRebuildResponse.newBuilder().setNexus(toProto(n)).build());
+    }
+
+    @Override
+    public void pauseRebuild(PauseRebuildRequest request, StreamObserver<PauseRebuildResponse> out) {
+        Replies.reply(out, () -> engine.pauseRebuild(find(request.getNexusUuid()), uri(request.getUri())),
+                n -> PauseRebuildResponse.newBuilder().setNexus(toProto(n)).build());
+    }
+
+    @Override
+    public void resumeRebuild(ResumeRebuildRequest request, StreamObserver<ResumeRebuildResponse> out) {
+        Replies.reply(out, () -> engine.resumeRebuild(find(request.getNexusUuid()), uri(request.getUri())),
+                n -> ResumeRebuildResponse.newBuilder().setNexus(toProto(n)).build());
+    }
+
+    @Override
+    public void getRebuildStats(RebuildStatsRequest request, StreamObserver<RebuildStatsResponse> out) {
+        Replies.now(out, () -> toProto(engine.rebuildStats(find(request.getNexusUuid()), uri(request.getUri()))));
+    }
+
+    @Override
+    public void listRebuildHistory(ListRebuildHistoryRequest request, StreamObserver<ListRebuildHistoryResponse> out) {
+        Replies.now(out, () -> {
+            ListRebuildHistoryResponse.Builder b = ListRebuildHistoryResponse.newBuilder();
+            String only = request.getUuid().isBlank() ? null : find(request.getUuid());
+            for (NexusInfo n : engine.listNexuses()) {
+                if (only != null && !only.equals(n.name()) && !only.equalsIgnoreCase(n.uuid().toString())) {
+                    continue;
+                }
+                RebuildHistory.Builder h = RebuildHistory.newBuilder().setName(n.name()).setUuid(n.uuid().toString());
+                for (RebuildStats r : engine.rebuildHistory(n.name())) {
+                    h.addRecords(toRecord(r));
+                }
+                b.addHistories(h);
+            }
+            return b.build();
+        });
+    }
+
+    static RebuildJobState toProto(RebuildState s) {
+        return switch (s) {
+            case QUEUED -> RebuildJobState.Init;
+            case RUNNING -> RebuildJobState.Rebuilding;
+            case PAUSED -> RebuildJobState.Paused;
+            case STOPPED -> RebuildJobState.Stopped;
+            case FAILED -> RebuildJobState.Failed;
+            case COMPLETED -> RebuildJobState.Completed;
+        };
+    }
+
+    private static Timestamp time(Instant t) {
+        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
+    }
+
+    static RebuildStatsResponse toProto(RebuildStats r) {
+        RebuildStatsResponse.Builder b = RebuildStatsResponse.newBuilder()
+                .setBlocksTotal(r.blocksTotal())
+                .setBlocksRecovered(r.blocksDone())
+                .setProgress(r.progressPercent())
+                .setBlocksPerTask(r.segmentBlocks())
+                .setBlockSize(r.blockSize())
+                .setTasksTotal(r.tasksMax())
+                .setTasksActive(r.tasksActive())
+                .setBlocksTransferred(r.blocksTransferred())
+                .setBlocksRemaining(r.blocksRemaining())
+                .setIsPartial(r.kind() == RebuildKind.PARTIAL)
+                .setState(toProto(r.state()))
+                .setBytesPerSecond(r.bytesPerSecond())
+                .setSegmentsTotal(r.segmentsTotal())
+                .setSegmentsDone(r.segmentsDone());
+        if (r.started() != null) {
+            b.setStartTime(time(r.started()));
+        }
+        if (r.sourceUri() != null) {
+            b.setSrcUri(r.sourceUri());
+        }
+        if (r.failure() != null) {
+            b.setFailure(r.failure());
+        }
+        return b.build();
+    }
+
+    static RebuildHistoryRecord toRecord(RebuildStats r) {
+        RebuildHistoryRecord.Builder b = RebuildHistoryRecord.newBuilder()
+                .setChildUri(r.childUri())
+                .setState(toProto(r.state()))
+                .setBlocksTotal(r.blocksTotal())
+                .setBlocksRecovered(r.blocksDone())
+                .setBlocksTransferred(r.blocksTransferred())
+                .setBlocksRemaining(r.blocksRemaining())
+                .setBlocksPerTask(r.segmentBlocks())
+                .setBlockSize(r.blockSize())
+                .setIsPartial(r.kind() == RebuildKind.PARTIAL)
+                .setBytesPerSecond(r.bytesPerSecond());
+        if (r.sourceUri() != null) {
+            b.setSrcUri(r.sourceUri());
+        }
+        if (r.started() != null) {
+            b.setStartTime(time(r.started()));
+        }
+        if (r.ended() != null) {
+            b.setEndTime(time(r.ended()));
+        }
+        if (r.failure() != null) {
+            b.setFailure(r.failure());
+        }
+        return b.build();
+    }
+
     private static String key(String uuid) {
         if (uuid == null || uuid.isBlank()) {
             throw GrpcErrors.invalid("uuid is required: the nexus's UUID (or name)");
@@ -229,10 +369,12 @@ public final class NexusService extends NexusRpcGrpc.NexusRpcImplBase {
                 })
                 .setDeviceUri(deviceUri(n))
                 .addAllAllowedHosts(n.published() ? n.allowedHosts() : java.util.List.of());
+        int rebuilds = 0;
         for (ChildInfo c : n.children()) {
             b.addChildren(toProto(c));
+            rebuilds += c.rebuild() == null ? 0 : 1;
         }
-        return b.build();
+        return b.setRebuilds(rebuilds).build();
     }
 
     /**
@@ -263,6 +405,7 @@ public final class NexusService extends NexusRpcGrpc.NexusRpcImplBase {
         if (c.bdev() != null) {
             b.setDeviceName(c.bdev());
         }
+        b.setRebuildProgress(c.rebuild() == null ? -1 : c.rebuild().progressPercent());
         return b.build();
     }
 }

@@ -96,9 +96,16 @@ class NexusCliTest extends EngineCliTest {
         assertThat(child(faulted, M1).get("state").asText()).isEqualTo("CHILD_STATE_FAULTED");
         assertThat(child(faulted, M1).get("state_reason").asText()).isEqualTo("CHILD_STATE_REASON_BY_CLIENT");
         assertThat(rows(ok("nexus", "list", "vol"))).contains(List.of(M1, "FAULTED/BY_CLIENT"));
-        assertThat(child(json("nexus", "online-child", "vol", M1), M1).get("state_reason").asText())
-                .isEqualTo("CHILD_STATE_REASON_OUT_OF_SYNC");
-        assertThat(rows(ok("nexus", "list", "vol"))).contains(List.of(M1, "DEGRADED/OUT_OF_SYNC"));
+        // Online: rebuilt (in full: it was faulted by the client), then ONLINE again.
+        ok("nexus", "online-child", "vol", M1);
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        while (!child(json("nexus", "list", "vol").get("nexus_list").get(0), M1).get("state").asText()
+                .equals("CHILD_STATE_ONLINE") && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertThat(rows(ok("nexus", "list", "vol"))).contains(List.of(M1, "ONLINE"));
+        assertThat(rows(ok("rebuild", "history", "vol"))).anySatisfy(r -> assertThat(r).startsWith(M1, "full",
+                "COMPLETED"));
         assertThat(child(json("nexus", "offline-child", "vol", M1), M1).get("state_reason").asText())
                 .isEqualTo("CHILD_STATE_REASON_CLOSED");
         assertThat(child(json("nexus", "offline-child", "vol", M1, "--permanent"), M1).get("state_reason").asText())

@@ -109,9 +109,9 @@ class BdevRpcTest {
         // A host name that does not resolve is the caller's to fix.
         assertCode(() -> create("nvmf://no-such-host.invalid:4420/nqn.2019-05.io.openebs:none?connect_timeout_ms=5000"),
                 Status.Code.INVALID_ARGUMENT, "no-such-host.invalid");
-        // Unimplemented calls say so rather than pretend: the rebuild, until it lands.
+        // A rebuild of a nexus that is not there.
         assertCode(() -> NexusRpcGrpc.newBlockingStub(f.channel).startRebuild(StartRebuildRequest.newBuilder()
-                .setNexusUuid("n0").setUri("malloc:///m0").build()), Status.Code.UNIMPLEMENTED, "");
+                .setNexusUuid("n0").setUri("malloc:///m0").build()), Status.Code.NOT_FOUND, "no nexus n0");
         // Nothing changed, and the engine still serves.
         Bdev m0 = bdevs.list(ListBdevOptions.getDefaultInstance()).getBdevs(0);
         assertThat(m0.getNumBlocks()).isEqualTo(8L * 1024 * 1024 / 512);

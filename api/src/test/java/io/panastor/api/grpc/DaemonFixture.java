@@ -18,10 +18,15 @@ public final class DaemonFixture implements AutoCloseable {
     public final ManagedChannel channel;
 
     public DaemonFixture(Path stateDir, boolean metrics) {
+        this(stateDir, metrics, EngineDaemon.RebuildOptions.DEFAULT);
+    }
+
+    public DaemonFixture(Path stateDir, boolean metrics, EngineDaemon.RebuildOptions rebuild) {
         List<Integer> cpus = Cpu.allowedCpus();
         daemon = EngineDaemon.start(new EngineDaemon.Config(List.of(cpus.getFirst()),
                 new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0),
-                metrics ? new HostPort("127.0.0.1", 0) : null, "test-node", stateDir, null));
+                metrics ? new HostPort("127.0.0.1", 0) : null, "test-node", stateDir, null,
+                io.panastor.api.grpc.Shares.NQN_PREFIX, rebuild));
         channel = NettyChannelBuilder.forAddress("127.0.0.1", daemon.grpcAddress().getPort()).usePlaintext().build();
     }
 

@@ -23,6 +23,9 @@ import io.panastor.api.v1.ListBdevOptions;
 import io.panastor.api.v1.ListNexusOptions;
 import io.panastor.api.v1.ListStatsOption;
 import io.panastor.api.v1.Nexus;
+import io.panastor.api.v1.ListRebuildHistoryRequest;
+import io.panastor.api.v1.RebuildHistoryRecord;
+import io.panastor.api.v1.RebuildJobState;
 import io.panastor.api.v1.NexusRpcGrpc;
 import io.panastor.api.v1.NexusState;
 import io.panastor.api.v1.PoolRpcGrpc;
@@ -110,6 +113,15 @@ class NexusRpcTest {
         List<Nexus> all = list();
         assertThat(all).hasSize(1);
         return all.getFirst();
+    }
+
+    /** Waits until the nexus (the only one) is ONLINE: its rebuilds are done. */
+    void awaitOnline() throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        while (only().getState() != NexusState.NEXUS_ONLINE && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(only().getState()).isEqualTo(NexusState.NEXUS_ONLINE);
     }
 
     static void assertChild(Child c, String uri, ChildState state, ChildStateReason reason) {
@@ -310,12 +322,21 @@ class NexusRpcTest {
         assertCode(() -> nexus.removeChildNexus(RemoveChildNexusRequest.newBuilder().setUuid(u).setUri(r0.getUri())
                 .build()), Status.Code.FAILED_PRECONDITION, "last healthy");
 
-        // Online again: it takes writes but stays DEGRADED (OUT_OF_SYNC) with no rebuild.
+        // Online again: it takes writes and is rebuilt (in full: it was faulted by the client), then healthy.
         Nexus online = nexus.childOperation(ChildOperationRequest.newBuilder().setNexusUuid(u).setUri(r1.getUri())
                 .setAction(ChildAction.Online).build()).getNexus();
-        assertThat(online.getState()).isEqualTo(NexusState.NEXUS_DEGRADED);
-        assertChild(online.getChildren(1), r1.getUri(), ChildState.CHILD_STATE_DEGRADED,
-                ChildStateReason.CHILD_STATE_REASON_OUT_OF_SYNC);
+        Child back = online.getChildren(1);
+        assertThat(back.getState() == ChildState.CHILD_STATE_DEGRADED && back.getRebuildProgress() >= 0
+                || back.getState() == ChildState.CHILD_STATE_ONLINE).as("%s", back).isTrue();
+        awaitOnline();
+        RebuildHistoryRecord rebuilt = nexus.listRebuildHistory(ListRebuildHistoryRequest.newBuilder().setUuid(u)
+                .build()).getHistories(0).getRecords(0);
+        assertThat(rebuilt.getChildUri()).isEqualTo(r1.getUri());
+        assertThat(rebuilt.getSrcUri()).isEqualTo(r0.getUri());
+        assertThat(rebuilt.getState()).isEqualTo(RebuildJobState.Completed);
+        assertThat(rebuilt.getIsPartial()).isFalse();
+        assertThat(rebuilt.getBlocksTotal()).isEqualTo(8 * MiB / BLOCK);
+        assertThat(rebuilt.getBlocksRecovered()).isEqualTo(8 * MiB / BLOCK);
         write(e, remote, 2 * BLOCKS, 3);
         assertThat(readsBack(e, remote, 2 * BLOCKS, 3)).isTrue();
         // Offline: FAULTED, CLOSED.
@@ -351,8 +372,8 @@ class NexusRpcTest {
         assertThat(readsBack(e, b0, BLOCKS, 2)).isTrue();
         assertThat(readsBack(e, b0, 2 * BLOCKS, 3)).isTrue();
         assertThat(readsBack(e, b1, 0, 1)).isTrue();
-        assertThat(readsBack(e, b1, BLOCKS, 2)).as("written while r1 was faulted").isFalse();
-        assertThat(readsBack(e, b1, 2 * BLOCKS, 3)).as("written while r1 was out of sync").isTrue();
+        assertThat(readsBack(e, b1, BLOCKS, 2)).as("written while r1 was faulted, copied by its rebuild").isTrue();
+        assertThat(readsBack(e, b1, 2 * BLOCKS, 3)).as("written once r1 was back").isTrue();
     }
 
     @Test
@@ -432,15 +453,18 @@ class NexusRpcTest {
             long lba = (long) (i - writes / 2) * BLOCKS;
             assertThat(readsBack(e, remote, lba, 7)).as("second pass write at %d", lba).isTrue();
         }
+        // Back online, r1 is rebuilt (a full rebuild: it was faulted by the client on the way) and healthy again.
+        awaitOnline();
         Nexus n = only();
-        assertThat(n.getState()).isEqualTo(NexusState.NEXUS_DEGRADED);
-        assertChild(n.getChildren(1), r1.getUri(), ChildState.CHILD_STATE_DEGRADED,
-                ChildStateReason.CHILD_STATE_REASON_OUT_OF_SYNC);
+        assertThat(n.getState()).isEqualTo(NexusState.NEXUS_ONLINE);
+        assertChild(n.getChildren(1), r1.getUri(), ChildState.CHILD_STATE_ONLINE, ChildStateReason.CHILD_STATE_REASON_NONE);
+        assertThat(n.getChildren(1).getRebuildProgress()).isEqualTo(-1);
         bdevs.destroy(DestroyBdevRequest.newBuilder().setUri(remote).build());
         nexus.destroyNexus(DestroyNexusRequest.newBuilder().setUuid(u).build());
         for (int i = writes / 2; i < writes; i++) {
             long lba = (long) (i - writes / 2) * BLOCKS;
             assertThat(readsBack(e, r0.getUuid(), lba, 7)).as("r0, never out, at %d", lba).isTrue();
+            assertThat(readsBack(e, r1.getUuid(), lba, 7)).as("r1, rebuilt, at %d", lba).isTrue();
         }
     }
 

@@ -64,7 +64,7 @@ public final class FileHealthStore implements HealthStore {
         List<HealthRecord.ChildHealth> children = new ArrayList<>();
         for (String line : lines.subList(2, lines.size())) {
             if (line.startsWith("log ")) {
-                String[] f = line.split(" ");
+                String[] f = line.split(" ", -1);     // an empty log's bits are the empty string
                 if (f.length != 5 || children.isEmpty() || children.getLast().log() != null) {
                     throw new IOException("child health record " + file(key) + " has a bad line: " + line);
                 }
