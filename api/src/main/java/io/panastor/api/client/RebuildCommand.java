@@ -124,6 +124,7 @@ public final class RebuildCommand extends CommandGroup {
         private int watch(ManagedChannel ch, String nexus) throws InterruptedException {
             boolean live = System.console() != null && !options.json();
             boolean any = false;
+            StatusRuntimeException none = null;
             while (true) {
                 Deadline d = Deadline.after(options.timeoutSeconds, TimeUnit.SECONDS);
                 RebuildStatsResponse r;
@@ -131,10 +132,11 @@ public final class RebuildCommand extends CommandGroup {
                     r = NexusCommand.stub(ch, d).getRebuildStats(RebuildStatsRequest.newBuilder().setNexusUuid(nexus)
                             .setUri(uri).build());
                 } catch (StatusRuntimeException e) {
-                    if (e.getStatus().getCode() != Status.Code.NOT_FOUND || !any) {
+                    if (e.getStatus().getCode() != Status.Code.NOT_FOUND) {
                         throw e;
                     }
-                    break;   // it ended
+                    none = e;
+                    break;   // it ended (or there was none: then its history has no record either)
                 }
                 any = true;
                 if (options.json()) {
@@ -170,6 +172,9 @@ public final class RebuildCommand extends CommandGroup {
                     out().flush();
                 }
                 return last.getState() == io.panastor.api.v1.RebuildJobState.Completed ? 0 : REFUSED;
+            }
+            if (!any) {
+                throw none;
             }
             return 0;
         }

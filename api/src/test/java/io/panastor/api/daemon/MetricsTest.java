@@ -138,4 +138,45 @@ class MetricsTest {
             assertThat(m).containsEntry("bdev_num_write_ops{name=\"mc1\",node=\"test-node\"}", 3.0);
         }
     }
+
+    @Test
+    void rebuildsAreCountedInBytesAndJobsByState() throws Exception {
+        try (DaemonFixture f = new DaemonFixture(state, true,
+                new EngineDaemon.RebuildOptions(4, java.time.Duration.ofMinutes(10), 4096, 1))) {
+            Engine e = f.daemon.engine();
+            int port = f.daemon.metricsAddress().getPort();
+            String node = "{node=\"test-node\"}";
+            Map<String, Double> m = scrape(port);
+            assertThat(m).containsEntry("panastor_rebuild_bytes_total" + node, 0.0)
+                    .containsEntry("panastor_rebuild_jobs{node=\"test-node\",state=\"running\"}", 0.0)
+                    .containsEntry("panastor_rebuild_jobs_finished_total{node=\"test-node\",state=\"completed\"}", 0.0);
+            Engine.await(e.createNexus(new NexusSpec("vol", java.util.UUID.randomUUID(), 8L << 20, java.util.List.of(
+                    "malloc:///rm0?size_mb=8&blk_size=4096"), null)));
+            Engine.await(e.addNexusChild("vol", "malloc:///rm1?size_mb=8&blk_size=4096", false));
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+            while (!e.rebuildJobs().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            m = scrape(port);
+            assertThat(m).containsEntry("panastor_rebuild_bytes_total" + node, 8.0 * (1 << 20))
+                    .containsEntry("panastor_rebuild_jobs_finished_total{node=\"test-node\",state=\"completed\"}", 1.0);
+            // A job held paused, behind a slow source.
+            Engine.await(e.createBdev("malloc:///rsb?size_mb=8&blk_size=4096"));
+            Engine.await(e.createBdev("delay:///rs?base=rsb&read_avg_us=3000&read_p99_us=3000"));
+            Engine.await(e.createNexus(new NexusSpec("slow", java.util.UUID.randomUUID(), 8L << 20,
+                    java.util.List.of("bdev:///rs"), null)));
+            Engine.await(e.addNexusChild("slow", "malloc:///rs1?size_mb=8&blk_size=4096", false));
+            Engine.await(e.pauseRebuild("slow", "malloc:///rs1?size_mb=8&blk_size=4096"));
+            while (e.rebuildJobs().stream().noneMatch(j -> j.state() == io.panastor.engine.rebuild.RebuildState.PAUSED)
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(scrape(port)).containsEntry("panastor_rebuild_jobs{node=\"test-node\",state=\"paused\"}", 1.0)
+                    .containsEntry("panastor_rebuild_jobs{node=\"test-node\",state=\"running\"}", 0.0);
+            Engine.await(e.stopRebuild("slow", "malloc:///rs1?size_mb=8&blk_size=4096"));
+            assertThat(scrape(port))
+                    .containsEntry("panastor_rebuild_jobs{node=\"test-node\",state=\"paused\"}", 0.0)
+                    .containsEntry("panastor_rebuild_jobs_finished_total{node=\"test-node\",state=\"stopped\"}", 1.0);
+        }
+    }
 }

@@ -27,6 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * child faulted, more writes, kill -9. Restarted on the same state directory, the engine has
  * its pools and replicas back and no nexus (its owner recreates that), and the child health
  * the nexus persisted says which replica is fresh: that one holds every acknowledged write.
+ * And kill -9 in the middle of a rebuild: the nexus made again does not take the half-copied
+ * child as healthy; it rebuilds it, after which it holds every write.
  */
 class NexusKillTest {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -55,11 +57,14 @@ class NexusKillTest {
         arena.close();
     }
 
-    Map<String, String> startEngine() throws Exception {
-        engine = EngineProcess.start(dir, "--grpc", "127.0.0.1:" + EngineProcess.freePort(),
+    Map<String, String> startEngine(String... more) throws Exception {
+        String[] base = {"--grpc", "127.0.0.1:" + EngineProcess.freePort(),
                 "--replica-listen", "127.0.0.1:" + EngineProcess.freePort(),
                 "--nexus-listen", "127.0.0.1:" + EngineProcess.freePort(), "--metrics", "off",
-                "--cores", "[" + Cpu.allowedCpus().getFirst() + "]", "--state-dir", dir.resolve("state").toString());
+                "--cores", "[" + Cpu.allowedCpus().getFirst() + "]", "--state-dir", dir.resolve("state").toString()};
+        String[] all = java.util.Arrays.copyOf(base, base.length + more.length);
+        System.arraycopy(more, 0, all, base.length, more.length);
+        engine = EngineProcess.start(dir, all);
         Map<String, String> ready = engine.awaitReady();
         assertThat(ready).as("ready line; stderr: %s", engine.stderr()).isNotNull();
         return ready;
@@ -169,6 +174,86 @@ class NexusKillTest {
         }
         assertThat(readsBack(stale, 8 * STRIDE, 2)).as("a write after the fault").isFalse();
         Engine.await(host.destroyBdev(stale.name()));
+        engine.signal("TERM");
+        assertThat(engine.awaitExit()).isZero();
+    }
+
+    @Test
+    void aChildHalfRebuiltWhenTheEngineIsKilledIsRebuiltBeforeItIsHealthyAgain() throws Exception {
+        // Segments of one block, one at a time, to a child whose writes take 2 ms: the rebuild is slow.
+        String[] slow = {"--rebuild-segment", "4KiB", "--rebuild-tasks", "1"};
+        Map<String, String> ready = startEngine(slow);
+        String[] uri = new String[2];
+        String[] uuid = new String[2];
+        for (int i = 0; i < 2; i++) {
+            cli(ready, "pool", "create", "p" + i, "uring://" + disk("d" + i + ".img") + "?blk_size=4096",
+                    "--cluster-size", "1MiB");
+            JsonNode r = json(ready, "replica", "create", "r" + i, "--pool", "p" + i, "--size", "32MiB");
+            uri[i] = r.get("uri").asText();
+            uuid[i] = r.get("uuid").asText();
+        }
+        JsonNode n = json(ready, "nexus", "create", "vol", "--size", "32MiB", uri[0]);
+        String volume = n.get("uuid").asText();
+        Bdev b = connect(cli(ready, "nexus", "publish", "vol"));
+        for (int i = 0; i < 16; i++) {
+            write(b, i, 3);
+        }
+        assertThat(Engine.await(host.flush(b.name())).ok()).isTrue();
+        cli(ready, "bdev", "create", "delay:///slowr1?base=" + uuid[1] + "&write_avg_us=2000&write_p99_us=2000");
+        String child = "bdev:///slowr1";
+        cli(ready, "nexus", "add-child", "vol", child);
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        JsonNode st = json(ready, "rebuild", "stats", "vol", child);
+        while (!(st.get("state").asText().equals("Rebuilding") && st.get("segments_done").asLong() > 0)
+                && System.nanoTime() < deadline) {
+            st = json(ready, "rebuild", "stats", "vol", child);
+        }
+        assertThat(st.get("state").asText()).isEqualTo("Rebuilding");
+        assertThat(st.get("progress").asInt()).isLessThan(100);
+        kill();
+        try {
+            Engine.await(host.destroyBdev(b.name()));
+        } catch (RuntimeException gone) {
+            // the controller may already be gone
+        }
+
+        ready = startEngine(slow);
+        HealthRecord health = new FileHealthStore(dir.resolve("state").resolve(EngineDaemon.NEXUS_HEALTH_DIR))
+                .load(volume).orElseThrow();
+        assertThat(health.cleanShutdown()).isFalse();
+        assertThat(health.children()).extracting(HealthRecord.ChildHealth::uri).containsExactly(uri[0], child);
+        assertThat(health.children()).extracting(HealthRecord.ChildHealth::healthy).containsExactly(true, false);
+        // Made again over both replicas, by its owner: r1 is not healthy until its rebuild completes.
+        JsonNode again = json(ready, "nexus", "create", "vol", "--size", "32MiB", "--uuid", volume, uri[0], uri[1]);
+        assertThat(again.get("state").asText()).isEqualTo("NEXUS_DEGRADED");
+        JsonNode r1 = again.get("children").get(1);
+        assertThat(r1.get("state").asText()).isEqualTo("CHILD_STATE_DEGRADED");
+        assertThat(r1.get("state_reason").asText()).isEqualTo("CHILD_STATE_REASON_OUT_OF_SYNC");
+        assertThat(r1.get("rebuild_progress").asInt()).isBetween(0, 99);
+        deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(120);
+        while (!json(ready, "nexus", "list", "vol").get("nexus_list").get(0).get("state").asText().equals("NEXUS_ONLINE")
+                && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        JsonNode history = json(ready, "rebuild", "history", "vol").get("histories").get(0).get("records");
+        assertThat(history).hasSize(1);
+        assertThat(history.get(0).get("child_uri").asText()).isEqualTo(uri[1]);
+        assertThat(history.get(0).get("state").asText()).isEqualTo("Completed");
+        assertThat(history.get(0).get("is_partial").asBoolean()).as("after a crash: a full rebuild").isFalse();
+
+        // A clean restart: the nexus made again has both children healthy and its history.
+        engine.signal("TERM");
+        assertThat(engine.awaitExit()).isZero();
+        ready = startEngine(slow);
+        JsonNode clean = json(ready, "nexus", "create", "vol", "--size", "32MiB", "--uuid", volume, uri[0], uri[1]);
+        assertThat(clean.get("state").asText()).isEqualTo("NEXUS_ONLINE");
+        assertThat(json(ready, "rebuild", "history", "vol").get("histories").get(0).get("records")).hasSize(1);
+        cli(ready, "nexus", "destroy", "vol");
+        Bdev rebuilt = connect(cli(ready, "replica", "share", "r1"));
+        for (int i = 0; i < 16; i++) {
+            assertThat(readsBack(rebuilt, i * STRIDE, 3)).as("write %d on the rebuilt replica", i).isTrue();
+        }
+        Engine.await(host.destroyBdev(rebuilt.name()));
         engine.signal("TERM");
         assertThat(engine.awaitExit()).isZero();
     }
