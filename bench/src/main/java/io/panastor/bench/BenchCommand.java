@@ -16,7 +16,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code panastor bench ...}: the load generator, and the benchmark suite's subcommands. */
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchCommand.Local.class, ConnectionsBench.class, PoolsBench.class},
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchCommand.Local.class, ConnectionsBench.class, PoolsBench.class, RebuildBench.class},
         description = {"Run one workload against each TARGET in turn and print their figures side by side, with "
                 + "each target's ratio to the first.",
                 "A TARGET is nvmf://host[:port]/nqn (through Panastor's initiator; port 4420 when none is given), "
