@@ -99,8 +99,7 @@ final class RebuildBench implements Callable<Integer> {
             try {
                 return run(a, b);
             } catch (RuntimeException e) {
-                System.err.println("bench rebuild: " + e);
-                e.printStackTrace();
+                System.err.println("bench rebuild: " + e.getMessage());
                 return BenchCommand.EXIT_FAILED;
             } finally {
                 engine.close();

@@ -98,6 +98,14 @@ class RebuildTest {
         return prefix + NAMES.incrementAndGet();
     }
 
+    /** Nexus "n" of 16 MiB over {@code children}, written whole with {@code generation}'s pattern. */
+    private Bdev filled(long generation, String... children) {
+        Engine.await(engine.createNexus(spec("n", 16 * MiB, children)));
+        Bdev n = bdev("n");
+        assertThat(write(engine.reactors().get(0), n, 0, BLOCKS, generation, 16, arena)).allMatch(IoRunner.Result::ok);
+        return n;
+    }
+
     private Bdev bdev(String name) {
         return engine.bdevs().get(name);
     }
@@ -199,9 +207,7 @@ class RebuildTest {
         String b = unique("b");
         String ua = faulty(a);
         String ub = plain(b);
-        Engine.await(engine.createNexus(spec("n", 16 * MiB, ua)));
-        Bdev n = bdev("n");
-        assertThat(write(engine.reactors().get(0), n, 0, BLOCKS, 1, 16, arena)).allMatch(IoRunner.Result::ok);
+        Bdev n = filled(1, ua);
         // Slow reads of the source, so the copy takes long enough for writes to land beside it.
         FaultBdev.get(a).delay(IoType.READ, 1_000_000);
         AtomicBoolean stop = new AtomicBoolean();
@@ -245,9 +251,7 @@ class RebuildTest {
         String b = unique("b");
         String ua = faulty(a);
         String ub = plain(b);
-        Engine.await(engine.createNexus(spec("n", 16 * MiB, ua)));
-        Bdev n = bdev("n");
-        assertThat(write(engine.reactors().get(0), n, 0, BLOCKS, 1, 16, arena)).allMatch(IoRunner.Result::ok);
+        Bdev n = filled(1, ua);
         FaultBdev.get(a).hang(IoType.READ);
         Engine.await(engine.addNexusChild("n", ub, false));
         await("the first segments to be read", () -> FaultBdev.get(a).held() == 4);
@@ -275,8 +279,7 @@ class RebuildTest {
         String b = unique("b");
         String ua = faulty(a);
         String ub = plain(b);
-        Engine.await(engine.createNexus(spec("n", 16 * MiB, ua)));
-        assertThat(write(engine.reactors().get(0), bdev("n"), 0, BLOCKS, 1, 16, arena)).allMatch(IoRunner.Result::ok);
+        Bdev n = filled(1, ua);
         FaultBdev.get(a).hang(IoType.READ);
         Engine.await(engine.addNexusChild("n", ub, false));
         await("segments in flight", () -> FaultBdev.get(a).held() == 4);
@@ -306,8 +309,7 @@ class RebuildTest {
         String ua = faulty(a);
         String ub = faulty(b);
         String uc = plain(c);
-        Engine.await(engine.createNexus(spec("n", 16 * MiB, ua, ub)));
-        assertThat(write(engine.reactors().get(0), bdev("n"), 0, BLOCKS, 3, 16, arena)).allMatch(IoRunner.Result::ok);
+        Bdev n = filled(3, ua, ub);
         FaultBdev.get(a).failAfter(IoType.READ, 10, EIO);
         FaultBdev.get(b).failAfter(IoType.READ, 10_000, EIO);   // counts the reads b serves
         AtomicBoolean stop = new AtomicBoolean();
@@ -334,8 +336,7 @@ class RebuildTest {
         String b = unique("b");
         String ua = faulty(a);
         String ub = plain(b);
-        Engine.await(engine.createNexus(spec("n", 16 * MiB, ua)));
-        assertThat(write(engine.reactors().get(0), bdev("n"), 0, BLOCKS, 3, 16, arena)).allMatch(IoRunner.Result::ok);
+        Bdev n = filled(3, ua);
         FaultBdev.get(a).failAfter(IoType.READ, 6, EIO);
         Engine.await(engine.addNexusChild("n", ub, false));
         RebuildStats done = awaitEnd("n", ub);
@@ -360,8 +361,7 @@ class RebuildTest {
         String b = unique("b");
         String ua = plain(a);
         String ub = faulty(b);
-        Engine.await(engine.createNexus(spec("n", 16 * MiB, ua)));
-        assertThat(write(engine.reactors().get(0), bdev("n"), 0, BLOCKS, 3, 16, arena)).allMatch(IoRunner.Result::ok);
+        Bdev n = filled(3, ua);
         FaultBdev.get(b).failAfter(IoType.WRITE, 20, EIO);
         Engine.await(engine.addNexusChild("n", ub, false));
         RebuildStats done = awaitEnd("n", ub);
@@ -406,9 +406,7 @@ class RebuildTest {
         String ua = plain(unique("a"));
         String b = unique("b");
         String ub = plain(b);
-        Engine.await(engine.createNexus(spec("n", 16 * MiB, ua, ub)));
-        Bdev n = bdev("n");
-        assertThat(write(engine.reactors().get(0), n, 0, BLOCKS, 1, 16, arena)).allMatch(IoRunner.Result::ok);
+        Bdev n = filled(1, ua, ub);
         Engine.await(engine.nexusChildOperation("n", ub, ChildAction.OFFLINE));
         // Writes while b is away: blocks in segments 0, 3 (twice), 7-8 (one write across both), 100 and 255.
         long[][] writes = {{0, 4}, {3 * 16 + 1, 2}, {3 * 16 + 9, 1}, {7 * 16 + 10, 12}, {100 * 16, 16}, {255 * 16 + 15, 1}};
@@ -436,9 +434,7 @@ class RebuildTest {
         String ua = plain(unique("a"));
         String b = unique("b");
         String ub = faulty(b);
-        Engine.await(engine.createNexus(spec("n", 16 * MiB, ua, ub)));
-        Bdev n = bdev("n");
-        assertThat(write(engine.reactors().get(0), n, 0, BLOCKS, 1, 16, arena)).allMatch(IoRunner.Result::ok);
+        Bdev n = filled(1, ua, ub);
 
         FaultBdev.get(b).fail(IoType.WRITE, ETIMEDOUT);
         assertThat(write(engine.reactors().get(0), n, 32, 16, 2, 1, arena)).allMatch(IoRunner.Result::ok);
