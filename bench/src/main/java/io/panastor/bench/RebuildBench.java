@@ -155,13 +155,8 @@ final class RebuildBench implements Callable<Integer> {
         // rebuild's own pipeline allow, as when the destination is another node's disk.
         progress.show("bench rebuild: a full rebuild to a null destination");
         String nul = "null:///rb-null?size=" + size + "&blk_size=4096";
-        int before = engine.rebuildHistory(nexus).size();
         Engine.await(engine.addNexusChild(nexus, nul, false));
-        long until = System.nanoTime() + Duration.ofMinutes(30).toNanos();
-        while (engine.rebuildHistory(nexus).size() == before && System.nanoTime() < until) {
-            Thread.sleep(2);
-        }
-        RebuildStats toNull = engine.rebuildHistory(nexus).getLast();
+        RebuildStats toNull = end(nul);
         Engine.await(engine.removeNexusChild(nexus, nul));
 
         Bdev vol = engine.bdevs().get(nexus);
@@ -274,21 +269,21 @@ final class RebuildBench implements Callable<Integer> {
 
     /** The job {@code start} starts, run to its end (with {@code during} run beside it); checked byte-identical. */
     private RebuildStats rebuild(Runnable start, Callable<BdevLoad.Result> during) throws Exception {
-        int before = engine.rebuildHistory(nexus).size();
         start.run();
         if (during != null) {
             during.call();
         }
-        long deadline = System.nanoTime() + Duration.ofMinutes(30).toNanos();
-        while (engine.rebuildHistory(nexus).size() == before && System.nanoTime() < deadline) {
-            Thread.sleep(2);
-        }
-        List<RebuildStats> h = engine.rebuildHistory(nexus);
-        RebuildStats last = h.getLast();
-        if (last.state() != RebuildState.COMPLETED) {
-            throw new IllegalStateException("the rebuild ended " + last.state() + ": " + last.failure());
-        }
+        RebuildStats last = end(destUri);
         compare();
+        return last;
+    }
+
+    /** The end of child {@code uri}'s rebuild, which must have completed. */
+    private RebuildStats end(String uri) throws Exception {
+        RebuildStats last = engine.rebuildEnd(nexus, uri).get(30, java.util.concurrent.TimeUnit.MINUTES);
+        if (last.state() != RebuildState.COMPLETED) {
+            throw new IllegalStateException("the rebuild of " + uri + " ended " + last.state() + ": " + last.failure());
+        }
         return last;
     }
 

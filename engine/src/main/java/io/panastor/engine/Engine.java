@@ -359,6 +359,7 @@ public final class Engine implements AutoCloseable {
         return guard(() -> nexuses.stopRebuild(nexus, childUri));
     }
 
+    /** Pauses a child's rebuild; answers once its segments in flight have ended. */
     public CompletableFuture<NexusInfo> pauseRebuild(String nexus, String childUri) {
         return guard(() -> nexuses.pauseRebuild(nexus, childUri));
     }
@@ -370,6 +371,14 @@ public final class Engine implements AutoCloseable {
     /** A child's rebuild job now (queued, running or paused); NOT_FOUND for a nexus, child or job not there. */
     public RebuildStats rebuildStats(String nexus, String childUri) {
         return nexuses.rebuildStats(nexus, childUri);
+    }
+
+    /**
+     * The end of a child's rebuild: its job's final stats once it has ended and its history is
+     * saved; with no job now, its last finished one. NOT_FOUND when it has had none.
+     */
+    public CompletableFuture<RebuildStats> rebuildEnd(String nexus, String childUri) {
+        return guard(() -> nexuses.rebuildEnd(nexus, childUri));
     }
 
     /** A nexus's finished rebuilds, oldest first; kept across restarts by its child-health key. */

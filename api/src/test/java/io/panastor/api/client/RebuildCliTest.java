@@ -7,7 +7,6 @@ import io.panastor.api.daemon.EngineDaemon;
 import io.panastor.api.grpc.DaemonFixture;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -40,13 +39,14 @@ class RebuildCliTest extends NexusCliTest {
     }
 
     private JsonNode awaitState(String state) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        JsonNode s = stats();
-        while (!s.get("state").asText().equals(state) && System.nanoTime() < deadline) {
-            s = stats();
-        }
-        assertThat(s.get("state").asText()).isEqualTo(state);
-        return s;
+        io.panastor.engine.Await.until("the rebuild to be " + state, Duration.ofSeconds(60), () -> {
+            try {
+                return stats().get("state").asText().equals(state);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        return stats();
     }
 
     @Test
@@ -68,10 +68,11 @@ class RebuildCliTest extends NexusCliTest {
             assertThat(r.get(1)).matches("DEGRADED/OUT_OF_SYNC rebuilding \\d+%");
         });
 
-        ok("rebuild", "pause", "vol", NEW);
-        assertThat(awaitState("Paused").get("tasks_active").asInt()).isZero();
+        ok("rebuild", "pause", "vol", NEW);     // answers once the segment in flight has ended
+        assertThat(stats().get("state").asText()).isEqualTo("Paused");
+        assertThat(stats().get("tasks_active").asInt()).isZero();
         ok("rebuild", "resume", "vol", NEW);
-        awaitState("Rebuilding");
+        assertThat(stats().get("state").asText()).isEqualTo("Rebuilding");
         JsonNode stopped = json("rebuild", "stop", "vol", NEW);
         assertThat(child(stopped, NEW).get("rebuild_progress").asInt()).isEqualTo(-1);
         assertThat(refused("rebuild", "stats", "vol", NEW).err()).startsWith("panastor rebuild stats: NOT_FOUND:");

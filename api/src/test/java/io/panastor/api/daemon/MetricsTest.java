@@ -153,10 +153,7 @@ class MetricsTest {
             Engine.await(e.createNexus(new NexusSpec("vol", java.util.UUID.randomUUID(), 8L << 20, java.util.List.of(
                     "malloc:///rm0?size_mb=8&blk_size=4096"), null)));
             Engine.await(e.addNexusChild("vol", "malloc:///rm1?size_mb=8&blk_size=4096", false));
-            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-            while (!e.rebuildJobs().isEmpty() && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
+            Engine.await(e.rebuildEnd("vol", "malloc:///rm1?size_mb=8&blk_size=4096"));
             m = scrape(port);
             assertThat(m).containsEntry("panastor_rebuild_bytes_total" + node, 8.0 * (1 << 20))
                     .containsEntry("panastor_rebuild_jobs_finished_total{node=\"test-node\",state=\"completed\"}", 1.0);
@@ -166,11 +163,10 @@ class MetricsTest {
             Engine.await(e.createNexus(new NexusSpec("slow", java.util.UUID.randomUUID(), 8L << 20,
                     java.util.List.of("bdev:///rs"), null)));
             Engine.await(e.addNexusChild("slow", "malloc:///rs1?size_mb=8&blk_size=4096", false));
+            // Paused once the call answers (the queued-then-running job may take a moment to start).
+            io.panastor.engine.Await.until("the job to run", java.time.Duration.ofSeconds(60), () -> e.rebuildJobs()
+                    .stream().anyMatch(j -> j.state() == io.panastor.engine.rebuild.RebuildState.RUNNING));
             Engine.await(e.pauseRebuild("slow", "malloc:///rs1?size_mb=8&blk_size=4096"));
-            while (e.rebuildJobs().stream().noneMatch(j -> j.state() == io.panastor.engine.rebuild.RebuildState.PAUSED)
-                    && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
             assertThat(scrape(port)).containsEntry("panastor_rebuild_jobs{node=\"test-node\",state=\"paused\"}", 1.0)
                     .containsEntry("panastor_rebuild_jobs{node=\"test-node\",state=\"running\"}", 0.0);
             Engine.await(e.stopRebuild("slow", "malloc:///rs1?size_mb=8&blk_size=4096"));

@@ -178,6 +178,14 @@ class NexusKillTest {
         assertThat(engine.awaitExit()).isZero();
     }
 
+    static JsonNode rebuildStats(Map<String, String> ready, String child) {
+        try {
+            return json(ready, "rebuild", "stats", "vol", child);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
     @Test
     void aChildHalfRebuiltWhenTheEngineIsKilledIsRebuiltBeforeItIsHealthyAgain() throws Exception {
         // Segments of one block, one at a time, to a child whose writes take 2 ms: the rebuild is slow.
@@ -202,12 +210,12 @@ class NexusKillTest {
         cli(ready, "bdev", "create", "delay:///slowr1?base=" + uuid[1] + "&write_avg_us=2000&write_p99_us=2000");
         String child = "bdev:///slowr1";
         cli(ready, "nexus", "add-child", "vol", child);
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-        JsonNode st = json(ready, "rebuild", "stats", "vol", child);
-        while (!(st.get("state").asText().equals("Rebuilding") && st.get("segments_done").asLong() > 0)
-                && System.nanoTime() < deadline) {
-            st = json(ready, "rebuild", "stats", "vol", child);
-        }
+        Map<String, String> at = ready;
+        io.panastor.engine.Await.until("the rebuild to have copied a segment", java.time.Duration.ofSeconds(60), () -> {
+            JsonNode s = rebuildStats(at, child);
+            return s.get("state").asText().equals("Rebuilding") && s.get("segments_done").asLong() > 0;
+        });
+        JsonNode st = rebuildStats(ready, child);
         assertThat(st.get("state").asText()).isEqualTo("Rebuilding");
         assertThat(st.get("progress").asInt()).isLessThan(100);
         kill();
@@ -230,11 +238,10 @@ class NexusKillTest {
         assertThat(r1.get("state").asText()).isEqualTo("CHILD_STATE_DEGRADED");
         assertThat(r1.get("state_reason").asText()).isEqualTo("CHILD_STATE_REASON_OUT_OF_SYNC");
         assertThat(r1.get("rebuild_progress").asInt()).isBetween(0, 99);
-        deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(120);
-        while (!json(ready, "nexus", "list", "vol").get("nexus_list").get(0).get("state").asText().equals("NEXUS_ONLINE")
-                && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        // Followed to its end: exit 0 only if it completed.
+        cli(ready, "rebuild", "stats", "vol", uri[1], "--watch", "--interval", "20");
+        assertThat(json(ready, "nexus", "list", "vol").get("nexus_list").get(0).get("state").asText())
+                .isEqualTo("NEXUS_ONLINE");
         JsonNode history = json(ready, "rebuild", "history", "vol").get("histories").get(0).get("records");
         assertThat(history).hasSize(1);
         assertThat(history.get(0).get("child_uri").asText()).isEqualTo(uri[1]);

@@ -115,12 +115,10 @@ class NexusRpcTest {
         return all.getFirst();
     }
 
-    /** Waits until the nexus (the only one) is ONLINE: its rebuilds are done. */
-    void awaitOnline() throws InterruptedException {
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-        while (only().getState() != NexusState.NEXUS_ONLINE && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+    /** Waits for the end of child {@code uri}'s rebuild; then the nexus (the only one) must be ONLINE. */
+    void awaitRebuilt(String nexusUuid, String uri) throws Exception {
+        assertThat(f.daemon.engine().rebuildEnd(nexusUuid, uri).get(60, java.util.concurrent.TimeUnit.SECONDS).state())
+                .isEqualTo(io.panastor.engine.rebuild.RebuildState.COMPLETED);
         assertThat(only().getState()).isEqualTo(NexusState.NEXUS_ONLINE);
     }
 
@@ -328,7 +326,7 @@ class NexusRpcTest {
         Child back = online.getChildren(1);
         assertThat(back.getState() == ChildState.CHILD_STATE_DEGRADED && back.getRebuildProgress() >= 0
                 || back.getState() == ChildState.CHILD_STATE_ONLINE).as("%s", back).isTrue();
-        awaitOnline();
+        awaitRebuilt(u, r1.getUri());
         RebuildHistoryRecord rebuilt = nexus.listRebuildHistory(ListRebuildHistoryRequest.newBuilder().setUuid(u)
                 .build()).getHistories(0).getRecords(0);
         assertThat(rebuilt.getChildUri()).isEqualTo(r1.getUri());
@@ -454,7 +452,7 @@ class NexusRpcTest {
             assertThat(readsBack(e, remote, lba, 7)).as("second pass write at %d", lba).isTrue();
         }
         // Back online, r1 is rebuilt (a full rebuild: it was faulted by the client on the way) and healthy again.
-        awaitOnline();
+        awaitRebuilt(u, r1.getUri());
         Nexus n = only();
         assertThat(n.getState()).isEqualTo(NexusState.NEXUS_ONLINE);
         assertChild(n.getChildren(1), r1.getUri(), ChildState.CHILD_STATE_ONLINE, ChildStateReason.CHILD_STATE_REASON_NONE);

@@ -25,6 +25,7 @@ import io.panastor.api.v1.RebuildStatsResponse;
 import io.panastor.api.v1.ResumeRebuildRequest;
 import io.panastor.api.v1.StartRebuildRequest;
 import io.panastor.api.v1.StopRebuildRequest;
+import io.panastor.engine.Await;
 import io.panastor.engine.Engine;
 import io.panastor.engine.bdev.BlockPattern;
 import io.panastor.engine.rebuild.FileRebuildHistory;
@@ -75,16 +76,9 @@ class RebuildRpcTest {
         return nexus.getRebuildStats(RebuildStatsRequest.newBuilder().setNexusUuid(u).setUri(uri).build());
     }
 
-    private RebuildStatsResponse awaitStats(String u, String uri, Predicate<RebuildStatsResponse> until)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        RebuildStatsResponse r = stats(u, uri);
-        while (!until.test(r) && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-            r = stats(u, uri);
-        }
-        assertThat(until.test(r)).as("rebuild stats %s", r).isTrue();
-        return r;
+    private RebuildStatsResponse awaitStats(String u, String uri, Predicate<RebuildStatsResponse> until) {
+        Await.until("the rebuild of " + uri + " as asked", Duration.ofSeconds(60), () -> until.test(stats(u, uri)));
+        return stats(u, uri);
     }
 
     private Nexus only() {
@@ -137,13 +131,15 @@ class RebuildRpcTest {
         assertThat(running.getSegmentsTotal()).isEqualTo(blocks);
         assertThat(running.hasStartTime()).isTrue();
 
+        // PauseRebuild answers once the segment in flight has ended.
         nexus.pauseRebuild(PauseRebuildRequest.newBuilder().setNexusUuid(u).setUri(fresh).build());
-        RebuildStatsResponse paused = awaitStats(u, fresh, r -> r.getState() == RebuildJobState.Paused);
+        RebuildStatsResponse paused = stats(u, fresh);
+        assertThat(paused.getState()).isEqualTo(RebuildJobState.Paused);
         assertThat(paused.getTasksActive()).isZero();
         assertThat(stats(u, fresh).getSegmentsDone()).as("no progress while paused").isEqualTo(paused.getSegmentsDone());
         assertThat(paused.getProgress()).isLessThan(100);
         nexus.resumeRebuild(ResumeRebuildRequest.newBuilder().setNexusUuid(u).setUri(fresh).build());
-        awaitStats(u, fresh, r -> r.getState() == RebuildJobState.Rebuilding);
+        assertThat(stats(u, fresh).getState()).isEqualTo(RebuildJobState.Rebuilding);
 
         Nexus stopped = nexus.stopRebuild(StopRebuildRequest.newBuilder().setNexusUuid(u).setUri(fresh).build())
                 .getNexus();
@@ -169,11 +165,9 @@ class RebuildRpcTest {
         nexus.startRebuild(StartRebuildRequest.newBuilder().setNexusUuid(u).setUri(fresh).build());
         awaitStats(u, fresh, r -> r.getState() == RebuildJobState.Rebuilding && r.getSegmentsDone() > 0);
         nexus.faultNexusChild(FaultNexusChildRequest.newBuilder().setUuid(u).setUri(slow).build());
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (child(only(), fresh).getState() != io.panastor.api.v1.ChildState.CHILD_STATE_ONLINE
-                && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        // The job's end, its history saved.
+        assertThat(e.rebuildEnd(u, fresh).get(60, TimeUnit.SECONDS).state())
+                .isEqualTo(io.panastor.engine.rebuild.RebuildState.COMPLETED);
         assertThat(child(only(), fresh).getState()).isEqualTo(io.panastor.api.v1.ChildState.CHILD_STATE_ONLINE);
 
         List<RebuildHistoryRecord> h = nexus.listRebuildHistory(ListRebuildHistoryRequest.newBuilder().setUuid("vol")
@@ -188,12 +182,8 @@ class RebuildRpcTest {
         // Every nexus's history when no nexus is named.
         assertThat(nexus.listRebuildHistory(ListRebuildHistoryRequest.getDefaultInstance()).getHistoriesList())
                 .extracting(io.panastor.api.v1.RebuildHistory::getUuid).containsExactly(u);
-        // On disk, under the state directory, by the nexus's key (its UUID); written just after the job ended.
+        // On disk, under the state directory, by the nexus's key (its UUID).
         FileRebuildHistory onDisk = new FileRebuildHistory(dir.resolve("state").resolve(EngineDaemon.REBUILD_HISTORY_DIR));
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (onDisk.load(u).size() < 2 && System.nanoTime() < until) {
-            Thread.sleep(5);
-        }
         assertThat(onDisk.load(u)).extracting(io.panastor.engine.rebuild.RebuildStats::state).containsExactly(
                 io.panastor.engine.rebuild.RebuildState.STOPPED, io.panastor.engine.rebuild.RebuildState.COMPLETED);
 

@@ -612,7 +612,7 @@ public final class Nexuses implements AutoCloseable {
         });
     }
 
-    /** Pauses the rebuild of child {@code uri} (its segments in flight end first). */
+    /** Pauses the rebuild of child {@code uri}; answers once its segments in flight have ended and it is paused. */
     public CompletableFuture<NexusInfo> pauseRebuild(String key, String uri) {
         return withNexus(key, n -> {
             await(job(n, childOf(n, uri)).pause());
@@ -634,6 +634,24 @@ public final class Nexuses implements AutoCloseable {
             throw new EngineException(Reason.NOT_FOUND, "no nexus " + key);
         }
         return job(n, childOf(n, uri)).stats();
+    }
+
+    /**
+     * The end of child {@code uri}'s rebuild: its job's final stats once it has ended (and its
+     * history is saved); with no job now, its last finished one. NOT_FOUND when it had none.
+     */
+    public CompletableFuture<RebuildStats> rebuildEnd(String key, String uri) {
+        Nexus n = find(key);
+        if (n == null) {
+            return failed(Reason.NOT_FOUND, "no nexus " + key);
+        }
+        NexusChild c = n.child(uri);
+        if (c == null) {
+            return failed(Reason.NOT_FOUND, "nexus " + n.name() + " has no child " + uri);
+        }
+        CompletableFuture<RebuildStats> end = rebuilds.endOf(() -> c.rebuild, n.infoKey, uri);
+        return end != null ? end : failed(Reason.NOT_FOUND, "child " + uri + " of nexus " + n.name()
+                + " has had no rebuild");
     }
 
     /** The finished rebuilds of nexus {@code key}, oldest first (kept by its child-health key, across restarts). */

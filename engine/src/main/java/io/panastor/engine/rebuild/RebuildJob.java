@@ -4,7 +4,6 @@ import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.BdevIo;
 import io.panastor.engine.bdev.IoChannel;
 import io.panastor.engine.bdev.IoStatus;
-import io.panastor.engine.bdev.IoType;
 import io.panastor.engine.error.EngineException;
 import io.panastor.reactor.Reactor;
 import java.lang.foreign.Arena;
@@ -58,6 +57,9 @@ public final class RebuildJob {
     private final Slot[] slots;
     private final CompletableFuture<RebuildStats> finished = new CompletableFuture<>();
     private java.util.function.LongConsumer bytesDone = n -> { };
+    private java.util.function.Consumer<RebuildStats> onEnd;
+    /** Pauses waiting for the segments in flight to end (reactor-confined). */
+    private final java.util.List<CompletableFuture<Void>> pausing = new java.util.ArrayList<>();
 
     // Reactor-confined.
     private RebuildTarget.Source source;
@@ -143,7 +145,7 @@ public final class RebuildJob {
         return target.nexusName();
     }
 
-    /** Completes with the job's final stats once it reached a final state. */
+    /** Completes with the job's final stats once it reached a final state (and, run by the engine, its history is saved). */
     public CompletableFuture<RebuildStats> finished() {
         return finished;
     }
@@ -168,20 +170,37 @@ public final class RebuildJob {
         reactor.execute(this::begin);
     }
 
-    /** Pauses a running job: its segments in flight end, no new ones start. */
+    /**
+     * Pauses a running job: it is PAUSED at once and starts no new segments. The future
+     * completes once the segments in flight have ended (or, if it ends or is resumed first, then).
+     */
     public CompletableFuture<Void> pause() {
-        return reactor.run(() -> {
+        CompletableFuture<Void> paused = new CompletableFuture<>();
+        reactor.execute(() -> {
             RebuildState st = state;
-            if (st == RebuildState.PAUSED || st.finished() || stopAsked) {
-                return;
+            if (st == RebuildState.PAUSED || st.finished() || stopAsked || copied) {
+                paused.complete(null);
+            } else if (st != RebuildState.RUNNING) {
+                paused.completeExceptionally(new EngineException(EngineException.Reason.BUSY, "the rebuild of "
+                        + childUri() + " is " + st.name().toLowerCase() + ": only a running one pauses"));
+            } else {
+                pauseAsked = true;
+                runNanos += System.nanoTime() - runningSinceNanos;
+                runningSinceNanos = 0;
+                state = RebuildState.PAUSED;
+                pausing.add(paused);
+                settle();
             }
-            if (st != RebuildState.RUNNING) {
-                throw new EngineException(EngineException.Reason.BUSY, "the rebuild of " + childUri()
-                        + " is " + st.name().toLowerCase() + ": only a running one pauses");
-            }
-            pauseAsked = true;
-            settle();
         });
+        return paused;
+    }
+
+    /** Completes the pauses asked for: the job paused, was resumed first, or ended. */
+    private void pausesAnswered() {
+        for (CompletableFuture<Void> p : pausing) {
+            p.complete(null);
+        }
+        pausing.clear();
     }
 
     /** Resumes a paused job. */
@@ -191,6 +210,7 @@ public final class RebuildJob {
                 return;
             }
             pauseAsked = false;
+            pausesAnswered();
             if (state == RebuildState.PAUSED) {
                 state = RebuildState.RUNNING;
                 runningSinceNanos = System.nanoTime();
@@ -360,13 +380,7 @@ public final class RebuildJob {
                     later();
                     return;
                 }
-                if (target.destination().supports(IoType.WRITE_ZEROES)) {
-                    io.prepareWriteZeroes(first, count, onWrite);
-                } else {
-                    MemorySegment zeroes = buffer.asSlice(0, count * target.blockSize());
-                    zeroes.fill((byte) 0);
-                    io.prepareWrite(first, count, zeroes, onWrite);
-                }
+                io.prepareWriteZeroes(first, count, onWrite);
                 io.tag = 0;
                 destChannel.submit(io);
                 return;
@@ -495,11 +509,7 @@ public final class RebuildJob {
             return;
         }
         if (pauseAsked) {
-            if (state == RebuildState.RUNNING) {
-                runNanos += System.nanoTime() - runningSinceNanos;
-                runningSinceNanos = 0;
-                state = RebuildState.PAUSED;
-            }
+            pausesAnswered();
             return;
         }
         if (state == RebuildState.RUNNING && nextSegment(cursor) >= segments) {
@@ -559,11 +569,31 @@ public final class RebuildJob {
         LOG.log(to == RebuildState.COMPLETED ? System.Logger.Level.INFO : System.Logger.Level.WARNING,
                 "nexus {0}: rebuild of {1} {2}{3}", target.nexusName(), childUri(), to.name().toLowerCase(),
                 last.failure() == null ? "" : ": " + last.failure());
-        try {
-            target.ended(this);
-        } finally {
-            finished.complete(last);
+        pausesAnswered();
+        if (onEnd != null) {
+            onEnd.accept(last);     // the engine's bookkeeping: history, release, then complete
+            return;
         }
+        try {
+            release();
+        } finally {
+            complete(last);
+        }
+    }
+
+    /** Set by the engine's {@link Rebuilds}: what happens at the end instead of {@link #release} and {@link #complete}. */
+    void onEnd(java.util.function.Consumer<RebuildStats> hook) {
+        this.onEnd = hook;
+    }
+
+    /** Tells the target the job has ended: the child no longer has it. */
+    void release() {
+        target.ended(this);
+    }
+
+    /** Completes {@link #finished}: the last step of the end. */
+    void complete(RebuildStats last) {
+        finished.complete(last);
     }
 
     @Override

@@ -9,7 +9,7 @@ public enum RebuildState {
     QUEUED,
     /** Copying segments. */
     RUNNING,
-    /** Asked to pause: no new segments; the ones in flight finished. */
+    /** Paused: no new segments; those in flight at the pause end ({@code tasksActive} counts them). */
     PAUSED,
     /** Stopped by the client, or by the child or nexus going away; the child stays out of reads. */
     STOPPED,

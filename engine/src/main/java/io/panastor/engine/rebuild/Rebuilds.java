@@ -8,11 +8,13 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 
 /**
  * An engine's rebuild jobs: at most {@link #maxConcurrent} copy at once, the others wait in
@@ -71,11 +73,11 @@ public final class Rebuilds implements AutoCloseable {
     /** Runs {@code job} now if a slot is free, else queues it; its history goes under {@code historyKey}. */
     public void submit(RebuildJob job, String historyKey) {
         job.onBytesDone(bytes::add);
+        job.onEnd(stats -> ended(job, stats));
         synchronized (this) {
             keys.put(job, historyKey);
             queued.add(job);
         }
-        job.finished().thenAccept(stats -> ended(job, stats));
         startQueued();
     }
 
@@ -113,6 +115,13 @@ public final class Rebuilds implements AutoCloseable {
             }
             snapshot = List.copyOf(h);
             to = store;
+            // With the record in the history: whoever asks for the child's last rebuild finds one or the other.
+            try {
+                job.release();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "rebuild of {0}: its end not told to its nexus: {1}",
+                        job.childUri(), e.toString());
+            }
         }
         try {
             writer.execute(() -> {
@@ -120,10 +129,13 @@ public final class Rebuilds implements AutoCloseable {
                     to.save(key, snapshot);
                 } catch (IOException | RuntimeException e) {
                     LOG.log(System.Logger.Level.WARNING, "rebuild history of {0} not saved: {1}", key, e.toString());
+                } finally {
+                    job.complete(stats);
                 }
             });
         } catch (java.util.concurrent.RejectedExecutionException e) {
             LOG.log(System.Logger.Level.WARNING, "rebuild history of {0} not saved: the engine is stopping", key);
+            job.complete(stats);
         }
         startQueued();
     }
@@ -140,6 +152,35 @@ public final class Rebuilds implements AutoCloseable {
             history.put(key, h);
         }
         return h;
+    }
+
+    /**
+     * The end of a child's rebuild: {@code current} (its job now, read under this object's lock,
+     * which a job's end holds too) once it has ended and its history is saved; with no job now,
+     * the child's last record under {@code historyKey} once the history writes asked for so far
+     * are done; null when it has none.
+     */
+    public synchronized CompletableFuture<RebuildStats> endOf(Supplier<RebuildJob> current, String historyKey,
+                                                             String childUri) {
+        RebuildJob j = current.get();
+        if (j != null) {
+            return j.finished();
+        }
+        RebuildStats last = null;
+        for (RebuildStats r : historyOf(historyKey)) {
+            if (r.childUri().equals(childUri)) {
+                last = r;
+            }
+        }
+        if (last == null) {
+            return null;
+        }
+        RebuildStats found = last;
+        try {
+            return CompletableFuture.supplyAsync(() -> found, writer);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return CompletableFuture.completedFuture(found);
+        }
     }
 
     /** The finished jobs of the nexus whose child health is kept under {@code historyKey}, oldest first. */

@@ -10,6 +10,7 @@ import static io.panastor.engine.nexus.NexusTestSupport.spec;
 import static io.panastor.engine.nexus.NexusTestSupport.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.panastor.engine.Await;
 import io.panastor.engine.Engine;
 import io.panastor.engine.bdev.Bdev;
 import io.panastor.engine.bdev.BlockPattern;
@@ -25,7 +26,6 @@ import io.panastor.engine.rebuild.RebuildStats;
 import io.panastor.reactor.Reactors;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -38,6 +38,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -115,38 +116,16 @@ class RebuildTest {
     }
 
     private static void await(String what, BooleanSupplier cond) {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.onSpinWait();
-            try {
-                Thread.sleep(2);
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        }
+        Await.until(what, Duration.ofSeconds(60), cond);
     }
 
-    /** Waits until child {@code uri} has no job, and returns its last history record. */
+    /** The end of child {@code uri}'s rebuild (the job it has now, or its last). */
     private RebuildStats awaitEnd(String nexus, String uri) {
-        await("the rebuild of " + uri, () -> child(nexus(nexus), uri).rebuild() == null);
-        List<RebuildStats> h = engine.rebuildHistory(nexus);
-        for (int i = h.size() - 1; i >= 0; i--) {
-            if (h.get(i).childUri().equals(uri)) {
-                return h.get(i);
-            }
+        try {
+            return engine.rebuildEnd(nexus, uri).get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new AssertionError("the rebuild of " + uri + " did not end", e);
         }
-        throw new AssertionError("no history record for " + uri + ": " + h);
-    }
-
-    private RebuildStats awaitState(String nexus, String uri, RebuildState state) {
-        await("the rebuild of " + uri + " to be " + state, () -> {
-            RebuildStats s = child(nexus(nexus), uri).rebuild();
-            return s != null && s.state() == state;
-        });
-        return child(nexus(nexus), uri).rebuild();
     }
 
     /** Reads all of both bdevs and asserts they are byte-identical. */
@@ -255,9 +234,14 @@ class RebuildTest {
         FaultBdev.get(a).hang(IoType.READ);
         Engine.await(engine.addNexusChild("n", ub, false));
         await("the first segments to be read", () -> FaultBdev.get(a).held() == 4);
-        Engine.await(engine.pauseRebuild("n", ub));
+        // Paused at once; the pause answers once the segments in flight (held by the hang) have ended.
+        CompletableFuture<NexusInfo> pausing = engine.pauseRebuild("n", ub);
+        await("the job to pause", () -> child(nexus("n"), ub).rebuild().state() == RebuildState.PAUSED);
+        assertThat(pausing).isNotDone();
         FaultBdev.get(a).heal();
-        RebuildStats paused = awaitState("n", ub, RebuildState.PAUSED);
+        Engine.await(pausing);
+        RebuildStats paused = child(nexus("n"), ub).rebuild();
+        assertThat(paused.state()).isEqualTo(RebuildState.PAUSED);
         assertThat(paused.segmentsDone()).as("the segments in flight at the pause").isEqualTo(4);
         assertThat(paused.tasksActive()).isZero();
         // Writes while paused reach the child being rebuilt.
