@@ -5,13 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.panastor.engine.error.EngineException;
 import io.panastor.engine.error.EngineException.Reason;
+import io.panastor.engine.DurableFile;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -97,18 +95,8 @@ public final class PoolCatalog {
     }
 
     private void save() {
-        Path tmp = file.resolveSibling(FILE + ".tmp");
         try {
-            byte[] bytes = JSON.writeValueAsBytes(new ArrayList<>(entries.values()));
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                ch.write(java.nio.ByteBuffer.wrap(bytes));
-                ch.force(true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            try (FileChannel dir = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
-                dir.force(true);    // the rename itself survives a power cut
-            }
+            DurableFile.replace(file, JSON.writeValueAsBytes(new ArrayList<>(entries.values())));
         } catch (IOException e) {
             throw new EngineException(Reason.IO_ERROR, "cannot record the engine's pools in " + file + ": " + e.getMessage());
         }

@@ -1,15 +1,12 @@
 package io.panastor.engine.nexus;
 
+import io.panastor.engine.DurableFile;
 import java.io.IOException;
 import java.net.URLEncoder;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -104,30 +101,13 @@ public final class FileHealthStore implements HealthStore {
                         .append(java.util.Base64.getEncoder().encodeToString(log.dirty().toByteArray())).append('\n');
             }
         }
-        Path file = file(key);
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer b = ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8));
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-            ch.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        syncDir();
+        DurableFile.replace(file(key), text.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     @Override
     public void delete(String key) throws IOException {
         if (Files.deleteIfExists(file(key))) {
-            syncDir();
-        }
-    }
-
-    private void syncDir() throws IOException {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
+            DurableFile.syncDirectory(dir);
         }
     }
 }

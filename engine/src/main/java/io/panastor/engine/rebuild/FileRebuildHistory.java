@@ -1,16 +1,13 @@
 package io.panastor.engine.rebuild;
 
+import io.panastor.engine.DurableFile;
 import java.io.IOException;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -86,20 +83,7 @@ public final class FileRebuildHistory implements RebuildHistoryStore {
                     .append(' ').append(r.blocksTransferred()).append(' ').append(millis(r.started())).append(' ')
                     .append(millis(r.ended())).append(' ').append(r.bytesPerSecond()).append('\n');
         }
-        Path file = file(key);
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer b = ByteBuffer.wrap(s.toString().getBytes(StandardCharsets.UTF_8));
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-            ch.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        }
+        DurableFile.replace(file(key), s.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     private static String field(String v) {
