@@ -518,7 +518,8 @@ class RebuildTest {
     void historyAndDirtyLogsSurviveTheNexusBeingMadeAgainAfterACleanShutdown(@TempDir Path dir) throws Exception {
         engine.nexusHealthStore(new FileHealthStore(dir.resolve("health")));
         engine.rebuildHistoryStore(new FileRebuildHistory(dir.resolve("history")));
-        String ua = plain(unique("a"));
+        String a = unique("a");
+        String ua = faulty(a);
         String b = unique("b");
         String ub = plain(b);
         String uc = plain(unique("c"));
@@ -535,12 +536,15 @@ class RebuildTest {
         assertThat(rec.children()).filteredOn(h -> h.uri().equals(ub)).singleElement()
                 .satisfies(h -> assertThat(h.log()).isNotNull());
 
-        // Made again over the same devices: b is out of sync and catches up by its log alone.
+        // Made again over the same devices: b is out of sync (its source's reads held, so it stays so
+        // while we look) and catches up by its log alone.
+        FaultBdev.get(a).hang(IoType.READ);
         NexusInfo again = Engine.await(engine.createNexus(new NexusSpec("n", uuid, 16 * MiB, List.of(ua, ub, uc),
                 "key-n")));
         assertThat(child(again, ua).state()).isEqualTo(ChildState.OPEN);
         assertThat(child(again, uc).state()).isEqualTo(ChildState.OPEN);
         assertThat(child(again, ub).state()).isEqualTo(ChildState.OUT_OF_SYNC);
+        FaultBdev.get(a).heal();
         RebuildStats partial = awaitEnd("n", ub);
         assertThat(partial.kind()).isEqualTo(RebuildKind.PARTIAL);
         assertThat(partial.segmentsTotal()).isEqualTo(1);
@@ -557,7 +561,8 @@ class RebuildTest {
     void afterAnUncleanShutdownAChildRecordedUnhealthyGetsAFullRebuild(@TempDir Path dir) throws Exception {
         FileHealthStore store = new FileHealthStore(dir);
         engine.nexusHealthStore(store);
-        String ua = plain(unique("a"));
+        String a = unique("a");
+        String ua = faulty(a);
         String ub = plain(unique("b"));
         UUID uuid = UUID.randomUUID();
         Engine.await(engine.createNexus(new NexusSpec("n", uuid, 16 * MiB, List.of(ua, ub), "key-u")));
@@ -567,9 +572,11 @@ class RebuildTest {
         // As a crash would leave it: the same children, not clean.
         HealthRecord clean = store.load("key-u").orElseThrow();
         store.save("key-u", new HealthRecord(false, clean.children()));
+        FaultBdev.get(a).hang(IoType.READ);     // the copy waits while we look
         NexusInfo again = Engine.await(engine.createNexus(new NexusSpec("n", uuid, 16 * MiB, List.of(ua, ub),
                 "key-u")));
         assertThat(child(again, ub).state()).isEqualTo(ChildState.OUT_OF_SYNC);
+        FaultBdev.get(a).heal();
         RebuildStats full = awaitEnd("n", ub);
         assertThat(full.kind()).isEqualTo(RebuildKind.FULL);
         assertThat(full.state()).isEqualTo(RebuildState.COMPLETED);
