@@ -193,6 +193,28 @@ import json, sys
 r = json.load(sys.stdin)
 ns = next(v for v in r.values() if isinstance(v, list))
 print(" ".join(c["state"] for c in ns[0]["children"]))'; }
+# Starts the calling case's engine on fresh scratch disks a and b (its $name, $engine, $port,
+# $nport, $log, $P) and waits until it is ready; sets the caller's $pid and new UUIDs $ua $ub $nu.
+start_nexus_engine() {
+  rm -rf "$OUT/$name-state" "$OUT/$name"
+  mkdir -p "$OUT/$name"
+  truncate -s 512M "$OUT/$name-a.img" "$OUT/$name-b.img"
+  "$P" engine --grpc "$engine" --replica-listen "127.0.0.1:$port" --nexus-listen "127.0.0.1:$nport" \
+    --metrics off --state-dir "$OUT/$name-state" >"$OUT/$name-engine.out" 2>"$log" &
+  pid=$!
+  ua=$(cat /proc/sys/kernel/random/uuid); ub=$(cat /proc/sys/kernel/random/uuid); nu=$(cat /proc/sys/kernel/random/uuid)
+  local i
+  for i in $(seq 1 100); do grep -q "ready" "$OUT/$name-engine.out" 2>/dev/null && break; sleep 0.2; done
+}
+# Whether the calling case's nexus is published as $uri should be ($nport, $nqn); if not, the case failed.
+published() {
+  case "$uri" in
+    nvmf://127.0.0.1:"$nport/$nqn") return 0 ;;
+  esac
+  echo "e2e $name: FAILED: the engine did not start, make the pools, replicas or nexus, or publish it (got '$uri')"
+  tail -20 "$OUT/$name/cli.txt"; tail -20 "$log"; kill "$pid" 2>/dev/null; failed=$((failed + 1))
+  return 1
+}
 # Stops the case's engine (it must exit 0), removes its disks and counts the case: rc why pid log summary.
 end_nexus_case() {
   local rc=$1 why=$2 pid=$3 log=$4 summary=$5 trc=0
@@ -215,16 +237,9 @@ run_nexus_case() { # name grpc-port replica-port (the nexus listens on replica-p
   local name=$1 grpc=$2 port=$3 nport=$(($3 + 1))
   local engine="127.0.0.1:$grpc" log="$OUT/$name-engine.log" P="$ROOT/panastor"
   local MiB=1048576 size=256 grown=384
-  rm -rf "$OUT/$name-state" "$OUT/$name"
-  mkdir -p "$OUT/$name"
-  truncate -s 512M "$OUT/$name-a.img" "$OUT/$name-b.img"
-  "$P" engine --grpc "$engine" --replica-listen "127.0.0.1:$port" --nexus-listen "127.0.0.1:$nport" \
-    --metrics off --state-dir "$OUT/$name-state" >"$OUT/$name-engine.out" 2>"$log" &
-  local pid=$! i uri="" rc=0 why=""
-  local ua ub nu
-  ua=$(cat /proc/sys/kernel/random/uuid); ub=$(cat /proc/sys/kernel/random/uuid); nu=$(cat /proc/sys/kernel/random/uuid)
+  local pid ua ub nu uri="" rc=0 why=""
+  start_nexus_engine
   local ca="bdev:///$ua" cb="bdev:///$ub"
-  for i in $(seq 1 100); do grep -q "ready" "$OUT/$name-engine.out" 2>/dev/null && break; sleep 0.2; done
   if grep -q ready "$OUT/$name-engine.out" \
      && cli pool create pa "uring://$OUT/$name-a.img?blk_size=4096" \
      && cli pool create pb "uring://$OUT/$name-b.img?blk_size=4096" \
@@ -234,11 +249,7 @@ run_nexus_case() { # name grpc-port replica-port (the nexus listens on replica-p
     uri=$("$P" nexus publish vol0 --engine "$engine" 2>>"$OUT/$name/cli.txt")
   fi
   local nqn="nqn.2019-05.io.openebs:$nu"
-  case "$uri" in
-    nvmf://127.0.0.1:"$nport/$nqn") ;;
-    *) echo "e2e $name: FAILED: the engine did not start, make the pools, replicas or nexus, or publish it (got '$uri')"
-       tail -20 "$OUT/$name/cli.txt"; tail -20 "$log"; kill "$pid" 2>/dev/null; failed=$((failed + 1)); return ;;
-  esac
+  published || return
   local session sid s0="" s1=""
   echo "e2e $name: $uri: a guest session verifies with fio, faults a child under fio, resizes..." >&2
   session=$("$TOOL" --session-start 2>"$OUT/$name/session.err") || rc=$?
@@ -283,17 +294,10 @@ run_rebuild_case() { # name grpc-port replica-port (the nexus listens on replica
   local name=$1 grpc=$2 port=$3 nport=$(($3 + 1))
   local engine="127.0.0.1:$grpc" log="$OUT/$name-engine.log" P="$ROOT/panastor"
   local size=256
-  rm -rf "$OUT/$name-state" "$OUT/$name"
-  mkdir -p "$OUT/$name"
-  truncate -s 512M "$OUT/$name-a.img" "$OUT/$name-b.img"
-  "$P" engine --grpc "$engine" --replica-listen "127.0.0.1:$port" --nexus-listen "127.0.0.1:$nport" \
-    --metrics off --state-dir "$OUT/$name-state" >"$OUT/$name-engine.out" 2>"$log" &
-  local pid=$! i uri="" rc=0 why=""
-  local ua ub nu
-  ua=$(cat /proc/sys/kernel/random/uuid); ub=$(cat /proc/sys/kernel/random/uuid); nu=$(cat /proc/sys/kernel/random/uuid)
+  local pid ua ub nu uri="" rc=0 why=""
+  start_nexus_engine
   # a: a local replica; b: a replica shared over NVMe/TCP, reached through the engine's own initiator.
   local ca="bdev:///$ua" cb="nvmf://127.0.0.1:$port/nqn.2019-05.io.openebs:$ub"
-  for i in $(seq 1 100); do grep -q "ready" "$OUT/$name-engine.out" 2>/dev/null && break; sleep 0.2; done
   # Waits (up to 5 minutes) until both children are online again: the rebuild is done.
   both_online() { local j; for j in $(seq 1 1500); do [ "$(states)" = "CHILD_STATE_ONLINE CHILD_STATE_ONLINE" ] && return 0; sleep 0.2; done; return 1; }
   # The kinds of the finished rebuilds of child $1, oldest first, e.g. "full:completed partial:completed".
@@ -316,11 +320,7 @@ print(" ".join(out))' "$1"; }
     uri=$("$P" nexus publish vol0 --engine "$engine" 2>>"$OUT/$name/cli.txt")
   fi
   local nqn="nqn.2019-05.io.openebs:$nu"
-  case "$uri" in
-    nvmf://127.0.0.1:"$nport/$nqn") ;;
-    *) echo "e2e $name: FAILED: the engine did not start, make the pools, replicas or nexus, or publish it (got '$uri')"
-       tail -20 "$OUT/$name/cli.txt"; tail -20 "$log"; kill "$pid" 2>/dev/null; failed=$((failed + 1)); return ;;
-  esac
+  published || return
   local session sid hb="" ha=""
   echo "e2e $name: $uri: fio verify across a child's fault, re-add and full rebuild, and its offline/online partial rebuild..." >&2
   session=$("$TOOL" --session-start 2>"$OUT/$name/session.err") || rc=$?
