@@ -56,10 +56,14 @@ public final class RebuildCommand extends CommandGroup {
         return t.getSeconds() == 0 && t.getNanos() == 0 ? "" : Instant.ofEpochSecond(t.getSeconds(), t.getNanos()).toString();
     }
 
-    /** A command on one child's rebuild. */
+    /** A call on one child's rebuild that answers with the nexus, shown as the nexus commands show it. */
     abstract static class OnChild extends NexusCommand.OnChild {
-        RebuildStatsRequest request(ManagedChannel ch, Deadline d) {
-            return RebuildStatsRequest.newBuilder().setNexusUuid(NexusCommand.uuid(ch, d, name)).setUri(uri).build();
+        abstract Nexus call(io.panastor.api.v1.NexusRpcGrpc.NexusRpcBlockingStub stub, String nexus);
+
+        @Override
+        final int run(ManagedChannel ch, Deadline d) {
+            NexusCommand.show(this, call(NexusCommand.stub(ch, d), NexusCommand.uuid(ch, d, name)));
+            return 0;
         }
     }
 
@@ -181,23 +185,20 @@ public final class RebuildCommand extends CommandGroup {
     }
 
     @Command(name = "pause", mixinStandardHelpOptions = true,
-            description = "Pause a child's rebuild: its segments in flight end, no new ones start.")
+            description = "Pause a child's rebuild: no new segments start; it answers once those in flight have ended.")
     static final class Pause extends OnChild {
         @Override
-        int run(ManagedChannel ch, Deadline d) {
-            NexusCommand.show(this, NexusCommand.stub(ch, d).pauseRebuild(PauseRebuildRequest.newBuilder()
-                    .setNexusUuid(NexusCommand.uuid(ch, d, name)).setUri(uri).build()).getNexus());
-            return 0;
+        Nexus call(io.panastor.api.v1.NexusRpcGrpc.NexusRpcBlockingStub stub, String nexus) {
+            return stub.pauseRebuild(PauseRebuildRequest.newBuilder().setNexusUuid(nexus).setUri(uri).build()).getNexus();
         }
     }
 
     @Command(name = "resume", mixinStandardHelpOptions = true, description = "Resume a child's paused rebuild.")
     static final class Resume extends OnChild {
         @Override
-        int run(ManagedChannel ch, Deadline d) {
-            NexusCommand.show(this, NexusCommand.stub(ch, d).resumeRebuild(ResumeRebuildRequest.newBuilder()
-                    .setNexusUuid(NexusCommand.uuid(ch, d, name)).setUri(uri).build()).getNexus());
-            return 0;
+        Nexus call(io.panastor.api.v1.NexusRpcGrpc.NexusRpcBlockingStub stub, String nexus) {
+            return stub.resumeRebuild(ResumeRebuildRequest.newBuilder().setNexusUuid(nexus).setUri(uri).build())
+                    .getNexus();
         }
     }
 
@@ -205,10 +206,8 @@ public final class RebuildCommand extends CommandGroup {
             description = "Stop a child's rebuild; the child stays DEGRADED (out of sync) until `rebuild start`.")
     static final class Stop extends OnChild {
         @Override
-        int run(ManagedChannel ch, Deadline d) {
-            NexusCommand.show(this, NexusCommand.stub(ch, d).stopRebuild(StopRebuildRequest.newBuilder()
-                    .setNexusUuid(NexusCommand.uuid(ch, d, name)).setUri(uri).build()).getNexus());
-            return 0;
+        Nexus call(io.panastor.api.v1.NexusRpcGrpc.NexusRpcBlockingStub stub, String nexus) {
+            return stub.stopRebuild(StopRebuildRequest.newBuilder().setNexusUuid(nexus).setUri(uri).build()).getNexus();
         }
     }
 
@@ -216,10 +215,8 @@ public final class RebuildCommand extends CommandGroup {
             description = "Start a rebuild of a child that is out of sync with none (added with --norebuild, or stopped).")
     static final class Start extends OnChild {
         @Override
-        int run(ManagedChannel ch, Deadline d) {
-            NexusCommand.show(this, NexusCommand.stub(ch, d).startRebuild(StartRebuildRequest.newBuilder()
-                    .setNexusUuid(NexusCommand.uuid(ch, d, name)).setUri(uri).build()).getNexus());
-            return 0;
+        Nexus call(io.panastor.api.v1.NexusRpcGrpc.NexusRpcBlockingStub stub, String nexus) {
+            return stub.startRebuild(StartRebuildRequest.newBuilder().setNexusUuid(nexus).setUri(uri).build()).getNexus();
         }
     }
 
