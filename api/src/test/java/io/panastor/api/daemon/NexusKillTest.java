@@ -231,20 +231,23 @@ class NexusKillTest {
         assertThat(health.cleanShutdown()).isFalse();
         assertThat(health.children()).extracting(HealthRecord.ChildHealth::uri).containsExactly(uri[0], child);
         assertThat(health.children()).extracting(HealthRecord.ChildHealth::healthy).containsExactly(true, false);
-        // Made again over both replicas, by its owner: r1 is not healthy until its rebuild completes.
-        JsonNode again = json(ready, "nexus", "create", "vol", "--size", "32MiB", "--uuid", volume, uri[0], uri[1]);
+        // Made again by its owner over the same children (the delay over r1 made again, with no delay now: the
+        // same device UUID): the half-copied child is not healthy until its rebuild completes.
+        String again1 = "delay:///slowr1?base=" + uuid[1];
+        cli(ready, "bdev", "create", again1);
+        JsonNode again = json(ready, "nexus", "create", "vol", "--size", "32MiB", "--uuid", volume, uri[0], child);
         assertThat(again.get("state").asText()).isEqualTo("NEXUS_DEGRADED");
         JsonNode r1 = again.get("children").get(1);
         assertThat(r1.get("state").asText()).isEqualTo("CHILD_STATE_DEGRADED");
         assertThat(r1.get("state_reason").asText()).isEqualTo("CHILD_STATE_REASON_OUT_OF_SYNC");
         assertThat(r1.get("rebuild_progress").asInt()).isBetween(0, 99);
         // Followed to its end: exit 0 only if it completed.
-        cli(ready, "rebuild", "stats", "vol", uri[1], "--watch", "--interval", "20");
+        cli(ready, "rebuild", "stats", "vol", child, "--watch", "--interval", "20");
         assertThat(json(ready, "nexus", "list", "vol").get("nexus_list").get(0).get("state").asText())
                 .isEqualTo("NEXUS_ONLINE");
         JsonNode history = json(ready, "rebuild", "history", "vol").get("histories").get(0).get("records");
         assertThat(history).hasSize(1);
-        assertThat(history.get(0).get("child_uri").asText()).isEqualTo(uri[1]);
+        assertThat(history.get(0).get("child_uri").asText()).isEqualTo(child);
         assertThat(history.get(0).get("state").asText()).isEqualTo("Completed");
         assertThat(history.get(0).get("is_partial").asBoolean()).as("after a crash: a full rebuild").isFalse();
 
@@ -252,10 +255,12 @@ class NexusKillTest {
         engine.signal("TERM");
         assertThat(engine.awaitExit()).isZero();
         ready = startEngine(slow);
-        JsonNode clean = json(ready, "nexus", "create", "vol", "--size", "32MiB", "--uuid", volume, uri[0], uri[1]);
-        assertThat(clean.get("state").asText()).isEqualTo("NEXUS_ONLINE");
+        cli(ready, "bdev", "create", again1);
+        JsonNode clean = json(ready, "nexus", "create", "vol", "--size", "32MiB", "--uuid", volume, uri[0], child);
+        assertThat(clean.get("state").asText()).as("both recorded healthy: no rebuild").isEqualTo("NEXUS_ONLINE");
         assertThat(json(ready, "rebuild", "history", "vol").get("histories").get(0).get("records")).hasSize(1);
         cli(ready, "nexus", "destroy", "vol");
+        cli(ready, "bdev", "destroy", "slowr1");
         Bdev rebuilt = connect(cli(ready, "replica", "share", "r1"));
         for (int i = 0; i < 16; i++) {
             assertThat(readsBack(rebuilt, i * STRIDE, 3)).as("write %d on the rebuilt replica", i).isTrue();

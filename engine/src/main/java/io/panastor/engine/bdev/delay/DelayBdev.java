@@ -52,8 +52,8 @@ public final class DelayBdev extends AbstractBdev {
     private final List<DelayChannel> channels = new CopyOnWriteArrayList<>();
     private volatile BdevClaim claim;
 
-    DelayBdev(String name, String uri, Bdev base, long[] latencyNanos, int maxInflight) {
-        super(name, UUID.randomUUID(), uri, base.blockSize(), base.blockCount());
+    DelayBdev(String name, UUID uuid, String uri, Bdev base, long[] latencyNanos, int maxInflight) {
+        super(name, uuid, uri, base.blockSize(), base.blockCount());
         this.base = base;
         this.latencyNanos = latencyNanos.clone();
         this.maxInflight = maxInflight;

@@ -8,15 +8,19 @@ import io.panastor.engine.bdev.BdevFactory;
 import io.panastor.engine.bdev.BdevUri;
 import io.panastor.engine.bdev.Bdevs;
 import io.panastor.engine.error.EngineException;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.UUID;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * {@code delay:///NAME?base=BASE[&read_avg_us=N][&read_p99_us=N][&write_avg_us=N][&write_p99_us=N][&max_inflight=N]}:
+ * {@code delay:///NAME?base=BASE[&read_avg_us=N][&read_p99_us=N][&write_avg_us=N][&write_p99_us=N][&max_inflight=N][&uuid=U]}:
  * a {@link DelayBdev} over the registered bdev {@code BASE}, which it claims. Latencies are
  * microseconds (0, the default, adds none); a p99 defaults to its average and may not be
- * below it; {@code max_inflight} 0 (the default) sets no cap.
+ * below it; {@code max_inflight} 0 (the default) sets no cap. Its UUID is {@code uuid}, or
+ * one derived from its name and its base's UUID: the same delay over the same base has the
+ * same UUID each time it is made (so a nexus's child health recognises it after a restart).
  *
  * <p>The base is found in the registry making the bdev ({@link BdevContext#bdevs()}), so a
  * delay bdev is made through {@link Bdevs#create}/{@link Bdevs#createAsync}; {@link #create}
@@ -24,7 +28,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class DelayBdevFactory implements BdevFactory {
     static final Set<String> PARAMS = Set.of("base", "read_avg_us", "read_p99_us", "write_avg_us", "write_p99_us",
-            "max_inflight");
+            "max_inflight", "uuid");
 
     @Override
     public List<String> schemes() {
@@ -67,7 +71,9 @@ public final class DelayBdevFactory implements BdevFactory {
                     + " which holds its base: use Bdevs.create('" + uri.text() + "')");
         }
         Bdev base = bdevs.get(baseName);
-        DelayBdev made = new DelayBdev(name, uri.canonical(), base,
+        UUID uuid = uri.param("uuid") != null ? uri.uuidOrRandom() : UUID.nameUUIDFromBytes(
+                ("delay:" + name + ":" + base.uuid()).getBytes(StandardCharsets.UTF_8));
+        DelayBdev made = new DelayBdev(name, uuid, uri.canonical(), base,
                 new long[] {readAvg * 1000, readP99 * 1000, writeAvg * 1000, writeP99 * 1000}, (int) maxInflight);
         BdevClaim claim = bdevs.claim(base.name(), "delay " + name, made::baseRemoved);
         made.claimed(claim);

@@ -241,6 +241,19 @@ class DelayBdevTest {
     }
 
     @Test
+    void theSameDelayOverTheSameBaseHasTheSameUuidEachTimeItIsMade() {
+        java.util.UUID first = bdevs.create("delay:///d?base=f&write_avg_us=10").uuid();
+        bdevs.destroy("d").join();
+        assertThat(bdevs.create("delay:///d?base=f").uuid()).as("made again, other latencies").isEqualTo(first);
+        bdevs.destroy("d").join();
+        assertThat(bdevs.create("delay:///e?base=f").uuid()).as("another name").isNotEqualTo(first);
+        bdevs.destroy("e").join();
+        java.util.UUID given = java.util.UUID.randomUUID();
+        assertThat(bdevs.create("delay:///d?base=f&uuid=" + given).uuid()).isEqualTo(given);
+        bdevs.destroy("d").join();
+    }
+
+    @Test
     void anIoCompletesOnlyOnceItsLatencyHasPassedOnTheReactorClock() {
         Bdev d = bdevs.create("delay:///d?base=f&read_avg_us=500&write_avg_us=1000");
         MemorySegment data = blocks(7, 1, 3);
