@@ -3,9 +3,9 @@ package io.panastor.api.client;
 import picocli.CommandLine;
 
 /** A command that only groups subcommands ({@code bdev}, {@code host}): alone, a usage error naming them. */
-abstract class CommandGroup implements Runnable {
+public abstract class CommandGroup implements Runnable {
     @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    protected CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {

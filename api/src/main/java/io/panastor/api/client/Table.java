@@ -5,15 +5,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** A plain text table: a header line and aligned rows, numbers right-aligned. */
-final class Table {
+public final class Table {
     private final List<String> headers;
     private final List<List<String>> rows = new ArrayList<>();
 
-    Table(String... headers) {
+    public Table(String... headers) {
         this.headers = List.of(headers);
     }
 
-    Table row(Object... cells) {
+    public Table row(Object... cells) {
         if (cells.length != headers.size()) {
             throw new IllegalArgumentException(cells.length + " cells for " + headers.size() + " columns");
         }
@@ -25,7 +25,7 @@ final class Table {
         return this;
     }
 
-    void print(PrintWriter out) {
+    public void print(PrintWriter out) {
         int[] width = new int[headers.size()];
         boolean[] numeric = new boolean[headers.size()];
         for (int i = 0; i < width.length; i++) {

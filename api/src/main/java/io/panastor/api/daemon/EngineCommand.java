@@ -105,6 +105,15 @@ public final class EngineCommand implements Callable<Integer> {
             defaultValue = "" + io.panastor.engine.rebuild.RebuildJob.DEFAULT_TASKS)
     int rebuildTasks;
 
+    @Option(names = "--control-plane", paramLabel = "HOST:PORT", converter = HostPort.AnyHost.class,
+            description = "Register with the control plane there, heartbeat to it and keep the nexuses' child health "
+                    + "in it (instead of the state directory). Default: none")
+    HostPort controlPlane;
+
+    @Option(names = "--node-labels", paramLabel = "KEY=VALUE[,KEY=VALUE]", split = ",",
+            description = "Topology labels this node registers with; volumes may select nodes by them")
+    java.util.Map<String, String> nodeLabels;
+
     @Override
     public Integer call() throws Exception {
         long commandStart = System.nanoTime();
@@ -162,12 +171,18 @@ public final class EngineCommand implements Callable<Integer> {
         }
         EngineDaemon.RebuildOptions rebuild = new EngineDaemon.RebuildOptions(maxRebuilds,
                 duration("--partial-rebuild-window", partialRebuildWindow), rebuildSegment, rebuildTasks);
+        EngineDaemon.ControlPlaneOptions cp = controlPlane == null ? null
+                : new EngineDaemon.ControlPlaneOptions(controlPlane, nodeLabels == null ? java.util.Map.of() : nodeLabels,
+                java.time.Duration.ofSeconds(30));
+        if (cp == null && nodeLabels != null && !nodeLabels.isEmpty()) {
+            throw new IllegalArgumentException("--node-labels are registered with a control plane: give --control-plane too");
+        }
         return new EngineDaemon.Config(cpus, grpc, replicaListen, nexusListen, metricsAt, node,
-                stateDir.toAbsolutePath().normalize(), advertise, nexusNqnPrefix, rebuild);
+                stateDir.toAbsolutePath().normalize(), advertise, nexusNqnPrefix, rebuild, cp);
     }
 
     /** {@code 600000ms}, {@code 90s}, {@code 10m}, {@code 1h}, or ISO-8601 ({@code PT10M}). */
-    static java.time.Duration duration(String option, String text) {
+    public static java.time.Duration duration(String option, String text) {
         String t = text.trim();
         try {
             if (t.toUpperCase().startsWith("P")) {

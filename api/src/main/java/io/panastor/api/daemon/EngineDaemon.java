@@ -51,7 +51,15 @@ public final class EngineDaemon implements AutoCloseable {
     /** What an engine is started with; see {@code panastor engine --help}. */
     public record Config(List<Integer> cores, HostPort grpc, HostPort replicaListen, HostPort nexusListen,
                          HostPort metrics, String nodeName, Path stateDir, String advertise, String nexusNqnPrefix,
-                         RebuildOptions rebuild) {
+                         RebuildOptions rebuild, ControlPlaneOptions controlPlane) {
+        /** With no control plane. */
+        public Config(List<Integer> cores, HostPort grpc, HostPort replicaListen, HostPort nexusListen,
+                      HostPort metrics, String nodeName, Path stateDir, String advertise, String nexusNqnPrefix,
+                      RebuildOptions rebuild) {
+            this(cores, grpc, replicaListen, nexusListen, metrics, nodeName, stateDir, advertise, nexusNqnPrefix,
+                    rebuild, null);
+        }
+
         /** With Mayastor's NQN prefix for published nexuses. */
         public Config(List<Integer> cores, HostPort grpc, HostPort replicaListen, HostPort nexusListen,
                       HostPort metrics, String nodeName, Path stateDir, String advertise) {
@@ -78,6 +86,28 @@ public final class EngineDaemon implements AutoCloseable {
                 io.panastor.engine.rebuild.RebuildJob.DEFAULT_TASKS);
     }
 
+    /**
+     * The control plane an engine registers with, heartbeats to and keeps its nexuses' child
+     * health in, and the labels it registers with.
+     *
+     * @param healthPatience how long a child-health write is tried before the nexus is told it failed
+     */
+    public record ControlPlaneOptions(HostPort address, java.util.Map<String, String> labels,
+                                      java.time.Duration healthPatience) {
+        public ControlPlaneOptions {
+            labels = java.util.Map.copyOf(labels);
+        }
+
+        public ControlPlaneOptions(HostPort address) {
+            this(address, java.util.Map.of(), java.time.Duration.ofSeconds(30));
+        }
+    }
+
+    /** The host NQN a node's nexuses connect to replicas as: Mayastor's, by node name. */
+    public static String hostNqn(String nodeName) {
+        return Shares.NQN_PREFIX + "node-name:" + nodeName;
+    }
+
     /** Where the finished rebuilds of each nexus are kept, under the state directory. */
     public static final String REBUILD_HISTORY_DIR = "rebuild-history";
 
@@ -93,12 +123,21 @@ public final class EngineDaemon implements AutoCloseable {
     private final ExecutorService grpcExecutor;
     private final HealthStatusManager health;
     private final MetricsEndpoint metrics;
+    private final ControlPlaneAgent agent;
+    private final io.grpc.ManagedChannel control;
     private final long startedNanos = System.nanoTime();
+
+    /** What an engine tells the control plane it can do. */
+    static final List<String> FEATURES = List.of("nexus-rebuild", "partial-rebuild", "thin-replicas", "replica-resize",
+            "child-health-store");
     private volatile boolean closed;
 
     private EngineDaemon(Config config, StateDirLock lock, Engine engine, InetSocketAddress replicaAddress,
                          InetSocketAddress nexusAddress, Server grpc, ExecutorService grpcExecutor,
-                         HealthStatusManager health, MetricsEndpoint metrics) {
+                         HealthStatusManager health, MetricsEndpoint metrics, ControlPlaneAgent agent,
+                         io.grpc.ManagedChannel control) {
+        this.agent = agent;
+        this.control = control;
         this.config = config;
         this.lock = lock;
         this.engine = engine;
@@ -134,9 +173,20 @@ public final class EngineDaemon implements AutoCloseable {
             PoolService pools = new PoolService(engine, replicaShares, PoolCatalog.load(c.stateDir()));
             // The pools (and their replicas' shares) are back before anyone can call.
             pools.restore();
-            // Nexuses are not recreated (their owner does that); the child health they persisted stays here.
+            // Nexuses are not recreated (their owner does that); the child health they persisted stays here,
+            // or with the control plane when there is one.
+            io.grpc.ManagedChannel control = null;
+            if (c.controlPlane() != null) {
+                HostPort cp = c.controlPlane().address();
+                io.grpc.ManagedChannel ch = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
+                        .forAddress(cp.host(), cp.port()).usePlaintext().build();
+                control = ch;
+                started.add(() -> ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+            }
             try {
-                engine.nexusHealthStore(new FileHealthStore(c.stateDir().resolve(NEXUS_HEALTH_DIR)));
+                engine.nexusHealthStore(control != null
+                        ? new ControlPlaneHealthStore(control, c.nodeName(), c.controlPlane().healthPatience())
+                        : new FileHealthStore(c.stateDir().resolve(NEXUS_HEALTH_DIR)));
                 engine.rebuildHistoryStore(new FileRebuildHistory(c.stateDir().resolve(REBUILD_HISTORY_DIR)));
             } catch (IOException e) {
                 throw new IllegalStateException("--state-dir " + c.stateDir() + ": cannot make "
@@ -177,7 +227,25 @@ public final class EngineDaemon implements AutoCloseable {
             if (metrics != null) {
                 started.add(metrics);
             }
-            EngineDaemon d = new EngineDaemon(c, lock, engine, replicas, nexus, server, executor, health, metrics);
+            ControlPlaneAgent agent = null;
+            if (control != null) {
+                InetSocketAddress g = (InetSocketAddress) server.getListenSockets().getFirst();
+                agent = new ControlPlaneAgent(control, c.controlPlane().address().toString(),
+                        io.panastor.api.control.v1.RegisterRequest.newBuilder()
+                                .setId(c.nodeName())
+                                .setGrpcEndpoint(advertised(c.advertise(), g))
+                                .setInstanceUuid(java.util.UUID.randomUUID().toString())
+                                .addApiVersion("v1")
+                                .setHostnqn(hostNqn(c.nodeName()))
+                                .addAllFeatures(FEATURES)
+                                .setVersion(io.panastor.api.cli.BuildInfo.current().version())
+                                .putAllLabels(c.controlPlane().labels())
+                                .build());
+                agent.start();
+                started.add(agent);
+            }
+            EngineDaemon d = new EngineDaemon(c, lock, engine, replicas, nexus, server, executor, health, metrics,
+                    agent, control);
             info.bind(d);
             return d;
         } catch (RuntimeException e) {
@@ -287,6 +355,9 @@ public final class EngineDaemon implements AutoCloseable {
             return;
         }
         closed = true;
+        if (agent != null) {
+            agent.close();      // deregistered: the control plane stops expecting heartbeats
+        }
         health.enterTerminalState();
         grpc.shutdown();
         if (metrics != null) {
@@ -320,6 +391,9 @@ public final class EngineDaemon implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
             grpcExecutor.shutdownNow();
+            if (control != null) {
+                control.shutdownNow();
+            }
             lock.close();
         }
     }

@@ -354,8 +354,9 @@ public final class Nexuses implements AutoCloseable {
     }
 
     /**
-     * Grows nexus {@code key} to {@code sizeBytes}, after its children grew, and tells the
-     * hosts connected to it (a namespace attribute notice). A nexus does not shrink.
+     * Grows nexus {@code key} to {@code sizeBytes}, after its children grew (a child smaller
+     * than that is rescanned first: a remote one asks its controller), and tells the hosts
+     * connected to it (a namespace attribute notice). A nexus does not shrink.
      */
     public CompletableFuture<NexusInfo> resize(String key, long sizeBytes) {
         return withNexus(key, n -> {
@@ -370,6 +371,9 @@ public final class Nexuses implements AutoCloseable {
             }
             for (NexusChild c : n.children()) {
                 if (c.bdev != null) {
+                    if (c.bdev.sizeBytes() < sizeBytes) {
+                        c.bdev.rescan();    // a remote replica that grew: its initiator learns the new size
+                    }
                     checkSize(c, sizeBytes);
                 }
             }

@@ -389,7 +389,8 @@ final class AdminQueue implements ConnectionHandler {
                     RemoteController c = new RemoteController(cntlid, maxTransfer, inCapsule,
                             Math.min(granted, IO_QUEUES_WANTED), blocks, blockSize, mqes + 1);
                     RemoteController old = controller;
-                    if (old != null && (old.blockSize() != blockSize || old.blocks() != blocks)) {
+                    // A namespace that grew (a replica resized) is taken; any other change is not the same device.
+                    if (old != null && (old.blockSize() != blockSize || old.blocks() > blocks)) {
                         conn.fail("namespace " + uri.nsid() + " of " + uri.nqn() + " changed from " + old.blocks() + " x "
                                 + old.blockSize() + " B to " + blocks + " x " + blockSize + " B", Errno.EIO);
                         return;
@@ -497,6 +498,51 @@ final class AdminQueue implements ConnectionHandler {
     }
 
     /** An IO queue was refused: check the controller now rather than at the next keep-alive. Any thread. */
+    /**
+     * Identifies the namespace again and takes its new size, if it grew; the block count after.
+     * Any thread. A controller that is not live, or a namespace that shrank or changed its block
+     * size, fails the future and changes nothing.
+     */
+    java.util.concurrent.CompletableFuture<Long> rescanAsync() {
+        java.util.concurrent.CompletableFuture<Long> f = new java.util.concurrent.CompletableFuture<>();
+        onReactor(() -> {
+            if (phase != Phase.LIVE) {
+                f.completeExceptionally(new java.io.IOException("controller of " + uri.nqn() + " is " + phase));
+                return;
+            }
+            boolean sent = send("identify namespace " + uri.nsid(), (s, sqe, cid) -> IdentifyCommand.write(s, sqe, cid,
+                    IdentifyCommand.CNS_NAMESPACE, Integer.toUnsignedLong(uri.nsid())), null, IdentifyCommand.DATA_SIZE,
+                    (status, dw, data, why) -> {
+                        RemoteController c = controller;
+                        if (status != NvmeStatus.SUCCESS || c == null) {
+                            f.completeExceptionally(new java.io.IOException("identify namespace " + uri.nsid() + " of "
+                                    + uri.nqn() + ": " + (status < 0 ? why : NvmeStatus.describe(status))));
+                            return;
+                        }
+                        long[] ns;
+                        try {
+                            ns = RemoteController.checkNamespace(data, uri.nsid());
+                        } catch (RemoteController.Invalid e) {
+                            f.completeExceptionally(new java.io.IOException(e.getMessage()));
+                            return;
+                        }
+                        if (ns[0] != c.blockSize() || ns[1] < c.blocks()) {
+                            f.completeExceptionally(new java.io.IOException("namespace " + uri.nsid() + " of " + uri.nqn()
+                                    + " is now " + ns[1] + " x " + ns[0] + " B, was " + c.blocks() + " x " + c.blockSize()
+                                    + " B: it may only grow"));
+                            return;
+                        }
+                        controller = new RemoteController(c.cntlid(), c.maxTransfer(), c.inCapsuleBytes(), c.ioQueues(),
+                                ns[1], c.blockSize(), c.maxQueueEntries());
+                        f.complete(ns[1]);
+                    });
+            if (!sent) {
+                f.completeExceptionally(new java.io.IOException("identify namespace " + uri.nsid() + ": not sent"));
+            }
+        });
+        return f;
+    }
+
     void checkAsync() {
         onReactor(() -> {
             if (phase == Phase.LIVE) {

@@ -84,8 +84,28 @@ public final class NvmfBdev extends AbstractBdev implements AdminQueue.Controlle
         }
     }
 
+    /** Asks the controller for the namespace's size again and takes it if it grew. Control path. */
+    @Override
+    public long rescan() {
+        try {
+            long blocks = admin.rescanAsync().get(30, java.util.concurrent.TimeUnit.SECONDS);
+            if (blocks > blockCount()) {
+                setBlockCount(blocks);
+            }
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            LOG.log(System.Logger.Level.WARNING, "{0}: rescan: {1}", name(), e.getCause() == null ? e : e.getCause().getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return blockCount();
+    }
+
     @Override
     public void controllerReady(int cntlid) {
+        long blocks = admin.controller().blocks();
+        if (blocks > blockCount()) {
+            setBlockCount(blocks);      // reconnected to a namespace that grew
+        }
         for (HostQueue q : queues) {
             q.resumeAsync();
         }

@@ -1,0 +1,99 @@
+package io.panastor.control;
+
+import java.time.Duration;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The reconcile loop: on its own thread, at each period and whenever an event arrives (a
+ * restarted engine registered), it runs its steps — resync the nodes that came back, drive
+ * pools toward their spec, finish the operations the store holds as under way. A step is a
+ * method of the part it belongs to, so each is tested on its own; more (healing) can be added.
+ */
+final class Reconciler implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
+
+    private final Nodes nodes;
+    private final Pools pools;
+    private final Volumes volumes;
+    private final Duration period;
+    private final java.util.Set<String> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final LinkedBlockingQueue<Boolean> wake = new LinkedBlockingQueue<>();
+    private final Thread thread;
+    private volatile boolean stopped;
+
+    Reconciler(Nodes nodes, Pools pools, Volumes volumes, Duration period) {
+        this.nodes = nodes;
+        this.pools = pools;
+        this.volumes = volumes;
+        this.period = period;
+        this.thread = Thread.ofPlatform().daemon().name("reconcile").unstarted(this::run);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** A node's engine restarted (or registered for the first time): compare it with the store soon. */
+    void resync(String node) {
+        pending.add(node);
+        wake.offer(Boolean.TRUE);
+    }
+
+    private void run() {
+        while (!stopped) {
+            try {
+                wake.poll(period.toMillis(), TimeUnit.MILLISECONDS);
+                wake.clear();
+                if (stopped) {
+                    return;
+                }
+                pass();
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                LOG.warn("reconcile: {}", e.toString());
+            }
+        }
+    }
+
+    /** One pass of every step; for tests to drive by hand too. */
+    void pass() {
+        for (String n : java.util.List.copyOf(pending)) {
+            if (resyncNode(n)) {
+                pending.remove(n);
+            }
+        }
+        pools.reconcile();
+        volumes.resumeAll();
+    }
+
+    /** True once done (or moot: the node went away again, and will resync when it registers). */
+    private boolean resyncNode(String node) {
+        if (!nodes.online(node)) {
+            return true;
+        }
+        try {
+            pools.resync(node);
+            volumes.resync(node);
+            LOG.info("node {}: resynchronised with the store", node);
+            return true;
+        } catch (ControlException e) {
+            LOG.warn("node {}: resync: {}; trying again", node, e.getMessage());
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        stopped = true;
+        thread.interrupt();
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

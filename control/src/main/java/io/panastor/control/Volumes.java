@@ -1,0 +1,928 @@
+package io.panastor.control;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.grpc.Status;
+import io.panastor.api.control.v1.CreateVolumeRequest;
+import io.panastor.api.control.v1.NexusHealthRecord;
+import io.panastor.api.control.v1.NodeRecord;
+import io.panastor.api.control.v1.Operation;
+import io.panastor.api.control.v1.ReplicaRecord;
+import io.panastor.api.control.v1.Volume;
+import io.panastor.api.control.v1.VolumeRecord;
+import io.panastor.api.control.v1.VolumeReplica;
+import io.panastor.api.control.v1.VolumeSpec;
+import io.panastor.api.control.v1.VolumeState;
+import io.panastor.api.control.v1.VolumeStatus;
+import io.panastor.api.v1.Child;
+import io.panastor.api.v1.ChildState;
+import io.panastor.api.v1.Nexus;
+import io.panastor.api.v1.NexusState;
+import io.panastor.api.v1.Replica;
+import io.panastor.control.store.Store;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Volumes: N replicas on pools of distinct nodes and, while published, a nexus over them on one
+ * node. Each operation first persists what it is about to do (the volume record with its
+ * operation, under {@code volumes/UUID}), then makes each change on the engines with calls that
+ * can be repeated, then persists the result. So a control plane that crashed at any point finds
+ * the operation in the store when it starts again and finishes it ({@link #resumeAll}); a create
+ * that cannot be finished is undone as a destroy. Operations on one volume run one at a time.
+ */
+final class Volumes {
+    private static final Logger LOG = LoggerFactory.getLogger(Volumes.class);
+    static final String PREFIX = "volumes/";
+    static final String HEALTH_PREFIX = "health/";
+    static final long ALIGN = 4096;
+    static final int MAX_REPLICAS = 8;
+
+    private final Store store;
+    private final Nodes nodes;
+    private final Pools pools;
+    private final CrashPoints crash;
+    private final int thinLimitPercent;
+    private final Map<String, VolumeRecord> records = new ConcurrentHashMap<>();
+    private final Map<String, String> byName = new ConcurrentHashMap<>();
+    private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+    private final Object placementLock = new Object();
+
+    Volumes(Store store, Nodes nodes, Pools pools, CrashPoints crash, int thinLimitPercent) throws IOException {
+        this.store = store;
+        this.nodes = nodes;
+        this.pools = pools;
+        this.crash = crash;
+        this.thinLimitPercent = thinLimitPercent;
+        for (byte[] v : store.list(PREFIX).values()) {
+            VolumeRecord r = VolumeRecord.parseFrom(v);
+            records.put(r.getSpec().getUuid(), r);
+            byName.put(r.getSpec().getName(), r.getSpec().getUuid());
+        }
+    }
+
+    // ------------------------------------------------------------------ records and locks
+
+    private void persist(VolumeRecord r) {
+        crash.reached("volume.store.put");
+        try {
+            store.put(PREFIX + r.getSpec().getUuid(), r.toByteArray());
+        } catch (IOException e) {
+            throw ControlException.store(e);
+        }
+        records.put(r.getSpec().getUuid(), r);
+        byName.put(r.getSpec().getName(), r.getSpec().getUuid());
+    }
+
+    private void forget(VolumeRecord r) {
+        crash.reached("volume.store.delete");
+        try {
+            store.delete(HEALTH_PREFIX + r.getSpec().getUuid());
+            store.delete(PREFIX + r.getSpec().getUuid());
+        } catch (IOException e) {
+            throw ControlException.store(e);
+        }
+        records.remove(r.getSpec().getUuid());
+        byName.remove(r.getSpec().getName(), r.getSpec().getUuid());
+    }
+
+    private ReentrantLock lock(String key) {
+        ReentrantLock l = locks.computeIfAbsent(key, k -> new ReentrantLock());
+        l.lock();
+        return l;
+    }
+
+    /** The volume by name or UUID. */
+    VolumeRecord require(String nameOrUuid) {
+        if (nameOrUuid.isBlank()) {
+            throw ControlException.invalid("name: give a volume's name or UUID");
+        }
+        VolumeRecord r = records.get(nameOrUuid);
+        if (r == null) {
+            String uuid = byName.get(nameOrUuid);
+            r = uuid == null ? null : records.get(uuid);
+        }
+        if (r == null) {
+            throw ControlException.notFound("volume " + nameOrUuid + " does not exist");
+        }
+        return r;
+    }
+
+    private VolumeRecord current(String uuid) {
+        VolumeRecord r = records.get(uuid);
+        if (r == null) {
+            throw ControlException.notFound("volume " + uuid + " does not exist (it was destroyed)");
+        }
+        return r;
+    }
+
+    List<VolumeRecord> all() {
+        List<VolumeRecord> l = new ArrayList<>(records.values());
+        l.sort(java.util.Comparator.comparing((VolumeRecord r) -> r.getSpec().getName()));
+        return l;
+    }
+
+    /** The volumes with a replica on {@code pool}. */
+    List<String> usersOf(String pool) {
+        List<String> l = new ArrayList<>();
+        for (VolumeRecord r : records.values()) {
+            if (r.getReplicasList().stream().anyMatch(x -> x.getPool().equals(pool))) {
+                l.add(r.getSpec().getName());
+            }
+        }
+        java.util.Collections.sort(l);
+        return l;
+    }
+
+    /** Per pool, the sizes of the replicas placed on it: all, and the thick ones. */
+    private Map<String, long[]> committed() {
+        Map<String, long[]> m = new HashMap<>();
+        for (VolumeRecord r : records.values()) {
+            long size = Math.max(r.getSize(), r.getSpec().getSize());
+            for (ReplicaRecord x : r.getReplicasList()) {
+                long[] c = m.computeIfAbsent(x.getPool(), k -> new long[2]);
+                c[0] += size;
+                if (!r.getSpec().getThin()) {
+                    c[1] += size;
+                }
+            }
+        }
+        return m;
+    }
+
+    private List<Placement.PoolView> place(VolumeSpec spec, int count, Set<String> exclude) {
+        pools.refreshOnline();
+        List<Placement.NodeView> nv = new ArrayList<>();
+        for (NodeRecord n : nodes.all()) {
+            nv.add(new Placement.NodeView(n.getId(), nodes.online(n.getId()), n.getCordoned(), n.getLabelsMap()));
+        }
+        return Placement.place(new Placement.Request(spec.getName(), spec.getSize(), count, spec.getThin(),
+                spec.getNodeSelectorMap(), spec.getPoolSelectorMap(), exclude, thinLimitPercent),
+                nv, pools.placementViews(committed()));
+    }
+
+    // ------------------------------------------------------------------ create
+
+    Volume create(CreateVolumeRequest r) {
+        if (!Nodes.ID.matcher(r.getName()).matches()) {
+            throw ControlException.invalid("name '" + r.getName() + "': a volume name is letters, digits, '.', '_' "
+                    + "or '-' (up to 253)");
+        }
+        if (r.getSize() == 0) {
+            throw ControlException.invalid("size: give the volume's size in bytes (above 0)");
+        }
+        int count = r.getReplicas() == 0 ? 1 : r.getReplicas();
+        if (count > MAX_REPLICAS) {
+            throw ControlException.invalid("replicas " + count + ": at most " + MAX_REPLICAS);
+        }
+        String uuid = r.getUuid();
+        if (!uuid.isEmpty()) {
+            try {
+                uuid = UUID.fromString(uuid).toString();
+            } catch (IllegalArgumentException e) {
+                throw ControlException.invalid("uuid '" + r.getUuid() + "' is not a UUID");
+            }
+        }
+        long size = (r.getSize() + ALIGN - 1) / ALIGN * ALIGN;
+        ReentrantLock nameLock = lock("name:" + r.getName());
+        try {
+            String existingUuid = byName.get(r.getName());
+            if (existingUuid != null) {
+                VolumeRecord e = records.get(existingUuid);
+                VolumeSpec s = e.getSpec();
+                boolean same = s.getSize() == size && s.getReplicas() == count && s.getThin() == r.getThin()
+                        && s.getNodeSelectorMap().equals(r.getNodeSelectorMap())
+                        && s.getPoolSelectorMap().equals(r.getPoolSelectorMap())
+                        && (uuid.isEmpty() || uuid.equals(s.getUuid()));
+                if (!same) {
+                    throw new ControlException(Status.Code.ALREADY_EXISTS, "volume " + r.getName() + " exists ("
+                            + s.getUuid() + ", " + Sizes(s.getSize()) + ", " + s.getReplicas() + " replica(s)"
+                            + (s.getThin() ? ", thin" : "") + ")");
+                }
+                finish(existingUuid);
+                return view(current(existingUuid));
+            }
+            if (!uuid.isEmpty() && records.containsKey(uuid)) {
+                throw new ControlException(Status.Code.ALREADY_EXISTS, "uuid " + uuid + " is volume "
+                        + records.get(uuid).getSpec().getName() + "'s");
+            }
+            VolumeSpec spec = VolumeSpec.newBuilder().setUuid(uuid.isEmpty() ? UUID.randomUUID().toString() : uuid)
+                    .setName(r.getName()).setSize(size).setReplicas(count).setThin(r.getThin())
+                    .putAllNodeSelector(r.getNodeSelectorMap()).putAllPoolSelector(r.getPoolSelectorMap()).build();
+            VolumeRecord rec;
+            synchronized (placementLock) {
+                List<Placement.PoolView> chosen = place(spec, count, Set.of());
+                VolumeRecord.Builder b = VolumeRecord.newBuilder().setSpec(spec).setOperation(Operation.OP_CREATING)
+                        .setSize(size);
+                for (Placement.PoolView p : chosen) {
+                    b.addReplicas(ReplicaRecord.newBuilder().setUuid(UUID.randomUUID().toString()).setNode(p.node())
+                            .setPool(p.name()));
+                }
+                rec = b.build();
+                persist(rec);      // from here on the volume exists: a crash finishes or undoes it
+            }
+            finish(spec.getUuid());
+            return view(current(spec.getUuid()));
+        } finally {
+            nameLock.unlock();
+        }
+    }
+
+    private static String Sizes(long b) {
+        return io.panastor.api.cli.Sizes.format(b);
+    }
+
+    private void createReplicas(VolumeRecord rec) {
+        for (ReplicaRecord x : rec.getReplicasList()) {
+            if (x.getRemoving()) {
+                continue;
+            }
+            EngineClient e = nodes.engine(x.getNode());
+            crash.reached("volume.engine.create-replica");
+            e.createReplica(x.getUuid(), x.getUuid(), x.getPool(), rec.getSize(), rec.getSpec().getThin(),
+                    rec.getSpec().getUuid());
+        }
+    }
+
+    // ------------------------------------------------------------------ the operations' steps
+
+    /**
+     * Runs the volume's pending operation to its end, under its lock: what a call does after it
+     * persisted its intent, and what a restarted control plane does for every volume it finds
+     * with an operation under way. A create that is refused for good is undone (as a destroy).
+     */
+    void finish(String uuid) {
+        ReentrantLock l = lock(uuid);
+        try {
+            VolumeRecord rec = records.get(uuid);
+            if (rec == null) {
+                return;
+            }
+            switch (rec.getOperation()) {
+                case OP_CREATING -> {
+                    try {
+                        createReplicas(rec);
+                    } catch (ControlException e) {
+                        // Undone as a destroy; what cannot be destroyed now (a node away) the reconcile loop finishes.
+                        LOG.warn("volume {}: create cannot finish ({}); undoing it", rec.getSpec().getName(),
+                                e.getMessage());
+                        VolumeRecord undo = rec.toBuilder().setOperation(Operation.OP_DESTROYING).build();
+                        persist(undo);
+                        try {
+                            destroySteps(undo);
+                        } catch (ControlException again) {
+                            e.addSuppressed(again);
+                        }
+                        throw e;
+                    }
+                    persist(rec.toBuilder().setOperation(Operation.OP_NONE).build());
+                }
+                case OP_PUBLISHING -> publishSteps(rec);
+                case OP_UNPUBLISHING -> unpublishSteps(rec);
+                case OP_DESTROYING -> destroySteps(rec);
+                case OP_RESIZING -> resizeSteps(rec);
+                case OP_SCALING -> scaleSteps(rec);
+                default -> {
+                }
+            }
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Finishes every operation the store holds as under way; for start-up and the reconcile loop. */
+    void resumeAll() {
+        for (VolumeRecord r : all()) {
+            if (r.getOperation() != Operation.OP_NONE && involvedOnline(r)) {
+                try {
+                    finish(r.getSpec().getUuid());
+                } catch (ControlException e) {
+                    LOG.info("volume {}: {} not finished yet: {}", r.getSpec().getName(),
+                            opName(r.getOperation()), e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** Whether every node the volume involves is online (a control plane just started waits for their heartbeats). */
+    private boolean involvedOnline(VolumeRecord r) {
+        if (!r.getTargetNode().isEmpty() && !nodes.online(r.getTargetNode())) {
+            return false;
+        }
+        return r.getReplicasList().stream().allMatch(x -> nodes.online(x.getNode()));
+    }
+
+    private String childUri(VolumeRecord rec, ReplicaRecord x, NodeRecord target) {
+        if (x.getNode().equals(target.getId())) {
+            return "bdev:///" + x.getUuid() + "?uuid=" + x.getUuid();
+        }
+        EngineClient e = nodes.engine(x.getNode());
+        crash.reached("volume.engine.share-replica");
+        String uri = e.shareReplica(x.getUuid(), List.of(target.getHostnqn()));
+        return uri + (uri.contains("?") ? "&" : "?") + "hostnqn=" + target.getHostnqn();
+    }
+
+    private void publishSteps(VolumeRecord rec) {
+        String uuid = rec.getSpec().getUuid();
+        NodeRecord target = nodes.require(rec.getTargetNode());
+        EngineClient t = nodes.engine(target.getId());
+        Optional<Nexus> existing = t.nexus(uuid);
+        if (existing.isEmpty()) {
+            List<String> children = new ArrayList<>();
+            List<String> skipped = new ArrayList<>();
+            for (ReplicaRecord x : rec.getReplicasList()) {
+                if (x.getRemoving()) {
+                    continue;
+                }
+                try {
+                    children.add(childUri(rec, x, target));
+                } catch (ControlException e) {
+                    if (e.code() != Status.Code.UNAVAILABLE) {
+                        throw e;
+                    }
+                    skipped.add(x.getNode());
+                }
+            }
+            if (children.isEmpty()) {
+                throw ControlException.unavailable("volume " + rec.getSpec().getName() + ": no replica can be reached "
+                        + "(nodes " + skipped + ")");
+            }
+            if (!skipped.isEmpty()) {
+                LOG.warn("volume {}: published without the replicas on {} (unreachable)", rec.getSpec().getName(), skipped);
+            }
+            crash.reached("volume.engine.create-nexus");
+            t.createNexus(uuid, rec.getSize(), children, uuid);
+        }
+        crash.reached("volume.engine.publish-nexus");
+        Nexus n = t.publishNexus(uuid, rec.getAllowedHostsList());
+        persist(rec.toBuilder().setUri(n.getDeviceUri()).setOperation(Operation.OP_NONE).build());
+    }
+
+    private void unpublishSteps(VolumeRecord rec) {
+        String uuid = rec.getSpec().getUuid();
+        if (!rec.getTargetNode().isEmpty()) {
+            EngineClient t = nodes.engine(rec.getTargetNode());
+            crash.reached("volume.engine.destroy-nexus");
+            t.destroyNexus(uuid);
+        }
+        unshareAll(rec);
+        persist(rec.toBuilder().clearTargetNode().clearUri().clearAllowedHosts().setOperation(Operation.OP_NONE).build());
+    }
+
+    /** Takes every replica's share down (best effort for nodes that are away: their resync does it). */
+    private void unshareAll(VolumeRecord rec) {
+        for (ReplicaRecord x : rec.getReplicasList()) {
+            if (x.getNode().equals(rec.getTargetNode())) {
+                continue;
+            }
+            try {
+                EngineClient e = nodes.engine(x.getNode());
+                crash.reached("volume.engine.unshare-replica");
+                e.unshareReplica(x.getUuid());
+            } catch (ControlException e) {
+                if (e.code() != Status.Code.UNAVAILABLE) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private void destroySteps(VolumeRecord rec) {
+        String uuid = rec.getSpec().getUuid();
+        if (!rec.getTargetNode().isEmpty()) {
+            EngineClient t = nodes.engine(rec.getTargetNode());
+            crash.reached("volume.engine.destroy-nexus");
+            t.destroyNexus(uuid);
+        }
+        for (ReplicaRecord x : rec.getReplicasList()) {
+            EngineClient e = nodes.engine(x.getNode());
+            crash.reached("volume.engine.destroy-replica");
+            e.destroyReplica(x.getUuid());
+        }
+        forget(rec);
+    }
+
+    private void resizeSteps(VolumeRecord rec) {
+        long size = rec.getSpec().getSize();
+        for (ReplicaRecord x : rec.getReplicasList()) {
+            if (x.getRemoving()) {
+                continue;
+            }
+            EngineClient e = nodes.engine(x.getNode());
+            crash.reached("volume.engine.resize-replica");
+            Optional<Replica> now = e.listReplicas().stream().filter(p -> p.getUuid().equals(x.getUuid())).findFirst();
+            if (now.isEmpty()) {
+                throw ControlException.precondition("volume " + rec.getSpec().getName() + ": replica " + x.getUuid()
+                        + " is missing from pool " + x.getPool() + " on node " + x.getNode());
+            }
+            if (now.get().getSize() < size) {
+                e.resizeReplica(x.getUuid(), size);
+            }
+        }
+        if (!rec.getTargetNode().isEmpty()) {
+            EngineClient t = nodes.engine(rec.getTargetNode());
+            Optional<Nexus> n = t.nexus(rec.getSpec().getUuid());
+            if (n.isPresent() && n.get().getSize() < size) {
+                crash.reached("volume.engine.resize-nexus");
+                t.resizeNexus(rec.getSpec().getUuid(), size);
+            }
+        }
+        persist(rec.toBuilder().setSize(size).setOperation(Operation.OP_NONE).build());
+    }
+
+    private void scaleSteps(VolumeRecord rec) {
+        String uuid = rec.getSpec().getUuid();
+        createReplicas(rec);
+        Optional<Nexus> nexus = Optional.empty();
+        NodeRecord target = null;
+        if (!rec.getTargetNode().isEmpty()) {
+            target = nodes.require(rec.getTargetNode());
+            nexus = nodes.engine(target.getId()).nexus(uuid);
+        }
+        if (nexus.isPresent()) {
+            EngineClient t = nodes.engine(target.getId());
+            for (ReplicaRecord x : rec.getReplicasList()) {
+                Optional<Child> child = childOf(nexus.get(), x.getUuid());
+                if (!x.getRemoving() && child.isEmpty()) {
+                    String uri = childUri(rec, x, target);
+                    crash.reached("volume.engine.add-child");
+                    t.addChild(uuid, uri);      // it is rebuilt from the healthy children
+                } else if (x.getRemoving() && child.isPresent()) {
+                    crash.reached("volume.engine.remove-child");
+                    t.removeChild(uuid, child.get().getUri());
+                }
+            }
+        }
+        VolumeRecord.Builder b = rec.toBuilder().clearReplicas();
+        for (ReplicaRecord x : rec.getReplicasList()) {
+            if (x.getRemoving()) {
+                EngineClient e = nodes.engine(x.getNode());
+                crash.reached("volume.engine.destroy-replica");
+                e.destroyReplica(x.getUuid());
+            } else {
+                b.addReplicas(x);
+            }
+        }
+        persist(b.setOperation(Operation.OP_NONE).build());
+    }
+
+    private static Optional<Child> childOf(Nexus n, String replicaUuid) {
+        return n.getChildrenList().stream().filter(c -> c.getUri().contains(replicaUuid)).findFirst();
+    }
+
+    // ------------------------------------------------------------------ publish, unpublish, destroy
+
+    Volume publish(String name, String node, List<String> allowedHosts) {
+        for (String h : allowedHosts) {
+            if (!h.startsWith("nqn.")) {
+                throw ControlException.invalid("allowed_hosts: '" + h + "' is not a host NQN");
+            }
+        }
+        String uuid = require(name).getSpec().getUuid();
+        ReentrantLock l = lock(uuid);
+        try {
+            finish(uuid);
+            VolumeRecord rec = current(uuid);
+            if (!rec.getTargetNode().isEmpty()) {
+                if (!node.isEmpty() && !node.equals(rec.getTargetNode())) {
+                    throw ControlException.precondition("volume " + rec.getSpec().getName() + " is published on node "
+                            + rec.getTargetNode() + ": unpublish it before publishing it on " + node);
+                }
+                if (!rec.getAllowedHostsList().equals(allowedHosts)) {
+                    rec = rec.toBuilder().clearAllowedHosts().addAllAllowedHosts(allowedHosts)
+                            .setOperation(Operation.OP_PUBLISHING).build();
+                    persist(rec);
+                    publishSteps(rec);
+                }
+                return view(current(uuid));
+            }
+            String chosen = chooseTarget(rec, node);
+            rec = rec.toBuilder().setTargetNode(chosen).clearAllowedHosts().addAllAllowedHosts(allowedHosts)
+                    .setOperation(Operation.OP_PUBLISHING).build();
+            persist(rec);
+            publishSteps(rec);
+            return view(current(uuid));
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** The replicas that hold every acknowledged write, as the nexus's persisted child health says (all, with none). */
+    Set<String> healthyReplicas(VolumeRecord rec) {
+        Set<String> all = new HashSet<>();
+        rec.getReplicasList().forEach(x -> all.add(x.getUuid()));
+        Optional<NexusHealthRecord> h = health(rec.getSpec().getUuid());
+        if (h.isEmpty()) {
+            return all;
+        }
+        Set<String> healthy = new HashSet<>();
+        h.get().getChildrenList().stream().filter(c -> c.getHealthy()).forEach(c -> healthy.add(c.getUuid()));
+        healthy.retainAll(all);
+        return healthy;
+    }
+
+    Optional<NexusHealthRecord> health(String key) {
+        try {
+            Optional<byte[]> b = store.get(HEALTH_PREFIX + key);
+            return b.isEmpty() ? Optional.empty() : Optional.of(NexusHealthRecord.parseFrom(b.get()));
+        } catch (InvalidProtocolBufferException e) {
+            throw new ControlException(Status.Code.INTERNAL, "child health of " + key + " does not parse", e);
+        } catch (IOException e) {
+            throw ControlException.store(e);
+        }
+    }
+
+    /**
+     * The node a nexus goes on: the requested one when it is online, not cordoned and holds a
+     * healthy replica; else, of the eligible nodes holding a healthy replica (or of every
+     * eligible node when none does), the one with the fewest nexuses.
+     */
+    private String chooseTarget(VolumeRecord rec, String requested) {
+        Set<String> healthy = healthyReplicas(rec);
+        Set<String> replicaNodes = new HashSet<>();
+        for (ReplicaRecord x : rec.getReplicasList()) {
+            if (healthy.contains(x.getUuid()) && !x.getRemoving()) {
+                replicaNodes.add(x.getNode());
+            }
+        }
+        if (!requested.isEmpty()) {
+            NodeRecord n = nodes.require(requested);
+            if (replicaNodes.contains(requested) && nodes.online(requested) && !n.getCordoned()) {
+                return requested;
+            }
+        }
+        Map<String, Integer> nexuses = new HashMap<>();
+        for (VolumeRecord r : records.values()) {
+            if (!r.getTargetNode().isEmpty()) {
+                nexuses.merge(r.getTargetNode(), 1, Integer::sum);
+            }
+        }
+        List<NodeRecord> eligible = nodes.all().stream().filter(n -> nodes.online(n.getId()) && !n.getCordoned()).toList();
+        if (eligible.isEmpty()) {
+            throw ControlException.unavailable("volume " + rec.getSpec().getName() + ": no node is online and "
+                    + "uncordoned to publish it on");
+        }
+        List<NodeRecord> local = eligible.stream().filter(n -> replicaNodes.contains(n.getId())).toList();
+        List<NodeRecord> from = local.isEmpty() ? eligible : local;
+        return from.stream().min(java.util.Comparator.comparingInt((NodeRecord n) -> nexuses.getOrDefault(n.getId(), 0))
+                .thenComparing(NodeRecord::getId)).orElseThrow().getId();
+    }
+
+    Volume unpublish(String name) {
+        String uuid = require(name).getSpec().getUuid();
+        ReentrantLock l = lock(uuid);
+        try {
+            finish(uuid);
+            VolumeRecord rec = current(uuid);
+            if (rec.getTargetNode().isEmpty()) {
+                return view(rec);
+            }
+            rec = rec.toBuilder().setOperation(Operation.OP_UNPUBLISHING).build();
+            persist(rec);
+            unpublishSteps(rec);
+            return view(current(uuid));
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Destroys the volume: nexus, replicas, child health, record; a volume that is not there is done. */
+    void destroy(String name) {
+        VolumeRecord found;
+        try {
+            found = require(name);
+        } catch (ControlException e) {
+            if (e.code() == Status.Code.NOT_FOUND) {
+                return;     // as Mayastor's: destroying what is gone succeeds
+            }
+            throw e;
+        }
+        String uuid = found.getSpec().getUuid();
+        ReentrantLock l = lock(uuid);
+        try {
+            VolumeRecord rec = records.get(uuid);
+            if (rec == null) {
+                return;
+            }
+            if (rec.getOperation() != Operation.OP_DESTROYING) {
+                rec = rec.toBuilder().setOperation(Operation.OP_DESTROYING).build();
+                persist(rec);
+            }
+            destroySteps(rec);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    Volume resize(String name, long requested) {
+        String uuid = require(name).getSpec().getUuid();
+        ReentrantLock l = lock(uuid);
+        try {
+            finish(uuid);
+            VolumeRecord rec = current(uuid);
+            long size = (requested + ALIGN - 1) / ALIGN * ALIGN;
+            if (size < rec.getSpec().getSize()) {
+                throw ControlException.invalid("size " + requested + ": a volume only grows (it is "
+                        + rec.getSpec().getSize() + " bytes)");
+            }
+            if (size == rec.getSpec().getSize()) {
+                return view(rec);
+            }
+            synchronized (placementLock) {
+                if (!rec.getSpec().getThin()) {
+                    long more = size - rec.getSpec().getSize();
+                    pools.refreshOnline();
+                    Map<String, Placement.PoolView> pv = new HashMap<>();
+                    pools.placementViews(committed()).forEach(p -> pv.put(p.name(), p));
+                    for (ReplicaRecord x : rec.getReplicasList()) {
+                        Placement.PoolView p = pv.get(x.getPool());
+                        if (p == null || p.free() < more) {
+                            throw new ControlException(Status.Code.RESOURCE_EXHAUSTED, "volume "
+                                    + rec.getSpec().getName() + ": pool " + x.getPool() + " on node " + x.getNode()
+                                    + " has " + Sizes(p == null ? 0 : p.free()) + " free, less than the "
+                                    + Sizes(more) + " more its replica needs");
+                        }
+                    }
+                }
+                rec = rec.toBuilder().setSpec(rec.getSpec().toBuilder().setSize(size))
+                        .setOperation(Operation.OP_RESIZING).build();
+                persist(rec);
+            }
+            resizeSteps(rec);
+            return view(current(uuid));
+        } finally {
+            l.unlock();
+        }
+    }
+
+    Volume scale(String name, int count) {
+        if (count < 1 || count > MAX_REPLICAS) {
+            throw ControlException.invalid("replicas " + count + ": give 1 to " + MAX_REPLICAS);
+        }
+        String uuid = require(name).getSpec().getUuid();
+        ReentrantLock l = lock(uuid);
+        try {
+            finish(uuid);
+            VolumeRecord rec = current(uuid);
+            int have = rec.getReplicasCount();
+            if (count == have) {
+                if (rec.getSpec().getReplicas() != count) {
+                    persist(rec.toBuilder().setSpec(rec.getSpec().toBuilder().setReplicas(count)).build());
+                }
+                return view(current(uuid));
+            }
+            VolumeRecord.Builder b = rec.toBuilder().setSpec(rec.getSpec().toBuilder().setReplicas(count))
+                    .setOperation(Operation.OP_SCALING);
+            if (count > have) {
+                synchronized (placementLock) {
+                    Set<String> used = new HashSet<>();
+                    rec.getReplicasList().forEach(x -> used.add(x.getNode()));
+                    VolumeSpec spec = rec.getSpec().toBuilder().setSize(rec.getSize()).build();
+                    for (Placement.PoolView p : place(spec, count - have, used)) {
+                        b.addReplicas(ReplicaRecord.newBuilder().setUuid(UUID.randomUUID().toString()).setNode(p.node())
+                                .setPool(p.name()));
+                    }
+                    rec = b.build();
+                    persist(rec);
+                }
+            } else {
+                Set<String> healthy = healthyReplicas(rec);
+                String targetNode = rec.getTargetNode();
+                List<ReplicaRecord> order = new ArrayList<>(rec.getReplicasList());
+                // Take out first what holds the least: unhealthy replicas, then those off the nexus's node.
+                order.sort(java.util.Comparator.comparing((ReplicaRecord x) -> healthy.contains(x.getUuid()))
+                        .thenComparing(x -> x.getNode().equals(targetNode)));
+                Set<String> out = new HashSet<>();
+                for (int i = 0; i < have - count; i++) {
+                    out.add(order.get(i).getUuid());
+                }
+                b.clearReplicas();
+                for (ReplicaRecord x : rec.getReplicasList()) {
+                    b.addReplicas(out.contains(x.getUuid()) ? x.toBuilder().setRemoving(true).build() : x);
+                }
+                rec = b.build();
+                persist(rec);
+            }
+            scaleSteps(rec);
+            return view(current(uuid));
+        } finally {
+            l.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ node resync
+
+    /**
+     * A restarted engine (new instance): its replicas' shares are made what the store says (to
+     * the nexus node's host NQN alone, or none), nexuses the store has on it are made and
+     * published again, and what it holds for volumes the store does not know (replicas whose
+     * entity_id names no volume, nexuses of volumes not published there) is destroyed.
+     */
+    void resync(String node) {
+        EngineClient e = nodes.engine(node);
+        List<Replica> held = e.listReplicas();
+        for (Replica r : held) {
+            if (r.getEntityId().isEmpty()) {
+                continue;       // not made by a control plane
+            }
+            VolumeRecord rec = records.get(r.getEntityId());
+            boolean known = rec != null && rec.getReplicasList().stream().anyMatch(x -> x.getUuid().equals(r.getUuid()));
+            if (!known && isUuid(r.getEntityId())) {
+                LOG.info("node {}: replica {} of volume {} is in no volume the store holds: destroying it", node,
+                        r.getUuid(), r.getEntityId());
+                crash.reached("resync.engine.destroy-replica");
+                e.destroyReplica(r.getUuid());
+            }
+        }
+        for (Nexus n : e.listNexuses()) {
+            VolumeRecord rec = records.get(n.getUuid());
+            if (rec != null && !rec.getTargetNode().equals(node)) {
+                LOG.info("node {}: nexus {} is not where volume {} is published: destroying it", node, n.getUuid(),
+                        rec.getSpec().getName());
+                crash.reached("resync.engine.destroy-nexus");
+                e.destroyNexus(n.getUuid());
+            }
+        }
+        for (VolumeRecord rec : all()) {
+            boolean here = rec.getReplicasList().stream().anyMatch(x -> x.getNode().equals(node))
+                    || rec.getTargetNode().equals(node);
+            if (!here) {
+                continue;
+            }
+            ReentrantLock l = lock(rec.getSpec().getUuid());
+            try {
+                VolumeRecord now = records.get(rec.getSpec().getUuid());
+                if (now == null) {
+                    continue;
+                }
+                if (now.getOperation() != Operation.OP_NONE) {
+                    finish(now.getSpec().getUuid());
+                    continue;
+                }
+                if (now.getTargetNode().equals(node)) {
+                    // The engine made no nexus at start: make it again from the child health the store holds.
+                    publishSteps(now.toBuilder().setOperation(Operation.OP_PUBLISHING).build());
+                    continue;
+                }
+                for (ReplicaRecord x : now.getReplicasList()) {
+                    if (!x.getNode().equals(node)) {
+                        continue;
+                    }
+                    if (now.getTargetNode().isEmpty()) {
+                        e.unshareReplica(x.getUuid());
+                    } else {
+                        e.shareReplica(x.getUuid(), List.of(nodes.require(now.getTargetNode()).getHostnqn()));
+                    }
+                }
+            } catch (ControlException ex) {
+                LOG.warn("volume {}: resync of node {}: {}", rec.getSpec().getName(), node, ex.getMessage());
+            } finally {
+                l.unlock();
+            }
+        }
+    }
+
+    private static boolean isUuid(String s) {
+        try {
+            UUID.fromString(s);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    // ------------------------------------------------------------------ views
+
+    Volume view(VolumeRecord rec) {
+        return view(rec, new Snapshot(nodes));
+    }
+
+    Volume view(VolumeRecord rec, Snapshot snap) {
+        VolumeState.Builder s = VolumeState.newBuilder().setTargetNode(rec.getTargetNode()).setUri(rec.getUri())
+                .setOperation(opName(rec.getOperation())).setSize(rec.getSize());
+        Optional<Nexus> nexus = Optional.empty();
+        boolean targetReachable = false;
+        if (!rec.getTargetNode().isEmpty()) {
+            targetReachable = snap.reachable(rec.getTargetNode());
+            nexus = snap.nexus(rec.getTargetNode(), rec.getSpec().getUuid());
+        }
+        int online = 0;
+        int unknown = 0;
+        for (ReplicaRecord x : rec.getReplicasList()) {
+            VolumeReplica.Builder vr = VolumeReplica.newBuilder().setUuid(x.getUuid()).setNode(x.getNode())
+                    .setPool(x.getPool()).setRebuildProgress(-1);
+            String state;
+            if (!snap.reachable(x.getNode())) {
+                state = "Unknown";
+                unknown++;
+            } else if (snap.replica(x.getNode(), x.getUuid()).isEmpty()) {
+                state = "Missing";
+            } else if (nexus.isPresent()) {
+                Optional<Child> c = childOf(nexus.get(), x.getUuid());
+                if (c.isEmpty()) {
+                    state = "Missing";
+                } else {
+                    vr.setUri(c.get().getUri()).setRebuildProgress(c.get().getRebuildProgress());
+                    state = switch (c.get().getState()) {
+                        case CHILD_STATE_ONLINE -> "Online";
+                        case CHILD_STATE_DEGRADED -> "Degraded";
+                        case CHILD_STATE_FAULTED -> "Faulted";
+                        default -> "Unknown";
+                    };
+                }
+            } else {
+                state = "Online";
+            }
+            if (state.equals("Online")) {
+                online++;
+            }
+            s.addReplicas(vr.setState(state));
+        }
+        VolumeStatus status;
+        if (!rec.getTargetNode().isEmpty()) {
+            if (!targetReachable) {
+                status = VolumeStatus.VOLUME_UNKNOWN;
+            } else if (nexus.isEmpty()) {
+                status = VolumeStatus.VOLUME_FAULTED;
+            } else {
+                NexusState ns = nexus.get().getState();
+                status = ns == NexusState.NEXUS_ONLINE ? (rec.getReplicasCount() < rec.getSpec().getReplicas()
+                        ? VolumeStatus.VOLUME_DEGRADED : VolumeStatus.VOLUME_ONLINE)
+                        : ns == NexusState.NEXUS_DEGRADED ? VolumeStatus.VOLUME_DEGRADED : VolumeStatus.VOLUME_FAULTED;
+            }
+        } else if (online == rec.getReplicasCount() && online >= rec.getSpec().getReplicas()) {
+            status = VolumeStatus.VOLUME_ONLINE;
+        } else if (online > 0) {
+            status = VolumeStatus.VOLUME_DEGRADED;
+        } else {
+            status = unknown > 0 ? VolumeStatus.VOLUME_UNKNOWN : VolumeStatus.VOLUME_FAULTED;
+        }
+        return Volume.newBuilder().setSpec(rec.getSpec()).setState(s.setStatus(status)).build();
+    }
+
+    static String opName(Operation op) {
+        return switch (op) {
+            case OP_NONE, UNRECOGNIZED -> "";
+            case OP_CREATING -> "Creating";
+            case OP_PUBLISHING -> "Publishing";
+            case OP_UNPUBLISHING -> "Unpublishing";
+            case OP_DESTROYING -> "Destroying";
+            case OP_RESIZING -> "Resizing";
+            case OP_SCALING -> "Scaling";
+        };
+    }
+
+    /** Nexuses the store places on each node. */
+    int nexusesOn(String node) {
+        return (int) records.values().stream().filter(r -> r.getTargetNode().equals(node)).count();
+    }
+
+    int replicasOn(String node) {
+        return (int) records.values().stream().flatMap(r -> r.getReplicasList().stream())
+                .filter(x -> x.getNode().equals(node)).count();
+    }
+
+    int replicasIn(String pool) {
+        return (int) records.values().stream().flatMap(r -> r.getReplicasList().stream())
+                .filter(x -> x.getPool().equals(pool)).count();
+    }
+
+    /** For GetCapacity: free bytes over the eligible pools, and the largest volume of {@code count} replicas that fits. */
+    long[] capacity(int count, boolean thin, Map<String, String> selector) {
+        synchronized (placementLock) {
+            pools.refreshOnline();
+            Map<String, Long> bestPerNode = new HashMap<>();
+            long total = 0;
+            Set<String> eligibleNodes = new HashSet<>();
+            for (NodeRecord n : nodes.all()) {
+                boolean ok = nodes.online(n.getId()) && !n.getCordoned()
+                        && selector.entrySet().stream().allMatch(e -> e.getValue().equals(n.getLabelsMap().get(e.getKey())));
+                if (ok) {
+                    eligibleNodes.add(n.getId());
+                }
+            }
+            for (Placement.PoolView p : pools.placementViews(committed())) {
+                if (!p.usable() || !eligibleNodes.contains(p.node())) {
+                    continue;
+                }
+                long free = thin ? Math.max(0, p.capacity() / 100 * thinLimitPercent - p.committed()) : p.free();
+                total += p.free();
+                bestPerNode.merge(p.node(), free, Math::max);
+            }
+            List<Long> best = new ArrayList<>(bestPerNode.values());
+            best.sort(java.util.Comparator.reverseOrder());
+            long max = best.size() >= count ? best.get(count - 1) / ALIGN * ALIGN : 0;
+            return new long[] {total, max, bestPerNode.size()};
+        }
+    }
+}

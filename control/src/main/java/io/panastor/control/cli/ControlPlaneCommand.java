@@ -1,0 +1,74 @@
+package io.panastor.control.cli;
+
+import io.panastor.api.cli.HostPort;
+import io.panastor.control.ControlPlane;
+import io.panastor.control.CrashPoints;
+import io.panastor.control.store.Store;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import sun.misc.Signal;
+
+/** {@code panastor control-plane}: run the control plane until SIGTERM or SIGINT. */
+@Command(name = "control-plane", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Run the control plane (Mayastor's core agent): engines register with it; it places volumes "
+                + "on their pools, publishes them and keeps their state in its store."})
+public final class ControlPlaneCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(ControlPlaneCommand.class);
+
+    @Option(names = "--store", paramLabel = "file:DIR", defaultValue = "file:/var/lib/panastor/control-plane",
+            description = "Where the state is kept. Default: ${DEFAULT-VALUE}")
+    String store;
+
+    @Option(names = "--grpc", paramLabel = "HOST:PORT", converter = HostPort.AnyHost.class,
+            defaultValue = ControlOptions.DEFAULT_CONTROL_PLANE, description = "gRPC API address. Default: ${DEFAULT-VALUE}")
+    HostPort grpc;
+
+    @Option(names = "--node-timeout", paramLabel = "DURATION", defaultValue = "10s",
+            description = "A node with no heartbeat for this long is offline (5s, 1m, PT10S). Default: ${DEFAULT-VALUE}")
+    String nodeTimeout;
+
+    @Option(names = "--heartbeat-interval", paramLabel = "DURATION", defaultValue = "2s",
+            description = "How often engines heartbeat. Default: ${DEFAULT-VALUE}")
+    String heartbeat;
+
+    @Option(names = "--reconcile-period", paramLabel = "DURATION", defaultValue = "5s",
+            description = "How often the reconcile loop runs when nothing wakes it. Default: ${DEFAULT-VALUE}")
+    String reconcile;
+
+    @Option(names = "--thin-commitment", paramLabel = "PERCENT", defaultValue = "250",
+            description = "How far thin replicas may commit a pool, in percent of its capacity. Default: ${DEFAULT-VALUE}")
+    int thinCommitment;
+
+    @Override
+    public Integer call() throws Exception {
+        CountDownLatch stop = new CountDownLatch(1);
+        Signal.handle(new Signal("INT"), s -> stop.countDown());
+        Signal.handle(new Signal("TERM"), s -> stop.countDown());
+        Duration timeout = io.panastor.api.daemon.EngineCommand.duration("--node-timeout", nodeTimeout);
+        Duration beat = io.panastor.api.daemon.EngineCommand.duration("--heartbeat-interval", heartbeat);
+        if (beat.compareTo(timeout) >= 0) {
+            throw new IllegalArgumentException("--heartbeat-interval " + heartbeat + " must be shorter than --node-timeout "
+                    + nodeTimeout);
+        }
+        if (thinCommitment < 100) {
+            throw new IllegalArgumentException("--thin-commitment " + thinCommitment + ": at least 100 (percent)");
+        }
+        Store s = Store.open(store);
+        try (ControlPlane cp = ControlPlane.start(new ControlPlane.Config(s, grpc, timeout, beat,
+                io.panastor.api.daemon.EngineCommand.duration("--reconcile-period", reconcile), thinCommitment,
+                InstantSource.system(), CrashPoints.NONE))) {
+            System.out.println("panastor control-plane ready: grpc=" + grpc.host() + ":" + cp.grpcAddress().getPort()
+                    + " store=" + store);
+            System.out.flush();
+            stop.await();
+            LOG.info("stopping");
+        }
+        return 0;
+    }
+}
