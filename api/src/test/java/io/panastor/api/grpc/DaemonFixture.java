@@ -22,11 +22,17 @@ public final class DaemonFixture implements AutoCloseable {
     }
 
     public DaemonFixture(Path stateDir, boolean metrics, EngineDaemon.RebuildOptions rebuild) {
+        this(stateDir, "test-node", metrics, rebuild, null);
+    }
+
+    /** A node named {@code node}, registered with the control plane {@code controlPlane} (null: none). */
+    public DaemonFixture(Path stateDir, String node, boolean metrics, EngineDaemon.RebuildOptions rebuild,
+                         EngineDaemon.ControlPlaneOptions controlPlane) {
         List<Integer> cpus = Cpu.allowedCpus();
         daemon = EngineDaemon.start(new EngineDaemon.Config(List.of(cpus.getFirst()),
                 new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0),
-                metrics ? new HostPort("127.0.0.1", 0) : null, "test-node", stateDir, null,
-                io.panastor.api.grpc.Shares.NQN_PREFIX, rebuild));
+                metrics ? new HostPort("127.0.0.1", 0) : null, node, stateDir, null,
+                io.panastor.api.grpc.Shares.NQN_PREFIX, rebuild, controlPlane));
         channel = NettyChannelBuilder.forAddress("127.0.0.1", daemon.grpcAddress().getPort()).usePlaintext().build();
     }
 
