@@ -115,7 +115,7 @@ public final class Placement {
             return "labels do not match (" + m + ")";
         }
         if (r.thin()) {
-            long limit = p.capacity() / 100 * r.thinLimitPercent();
+            long limit = p.capacity() * r.thinLimitPercent() / 100;
             if (p.committed() + r.size() > limit) {
                 return "would be committed beyond " + r.thinLimitPercent() + "% (" + Sizes.format(p.committed())
                         + " committed of " + Sizes.format(p.capacity()) + ")";

@@ -915,7 +915,7 @@ final class Volumes {
                 if (!p.usable() || !eligibleNodes.contains(p.node())) {
                     continue;
                 }
-                long free = thin ? Math.max(0, p.capacity() / 100 * thinLimitPercent - p.committed()) : p.free();
+                long free = thin ? Math.max(0, p.capacity() * thinLimitPercent / 100 - p.committed()) : p.free();
                 total += p.free();
                 bestPerNode.merge(p.node(), free, Math::max);
             }
