@@ -6,8 +6,8 @@ import java.io.StringWriter;
 import picocli.CommandLine;
 
 /** One run of the command line in this process: exit code, stdout, stderr. */
-record CliRun(int code, String out, String err) {
-    static CliRun of(String... args) {
+public record CliRun(int code, String out, String err) {
+    public static CliRun of(String... args) {
         CommandLine cmd = Panastor.commandLine();
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
@@ -18,7 +18,7 @@ record CliRun(int code, String out, String err) {
     }
 
     /** Stdout's lines. */
-    java.util.List<String> lines() {
+    public java.util.List<String> lines() {
         return out.lines().toList();
     }
 }
