@@ -39,7 +39,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "rebuild", mixinStandardHelpOptions = true,
         description = {"Measure rebuilds: full rate vs the source's sequential read, user IOPS during a rebuild vs "
-                + "without, partial (1 % written) vs full time. Two thick replicas on scratch files in --dir.",
+                + "without, partial (1 %% written) vs full time. Two thick replicas on scratch files in --dir.",
                 "Results to stdout, progress to stderr. Exit 1 if the children differ after a rebuild."})
 final class RebuildBench implements Callable<Integer> {
     private static final int BLOCK = 4096;

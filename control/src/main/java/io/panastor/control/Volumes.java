@@ -340,25 +340,36 @@ final class Volumes {
         if (existing.isEmpty()) {
             List<String> children = new ArrayList<>();
             List<String> skipped = new ArrayList<>();
+            Set<String> local = new HashSet<>();
+            t.listReplicas().forEach(r -> local.add(r.getUuid()));
             for (ReplicaRecord x : rec.getReplicasList()) {
                 if (x.getRemoving()) {
                     continue;
                 }
+                if (x.getNode().equals(target.getId())) {
+                    if (!local.contains(x.getUuid())) {
+                        skipped.add(x.getNode() + " (replica " + x.getUuid() + " missing)");
+                        continue;
+                    }
+                    crash.reached("volume.engine.unshare-replica");
+                    t.unshareReplica(x.getUuid());      // the nexus claims it: no host reaches it around the nexus
+                }
                 try {
                     children.add(childUri(rec, x, target));
                 } catch (ControlException e) {
-                    if (e.code() != Status.Code.UNAVAILABLE) {
+                    if (e.code() != Status.Code.UNAVAILABLE && e.code() != Status.Code.NOT_FOUND) {
                         throw e;
                     }
-                    skipped.add(x.getNode());
+                    skipped.add(x.getNode() + (e.code() == Status.Code.NOT_FOUND ? " (replica " + x.getUuid()
+                            + " missing)" : ""));
                 }
             }
             if (children.isEmpty()) {
                 throw ControlException.unavailable("volume " + rec.getSpec().getName() + ": no replica can be reached "
-                        + "(nodes " + skipped + ")");
+                        + "(" + String.join(", ", skipped) + ")");
             }
             if (!skipped.isEmpty()) {
-                LOG.warn("volume {}: published without the replicas on {} (unreachable)", rec.getSpec().getName(), skipped);
+                LOG.warn("volume {}: published without the replicas on {}", rec.getSpec().getName(), skipped);
             }
             crash.reached("volume.engine.create-nexus");
             t.createNexus(uuid, rec.getSize(), children, uuid);

@@ -45,6 +45,24 @@ public final class ControlPlaneCommand implements Callable<Integer> {
             description = "How far thin replicas may commit a pool, in percent of its capacity. Default: ${DEFAULT-VALUE}")
     int thinCommitment;
 
+    @Option(names = "--crash-at", paramLabel = "STEP[:N]", hidden = true,
+            description = "Test hook: halt the process (as kill -9 would) the Nth time (1) it reaches STEP")
+    String crashAt;
+
+    /** Halts the JVM at once (no shutdown hook, nothing flushed) the {@code n}th time {@code step} is reached. */
+    static CrashPoints halting(String spec) {
+        String[] f = spec.split(":", 2);
+        int n = f.length == 2 ? Integer.parseInt(f[1]) : 1;
+        java.util.concurrent.atomic.AtomicInteger seen = new java.util.concurrent.atomic.AtomicInteger();
+        return step -> {
+            if (step.equals(f[0]) && seen.incrementAndGet() == n) {
+                System.err.println("control-plane: halting at " + step + " (" + n + ")");
+                System.err.flush();
+                Runtime.getRuntime().halt(137);
+            }
+        };
+    }
+
     @Override
     public Integer call() throws Exception {
         CountDownLatch stop = new CountDownLatch(1);
@@ -62,7 +80,7 @@ public final class ControlPlaneCommand implements Callable<Integer> {
         Store s = Store.open(store);
         try (ControlPlane cp = ControlPlane.start(new ControlPlane.Config(s, grpc, timeout, beat,
                 io.panastor.api.daemon.EngineCommand.duration("--reconcile-period", reconcile), thinCommitment,
-                InstantSource.system(), CrashPoints.NONE))) {
+                InstantSource.system(), crashAt == null ? CrashPoints.NONE : halting(crashAt)))) {
             System.out.println("panastor control-plane ready: grpc=" + grpc.host() + ":" + cp.grpcAddress().getPort()
                     + " store=" + store);
             System.out.flush();
