@@ -123,7 +123,7 @@ crash_during volume.engine.destroy-replica 1 "$P" volume destroy e2e-b
 "$P" volume get e2e-b "${C[@]}" >/dev/null 2>&1 && fail "volume e2e-b is still there"
 
 echo "control-plane e2e: create + publish of $VOLUMES repl=2 volumes, one after another"
-"$P" volume bench --volumes "$VOLUMES" --replicas 2 --size 64MiB "${C[@]}" 2>"$OUT/bench-volumes.err" | tee "$OUT/bench-volumes.txt"
+"$P" volume bench --volumes "$VOLUMES" --replicas 2 --size 32MiB "${C[@]}" 2>"$OUT/bench-volumes.err" | tee "$OUT/bench-volumes.txt"
 for i in 1 2 3; do
   left=$("$P" replica list --engine "${ENGINES[$i]}" | tail -n +2 | wc -l)
   [ "$left" = 0 ] || fail "node-$i holds $left replica(s) after the bench"
