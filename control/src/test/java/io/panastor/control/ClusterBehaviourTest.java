@@ -184,6 +184,96 @@ class ClusterBehaviourTest {
     }
 
     @Test
+    void theGrpcApiPagesItsListsAndAnswersBadCallsWithTheirCodes() throws Exception {
+        io.grpc.ManagedChannel ch = c.controlChannel();
+        try {
+            var volumes = io.panastor.api.control.v1.VolumesGrpc.newBlockingStub(ch);
+            for (String n : List.of("page-a", "page-b", "page-c")) {
+                volumes.createVolume(CreateVolumeRequest.newBuilder().setName(n).setSize(4 * MiB).build());
+            }
+            var first = volumes.listVolumes(io.panastor.api.control.v1.ListRequest.newBuilder().setPageSize(2).build());
+            assertThat(first.getVolumesList()).extracting(x -> x.getSpec().getName()).containsExactly("page-a", "page-b");
+            assertThat(first.getNextPageToken()).isNotEmpty();
+            var second = volumes.listVolumes(io.panastor.api.control.v1.ListRequest.newBuilder().setPageSize(2)
+                    .setPageToken(first.getNextPageToken()).build());
+            assertThat(second.getVolumesList()).extracting(x -> x.getSpec().getName()).containsExactly("page-c");
+            assertThat(second.getNextPageToken()).isEmpty();
+            var nodes = io.panastor.api.control.v1.NodesGrpc.newBlockingStub(ch)
+                    .listNodes(io.panastor.api.control.v1.ListRequest.newBuilder().setPageSize(1).build());
+            assertThat(nodes.getNodesList()).extracting(io.panastor.api.control.v1.Node::getId).containsExactly("node-1");
+            var pools = io.panastor.api.control.v1.DiskPoolsGrpc.newBlockingStub(ch)
+                    .listDiskPools(io.panastor.api.control.v1.ListRequest.newBuilder().setNode("node-2").build());
+            assertThat(pools.getPoolsList()).extracting(io.panastor.api.control.v1.DiskPool::getName)
+                    .containsExactly("pool-2");
+            var capacity = io.panastor.api.control.v1.CapacityGrpc.newBlockingStub(ch).getCapacity(
+                    io.panastor.api.control.v1.GetCapacityRequest.newBuilder().setReplicas(2).build());
+            assertThat(capacity.getEligibleNodes()).isEqualTo(3);
+            assertThat(capacity.getMaximumVolumeSize()).isPositive().isLessThanOrEqualTo(Cluster.POOL_BYTES);
+
+            assertCode(() -> volumes.createVolume(CreateVolumeRequest.newBuilder().setName("zero").build()),
+                    Status.Code.INVALID_ARGUMENT, "size");
+            assertCode(() -> volumes.createVolume(CreateVolumeRequest.newBuilder().setName("bad uuid").setSize(MiB)
+                    .build()), Status.Code.INVALID_ARGUMENT, "name 'bad uuid'");
+            assertCode(() -> volumes.createVolume(CreateVolumeRequest.newBuilder().setName("u").setUuid("nope").setSize(MiB)
+                    .build()), Status.Code.INVALID_ARGUMENT, "uuid 'nope'");
+            assertCode(() -> volumes.getVolume(io.panastor.api.control.v1.GetRequest.newBuilder().setName("nowhere")
+                    .build()), Status.Code.NOT_FOUND, "volume nowhere does not exist");
+            assertCode(() -> volumes.resizeVolume(io.panastor.api.control.v1.ResizeVolumeRequest.newBuilder()
+                    .setName("page-a").setSize(MiB).build()), Status.Code.INVALID_ARGUMENT, "only grows");
+            assertCode(() -> volumes.scaleVolume(io.panastor.api.control.v1.ScaleVolumeRequest.newBuilder()
+                    .setName("page-a").setReplicas(0).build()), Status.Code.INVALID_ARGUMENT, "replicas 0");
+            assertCode(() -> volumes.publishVolume(io.panastor.api.control.v1.PublishVolumeRequest.newBuilder()
+                    .setName("page-a").addAllowedHosts("host").build()), Status.Code.INVALID_ARGUMENT, "not a host NQN");
+            volumes.publishVolume(io.panastor.api.control.v1.PublishVolumeRequest.newBuilder().setName("page-a").build());
+            String on = c.cp.volumes.require("page-a").getTargetNode();
+            String other = on.equals("node-1") ? "node-2" : "node-1";
+            assertCode(() -> volumes.publishVolume(io.panastor.api.control.v1.PublishVolumeRequest.newBuilder()
+                    .setName("page-a").setNode(other).build()), Status.Code.FAILED_PRECONDITION, "unpublish it");
+            assertCode(() -> io.panastor.api.control.v1.DiskPoolsGrpc.newBlockingStub(ch).createDiskPool(
+                    io.panastor.api.control.v1.CreateDiskPoolRequest.newBuilder().setName("p").setNode("node-9")
+                            .addDisks("/x").build()), Status.Code.NOT_FOUND, "node node-9 is not registered");
+            assertCode(() -> io.panastor.api.control.v1.RegistrationGrpc.newBlockingStub(ch).heartbeat(
+                    io.panastor.api.control.v1.HeartbeatRequest.newBuilder().setId("node-1").setInstanceUuid("old")
+                            .build()), Status.Code.NOT_FOUND, "register it");
+            for (String n : List.of("page-a", "page-b", "page-c")) {
+                volumes.destroyVolume(io.panastor.api.control.v1.GetRequest.newBuilder().setName(n).build());
+            }
+            volumes.destroyVolume(io.panastor.api.control.v1.GetRequest.newBuilder().setName("page-a").build());
+        } finally {
+            ch.shutdownNow();
+        }
+    }
+
+    static void assertCode(Runnable call, Status.Code code, String message) {
+        assertThatThrownBy(call::run).isInstanceOfSatisfying(io.grpc.StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(code);
+            assertThat(e.getStatus().getDescription()).contains(message);
+        });
+    }
+
+    @Test
+    void aDiskThatHoldsAPoolIsImported() throws Exception {
+        Path disk = c.dir.resolve("held.img");
+        try (var f = java.nio.channels.FileChannel.open(disk, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            f.write(java.nio.ByteBuffer.allocate(1), 64 * MiB - 1);
+        }
+        var engine = io.panastor.api.v1.PoolRpcGrpc.newBlockingStub(c.engine("node-3").channel);
+        String uuid = engine.createPool(io.panastor.api.v1.CreatePoolRequest.newBuilder().setName("held")
+                .addDisks(disk.toString()).build()).getUuid();
+        engine.exportPool(io.panastor.api.v1.ExportPoolRequest.newBuilder().setName("held").build());
+        var p = c.cp.pools.create(io.panastor.api.control.v1.CreateDiskPoolRequest.newBuilder().setName("held")
+                .setNode("node-3").addDisks(disk.toString()).build());
+        assertThat(p.getStatus().getCrState()).isEqualTo(io.panastor.api.control.v1.CrState.CR_CREATED);
+        assertThat(p.getStatus().getUuid()).as("imported, not made again").isEqualTo(uuid);
+        assertThat(p.getStatus().getPoolStatus()).isEqualTo(PoolStatus.POOL_STATUS_ONLINE);
+        c.cp.pools.delete("held", c.cp.volumes);
+        assertThat(c.cp.pools.get("held")).isEmpty();
+        assertThat(engine.listPools(io.panastor.api.v1.ListPoolOptions.getDefaultInstance()).getPoolsList())
+                .noneMatch(x -> x.getName().equals("held"));
+    }
+
+    @Test
     void aRestartedEngineIsMadeToMatchTheStore() throws Exception {
         Volume v = create("resync", 1, Map.of("zone", "z1"));
         assertThat(v.getState().getReplicasCount()).isEqualTo(1);
