@@ -332,47 +332,75 @@ final class Volumes {
         return uri + (uri.contains("?") ? "&" : "?") + "hostnqn=" + target.getHostnqn();
     }
 
+    /**
+     * Makes the nexus on the target (if it is not there), with every replica that can be reached
+     * as a child (adding those it lacks), and publishes it. After an unclean end of the last
+     * nexus (the stored child health says so) the replicas it called healthy may still differ in
+     * the writes that were in flight, none of them acknowledged: the nexus then starts from one of
+     * them (the target's own when it is healthy) and the others are added, so they are rebuilt from it.
+     */
     private void publishSteps(VolumeRecord rec) {
         String uuid = rec.getSpec().getUuid();
         NodeRecord target = nodes.require(rec.getTargetNode());
         EngineClient t = nodes.engine(target.getId());
         Optional<Nexus> existing = t.nexus(uuid);
-        if (existing.isEmpty()) {
-            List<String> children = new ArrayList<>();
-            List<String> skipped = new ArrayList<>();
-            Set<String> local = new HashSet<>();
-            t.listReplicas().forEach(r -> local.add(r.getUuid()));
-            for (ReplicaRecord x : rec.getReplicasList()) {
-                if (x.getRemoving()) {
+        Set<String> local = new HashSet<>();
+        t.listReplicas().forEach(r -> local.add(r.getUuid()));
+        Map<String, String> uris = new java.util.LinkedHashMap<>();
+        List<String> skipped = new ArrayList<>();
+        String localReplica = null;
+        for (ReplicaRecord x : rec.getReplicasList()) {
+            if (x.getRemoving() || existing.isPresent() && childOf(existing.get(), x.getUuid()).isPresent()) {
+                continue;
+            }
+            if (x.getNode().equals(target.getId())) {
+                if (!local.contains(x.getUuid())) {
+                    skipped.add(x.getNode() + " (replica " + x.getUuid() + " missing)");
                     continue;
                 }
-                if (x.getNode().equals(target.getId())) {
-                    if (!local.contains(x.getUuid())) {
-                        skipped.add(x.getNode() + " (replica " + x.getUuid() + " missing)");
-                        continue;
-                    }
-                    crash.reached("volume.engine.unshare-replica");
-                    t.unshareReplica(x.getUuid());      // the nexus claims it: no host reaches it around the nexus
-                }
-                try {
-                    children.add(childUri(rec, x, target));
-                } catch (ControlException e) {
-                    if (e.code() != Status.Code.UNAVAILABLE && e.code() != Status.Code.NOT_FOUND) {
-                        throw e;
-                    }
-                    skipped.add(x.getNode() + (e.code() == Status.Code.NOT_FOUND ? " (replica " + x.getUuid()
-                            + " missing)" : ""));
-                }
+                crash.reached("volume.engine.unshare-replica");
+                t.unshareReplica(x.getUuid());      // the nexus claims it: no host reaches it around the nexus
+                localReplica = x.getUuid();
             }
-            if (children.isEmpty()) {
+            try {
+                uris.put(x.getUuid(), childUri(rec, x, target));
+            } catch (ControlException e) {
+                if (e.code() != Status.Code.UNAVAILABLE && e.code() != Status.Code.NOT_FOUND) {
+                    throw e;
+                }
+                skipped.add(x.getNode() + (e.code() == Status.Code.NOT_FOUND ? " (replica " + x.getUuid()
+                        + " missing)" : ""));
+            }
+        }
+        if (!skipped.isEmpty()) {
+            LOG.warn("volume {}: published without the replicas on {}", rec.getSpec().getName(), skipped);
+        }
+        Map<String, String> toAdd = new java.util.LinkedHashMap<>(uris);
+        if (existing.isEmpty()) {
+            if (uris.isEmpty()) {
                 throw ControlException.unavailable("volume " + rec.getSpec().getName() + ": no replica can be reached "
                         + "(" + String.join(", ", skipped) + ")");
             }
-            if (!skipped.isEmpty()) {
-                LOG.warn("volume {}: published without the replicas on {}", rec.getSpec().getName(), skipped);
+            List<String> first = new ArrayList<>(uris.values());
+            Optional<NexusHealthRecord> h = health(uuid);
+            if (h.isPresent() && !h.get().getCleanShutdown()) {
+                List<String> healthy = new ArrayList<>();
+                h.get().getChildrenList().stream().filter(c -> c.getHealthy() && uris.containsKey(c.getUuid()))
+                        .forEach(c -> healthy.add(c.getUuid()));
+                if (!healthy.isEmpty()) {
+                    String from = healthy.contains(localReplica) ? localReplica : healthy.getFirst();
+                    first = List.of(uris.get(from));
+                    LOG.info("volume {}: its last nexus did not shut down cleanly; starting from replica {} and "
+                            + "rebuilding the others from it", rec.getSpec().getName(), from);
+                }
             }
             crash.reached("volume.engine.create-nexus");
-            t.createNexus(uuid, rec.getSize(), children, uuid);
+            t.createNexus(uuid, rec.getSize(), first, uuid);
+            toAdd.values().removeAll(first);
+        }
+        for (String uri : toAdd.values()) {
+            crash.reached("volume.engine.add-child");
+            t.addChild(uuid, uri);      // rebuilt from the healthy children
         }
         crash.reached("volume.engine.publish-nexus");
         Nexus n = t.publishNexus(uuid, rec.getAllowedHostsList());

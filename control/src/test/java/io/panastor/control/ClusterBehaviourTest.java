@@ -252,6 +252,37 @@ class ClusterBehaviourTest {
     }
 
     @Test
+    void afterAnUncleanEndTheNexusStartsFromOneHealthyReplicaAndRebuildsTheOthers() throws Exception {
+        Volume v = create("unclean", 2, Map.of());
+        String uuid = v.getSpec().getUuid();
+        String local = v.getState().getReplicas(0).getUuid();
+        String target = v.getState().getReplicas(0).getNode();
+        String remote = v.getState().getReplicas(1).getUuid();
+        // What a nexus that died with writes in flight leaves: both children healthy, no clean shutdown.
+        NexusHealthRecord died = NexusHealthRecord.newBuilder().setKey(uuid).setNode(target).setCleanShutdown(false)
+                .addChildren(io.panastor.api.control.v1.ChildHealth.newBuilder().setUuid(local).setHealthy(true))
+                .addChildren(io.panastor.api.control.v1.ChildHealth.newBuilder().setUuid(remote).setHealthy(true))
+                .build();
+        c.cp.config().store().put(Volumes.HEALTH_PREFIX + uuid, died.toByteArray());
+        Volume p = c.cp.volumes.publish("unclean", target, List.of());
+        assertThat(p.getState().getTargetNode()).isEqualTo(target);
+        var nexus = NexusRpcGrpc.newBlockingStub(c.engine(target).channel);
+        Await.until("the remote replica rebuilt from the local one", Duration.ofSeconds(60), () -> nexus
+                .listRebuildHistory(io.panastor.api.v1.ListRebuildHistoryRequest.newBuilder().setUuid(uuid).build())
+                .getHistoriesList().stream().flatMap(h -> h.getRecordsList().stream())
+                .anyMatch(r -> r.getChildUri().contains(remote)
+                        && r.getState() == io.panastor.api.v1.RebuildJobState.Completed));
+        var history = nexus.listRebuildHistory(io.panastor.api.v1.ListRebuildHistoryRequest.newBuilder().setUuid(uuid)
+                .build()).getHistories(0).getRecordsList();
+        assertThat(history).singleElement().satisfies(r -> {
+            assertThat(r.getChildUri()).contains(remote);
+            assertThat(r.getSrcUri()).contains(local);
+            assertThat(r.getIsPartial()).isFalse();
+        });
+        c.cp.volumes.destroy("unclean");
+    }
+
+    @Test
     void aDiskThatHoldsAPoolIsImported() throws Exception {
         Path disk = c.dir.resolve("held.img");
         try (var f = java.nio.channels.FileChannel.open(disk, java.nio.file.StandardOpenOption.CREATE,

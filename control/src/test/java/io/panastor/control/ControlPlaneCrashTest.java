@@ -199,6 +199,42 @@ class ControlPlaneCrashTest {
     }
 
     @Test
+    void aResizeAndAScaleStoppedAnywhereAreFinished() throws Exception {
+        crashEverywhere(this::createAndPublish, name -> c.cp.volumes.resize(name, 16 * MiB), name -> {
+            VolumeRecord r = record(name).orElseThrow();
+            if (r.getSize() == 8 * MiB) {
+                c.cp.volumes.resize(name, 16 * MiB);        // stopped before it began: asked again
+                r = record(name).orElseThrow();
+            }
+            assertThat(r.getSize()).isEqualTo(16 * MiB);
+            assertThat(c.replicasOf(r.getSpec().getUuid())).allSatisfy(x -> assertThat(x.getSize()).isEqualTo(16 * MiB));
+            assertThat(c.nexusesOf(r.getSpec().getUuid())).singleElement()
+                    .satisfies(n -> assertThat(n.getSize()).isEqualTo(16 * MiB));
+        }, "resize");
+        crashEverywhere(this::createAndPublish, name -> c.cp.volumes.scale(name, 3), name -> {
+            if (record(name).orElseThrow().getReplicasCount() == 2) {
+                c.cp.volumes.scale(name, 3);
+            }
+            VolumeRecord r = record(name).orElseThrow();
+            assertThat(r.getReplicasList()).hasSize(3);
+            assertThat(c.replicasOf(r.getSpec().getUuid())).hasSize(3);
+            assertThat(c.nexusesOf(r.getSpec().getUuid()).getFirst().getChildrenList()).hasSize(3);
+        }, "scale-up");
+        crashEverywhere(name -> {
+            createAndPublish(name);
+            c.cp.volumes.scale(name, 3);
+        }, name -> c.cp.volumes.scale(name, 2), name -> {
+            if (record(name).orElseThrow().getReplicasCount() == 3) {
+                c.cp.volumes.scale(name, 2);
+            }
+            VolumeRecord r = record(name).orElseThrow();
+            assertThat(r.getReplicasList()).hasSize(2).noneMatch(ReplicaRecord::getRemoving);
+            assertThat(c.replicasOf(r.getSpec().getUuid())).hasSize(2);
+            assertThat(c.nexusesOf(r.getSpec().getUuid()).getFirst().getChildrenList()).hasSize(2);
+        }, "scale-down");
+    }
+
+    @Test
     void aDestroyStoppedAnywhereIsFinished() throws Exception {
         crashEverywhere(this::createAndPublish, name -> c.cp.volumes.destroy(name), name -> {
             Optional<VolumeRecord> left = record(name);
