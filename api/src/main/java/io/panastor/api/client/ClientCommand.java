@@ -5,7 +5,6 @@ import com.google.protobuf.MessageOrBuilder;
 import com.google.protobuf.util.JsonFormat;
 import io.grpc.Deadline;
 import io.grpc.ManagedChannel;
-import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
@@ -19,8 +18,8 @@ import picocli.CommandLine.Mixin;
  * (picocli's); 3 no engine answered at {@code --engine}.
  */
 abstract class ClientCommand implements Callable<Integer> {
-    static final int REFUSED = 1;
-    static final int UNREACHABLE = 3;
+    static final int REFUSED = CallFailures.REFUSED;
+    static final int UNREACHABLE = CallFailures.UNREACHABLE;
 
     @Mixin
     EngineOptions options;
@@ -44,32 +43,8 @@ abstract class ClientCommand implements Callable<Integer> {
     }
 
     private int fail(StatusRuntimeException e) {
-        Status s = e.getStatus();
-        PrintWriter err = spec.commandLine().getErr();
-        String name = spec.qualifiedName();
-        // A status the transport made (it has a cause) means no engine answered; one the engine
-        // sent has none and carries the engine's own message.
-        boolean transport = s.getCause() != null || s.getCode() == Status.Code.DEADLINE_EXCEEDED;
-        if (transport && (s.getCode() == Status.Code.UNAVAILABLE || s.getCode() == Status.Code.DEADLINE_EXCEEDED)) {
-            err.println(name + ": no answer from an engine at " + options.engine
-                    + (s.getCode() == Status.Code.DEADLINE_EXCEEDED ? " within " + options.timeoutSeconds + " s"
-                    : " (" + rootMessage(s.getCause()) + "): is `panastor engine` running there?"));
-            err.flush();
-            return UNREACHABLE;
-        }
-        err.println(name + ": " + s.getCode() + ": " + (s.getDescription() == null ? "(no message)" : s.getDescription()));
-        err.flush();
-        return REFUSED;
-    }
-
-    private static String rootMessage(Throwable t) {
-        if (t == null) {
-            return "unreachable";
-        }
-        while (t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        return CallFailures.report(e, spec.commandLine().getErr(), spec.qualifiedName(), "an engine at " + options.engine,
+                "is `panastor engine` running there?", options.timeoutSeconds);
     }
 
     PrintWriter out() {

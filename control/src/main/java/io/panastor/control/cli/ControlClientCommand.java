@@ -9,9 +9,9 @@ import com.google.protobuf.MessageOrBuilder;
 import com.google.protobuf.util.JsonFormat;
 import io.grpc.Deadline;
 import io.grpc.ManagedChannel;
-import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
+import io.panastor.api.client.CallFailures;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -24,8 +24,6 @@ import picocli.CommandLine.Mixin;
  * control plane answered at {@code --control-plane}.
  */
 abstract class ControlClientCommand implements Callable<Integer> {
-    static final int REFUSED = 1;
-    static final int UNREACHABLE = 3;
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
             .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
             .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
@@ -45,20 +43,9 @@ abstract class ControlClientCommand implements Callable<Integer> {
         try {
             return run(ch, Deadline.after(options.timeoutSeconds, TimeUnit.SECONDS));
         } catch (StatusRuntimeException e) {
-            Status s = e.getStatus();
-            PrintWriter err = spec.commandLine().getErr();
-            boolean transport = s.getCause() != null || s.getCode() == Status.Code.DEADLINE_EXCEEDED;
-            if (transport && (s.getCode() == Status.Code.UNAVAILABLE || s.getCode() == Status.Code.DEADLINE_EXCEEDED)) {
-                err.println(spec.qualifiedName() + ": no answer from a control plane at " + options.controlPlane
-                        + (s.getCode() == Status.Code.DEADLINE_EXCEEDED ? " within " + options.timeoutSeconds + " s"
-                        : ": is `panastor control-plane` running there?"));
-                err.flush();
-                return UNREACHABLE;
-            }
-            err.println(spec.qualifiedName() + ": " + s.getCode() + ": "
-                    + (s.getDescription() == null ? "(no message)" : s.getDescription()));
-            err.flush();
-            return REFUSED;
+            return CallFailures.report(e, spec.commandLine().getErr(), spec.qualifiedName(),
+                    "a control plane at " + options.controlPlane, "is `panastor control-plane` running there?",
+                    options.timeoutSeconds);
         } finally {
             ch.shutdownNow();
             ch.awaitTermination(5, TimeUnit.SECONDS);
