@@ -209,7 +209,8 @@ public final class VolumeCommand extends CommandGroup {
 
     @Command(name = "bench", mixinStandardHelpOptions = true,
             description = {"Time create + publish of volumes, one after another, then destroy them:",
-                    "p50, p99 and max of each, in milliseconds (stdout); progress on stderr"})
+                    "p50, p99 and max of each, in milliseconds (stdout); progress on stderr.",
+                    "--warmup volumes come first and are not counted."})
     static final class Bench extends ControlClientCommand {
         @Option(names = "--volumes", paramLabel = "N", defaultValue = "50", description = "Default: ${DEFAULT-VALUE}")
         int volumes;
@@ -224,8 +225,23 @@ public final class VolumeCommand extends CommandGroup {
         @Option(names = "--thin", description = "Thin replicas")
         boolean thin;
 
+        @Option(names = "--warmup", paramLabel = "N", defaultValue = "1",
+                description = "Volumes made, published and destroyed first, not counted (connections, JIT). "
+                        + "Default: ${DEFAULT-VALUE}")
+        int warmup;
+
         @Override
         int run(ManagedChannel ch, Deadline d) {
+            String warm = "bench-warmup-" + Long.toHexString(System.nanoTime() & 0xffffff) + "-";
+            for (int i = 0; i < warmup; i++) {
+                stub(ch, d).createVolume(CreateVolumeRequest.newBuilder().setName(warm + i).setSize(size)
+                        .setReplicas(replicas).setThin(thin).build());
+                try {
+                    stub(ch, d).publishVolume(PublishVolumeRequest.newBuilder().setName(warm + i).build());
+                } finally {
+                    stub(ch, d).destroyVolume(GetRequest.newBuilder().setName(warm + i).build());
+                }
+            }
             Histogram create = new Histogram(3);
             Histogram publish = new Histogram(3);
             Histogram both = new Histogram(3);
