@@ -6,7 +6,9 @@
 # and fstrim giving its space back; a repl=2 nexus made by the CLI, verified by fio across a
 # child's fault and resized under the kernel; and a repl=2 nexus whose remote child is faulted,
 # re-added and rebuilt in full, then taken offline and back (a partial rebuild), all under fio
-# verify, and then read from the rebuilt child alone. Prints 'N passed, N failed'.
+# verify, and then read from the rebuilt child alone; and a repl=2 volume of the control plane
+# over two engines, verified, grown under the guest, its replica refusing the guest. Prints
+# 'N passed, N failed'.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TOOL="${KERNEL_INITIATOR:-$ROOT/../shared/tools/kernel-initiator/run.sh}"
@@ -367,10 +369,94 @@ print(" ".join(out))' "$1"; }
     "$(grep -c "fio verify .*: ok" "$OUT/$name/script-output.txt") fio verify runs clean across a full and a partial rebuild, three of them from the rebuilt child alone"
 }
 
+# A repl=2 volume made and published by the control plane over two engines (its remote replica
+# shared to the nexus node's host NQN alone): the guest writes and verifies it with fio, sees it
+# grow when the control plane resizes it, and cannot connect to the replica behind the nexus.
+run_control_plane_case() { # name control-plane-port base-port (engines at base.., listeners at base+10..)
+  local name=$1 cpp=$2 base=$3
+  local cp="127.0.0.1:$cpp" log="$OUT/$name-cp.log" P="$ROOT/panastor"
+  local MiB=1048576 size=256 grown=384 rc=0 why="" uri="" nqn="" nport=$((base + 11)) rport=$((base + 22))
+  local pids=() i sid session
+  rm -rf "$OUT/$name" "$OUT/$name-store" "$OUT/$name"-state-*
+  mkdir -p "$OUT/$name"
+  ccli() { "$P" "$@" --control-plane "$cp" >>"$OUT/$name/cli.txt" 2>&1; }
+  "$P" control-plane --store "file:$OUT/$name-store" --grpc "$cp" --heartbeat-interval 500ms \
+    >"$OUT/$name-cp.out" 2>"$log" &
+  local cpid=$!
+  for i in 1 2; do
+    truncate -s 512M "$OUT/$name-$i.img"
+    "$P" engine --node-name "node-$i" --grpc "127.0.0.1:$((base + i))" --replica-listen "127.0.0.1:$((base + 20 + i))" \
+      --nexus-listen "127.0.0.1:$((base + 10 + i))" --metrics off --state-dir "$OUT/$name-state-$i" \
+      --control-plane "$cp" >"$OUT/$name-engine-$i.out" 2>"$OUT/$name-engine-$i.log" &
+    pids+=($!)
+  done
+  for i in $(seq 1 150); do
+    [ "$("$P" node list --control-plane "$cp" 2>/dev/null | grep -c ' Online ')" = 2 ] && break; sleep 0.2
+  done
+  if ccli diskpool create pool-1 --node node-1 "uring://$OUT/$name-1.img?blk_size=4096" \
+     && ccli diskpool create pool-2 --node node-2 "uring://$OUT/$name-2.img?blk_size=4096" \
+     && ccli volume create vol --size ${size}MiB --replicas 2; then
+    uri=$("$P" volume publish vol --node node-1 --control-plane "$cp" 2>>"$OUT/$name/cli.txt")
+  fi
+  nqn=${uri##*/}
+  local remote
+  remote=$("$P" volume get vol -o json --control-plane "$cp" 2>/dev/null | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+print(next(r["uuid"] for r in v["state"]["replicas"] if r["node"] == "node-2"))' 2>/dev/null)
+  case "$uri" in
+    nvmf://127.0.0.1:"$nport"/nqn.2019-05.io.openebs:*) ;;
+    *) rc=1; why="the control plane did not make and publish the volume (got '$uri')" ;;
+  esac
+  [ "$rc" -eq 0 ] && echo "e2e $name: $uri: the guest verifies it with fio, sees it grow, is refused by its replica..." >&2
+  if [ "$rc" -eq 0 ]; then
+    session=$("$TOOL" --session-start 2>"$OUT/$name/session.err") || rc=$?
+    sid=$(echo "$session" | awk '/^SESSION/ {print $2}')
+    [ -z "$sid" ] && { rc=126; why="the guest session did not start"; }
+  fi
+  gx() { "$TOOL" --session-exec "$sid" --timeout 600 -- "$@" >>"$OUT/$name/script-output.txt" 2>&1; }
+  local fv="fio --rw=randwrite --bs=4k --iodepth=16 --ioengine=libaio --direct=1 --verify=crc32c --verify_fatal=1"
+  [ "$rc" -eq 0 ] && { gx "nvme connect -t tcp -a \$NVMF_TARGET_ADDR -s $nport -n $nqn" || { rc=$?; why="connect"; }; }
+  [ "$rc" -eq 0 ] && { gx "dev=\$(nvmf_wait_ns $nqn) && echo \$dev > /tmp/dev && echo device \$dev" || { rc=$?; why="no namespace"; }; }
+  [ "$rc" -eq 0 ] && { gx "$fv --name=first --filename=\$(cat /tmp/dev) --offset=0 --size=64M --do_verify=1 && echo 'fio verify: ok'" \
+    || { rc=$?; why="fio verify"; }; }
+  [ "$rc" -eq 0 ] && { ccli volume resize vol ${grown}MiB || { rc=1; why="volume resize"; }; }
+  [ "$rc" -eq 0 ] && { gx "dev=\$(cat /tmp/dev); i=0; while [ \$(blockdev --getsize64 \$dev) -ne $((grown * MiB)) ] && [ \$i -lt 30 ]; do sleep 1; i=\$((i+1)); done; echo size after resize \$(blockdev --getsize64 \$dev); [ \$(blockdev --getsize64 \$dev) -eq $((grown * MiB)) ]" \
+    || { rc=$?; why="the guest did not see the new size"; }; }
+  [ "$rc" -eq 0 ] && { gx "$fv --name=grown --filename=\$(cat /tmp/dev) --offset=$(((grown - 64) * MiB)) --size=64M --do_verify=1 && echo 'fio verify past the old end: ok'" \
+    || { rc=$?; why="fio verify past the old end"; }; }
+  # The replica behind the nexus admits the nexus node's host NQN alone: the guest is refused.
+  [ "$rc" -eq 0 ] && { gx "if nvme connect -t tcp -a \$NVMF_TARGET_ADDR -s $rport -n nqn.2019-05.io.openebs:$remote 2>&1; then echo 'the replica let the guest in'; exit 1; else echo 'refused by the replica: ok'; fi" \
+    || { rc=$?; why="the replica behind the nexus accepted the guest"; }; }
+  [ "$rc" -eq 0 ] && { gx "nvme disconnect -n $nqn" || { rc=$?; why="disconnect"; }; }
+  [ -n "${sid:-}" ] && "$TOOL" --session-stop "$sid" --out "$OUT/$name" >/dev/null 2>&1
+  [ "$rc" -eq 0 ] && { ccli volume destroy vol || { rc=1; why="volume destroy"; }; }
+  if [ "$rc" -eq 0 ]; then
+    for i in 1 2; do
+      [ "$("$P" replica list --engine "127.0.0.1:$((base + i))" | tail -n +2 | wc -l)" = 0 ] || { rc=1; why="node-$i kept a replica"; }
+    done
+  fi
+  local trc=0 p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" || trc=$?; done
+  kill -TERM "$cpid" 2>/dev/null; wait "$cpid" || trc=$?
+  rm -f "$OUT/$name"-*.img
+  if [ "$rc" -eq 0 ] && [ "$trc" -eq 0 ]; then
+    echo "e2e $name: passed (a control-plane volume over two engines: $(grep -c ": ok" "$OUT/$name/script-output.txt") checks ok, fio verify before and after a resize to $grown MiB, the replica refusing the guest)"
+    passed=$((passed + 1))
+  else
+    echo "e2e $name: FAILED (${why:-exit $trc}; rc=$rc, exit=$trc); logs in $OUT/$name"
+    tail -30 "$OUT/$name/script-output.txt" 2>/dev/null
+    tail -10 "$OUT/$name/cli.txt" 2>/dev/null
+    tail -20 "$log"
+    failed=$((failed + 1))
+  fi
+}
+
 run_engine_case engine-share 10135 4440
 run_pool_case pool-thin-trim 10136 4442
 run_nexus_case nexus-mirror 10137 4444
 run_rebuild_case nexus-rebuild 10138 4446
+run_control_plane_case control-plane 10140 10150
 truncate -s 512M "$OUT/e2e-disk.img"
 run_case malloc 4430 "malloc:///m0?size_mb=256&blk_size=4096"
 run_case file 4431 "uring://$OUT/e2e-disk.img"

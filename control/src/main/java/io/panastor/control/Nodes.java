@@ -1,6 +1,5 @@
 package io.panastor.control;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import io.grpc.Status;
 import io.panastor.api.control.v1.HeartbeatRequest;
 import io.panastor.api.control.v1.NodeRecord;
@@ -176,14 +175,6 @@ public final class Nodes implements AutoCloseable {
                     .substring("NODE_".length()).toLowerCase() + ": no heartbeat within " + timeout.toSeconds() + " s");
         }
         return clients.computeIfAbsent(id, n -> new EngineClient(n, rec.getGrpcEndpoint()));
-    }
-
-    static NodeRecord parse(byte[] b) {
-        try {
-            return NodeRecord.parseFrom(b);
-        } catch (InvalidProtocolBufferException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     @Override

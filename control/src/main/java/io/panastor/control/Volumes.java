@@ -206,7 +206,7 @@ final class Volumes {
                         && (uuid.isEmpty() || uuid.equals(s.getUuid()));
                 if (!same) {
                     throw new ControlException(Status.Code.ALREADY_EXISTS, "volume " + r.getName() + " exists ("
-                            + s.getUuid() + ", " + Sizes(s.getSize()) + ", " + s.getReplicas() + " replica(s)"
+                            + s.getUuid() + ", " + human(s.getSize()) + ", " + s.getReplicas() + " replica(s)"
                             + (s.getThin() ? ", thin" : "") + ")");
                 }
                 finish(existingUuid);
@@ -238,7 +238,7 @@ final class Volumes {
         }
     }
 
-    private static String Sizes(long b) {
+    private static String human(long b) {
         return io.panastor.api.cli.Sizes.format(b);
     }
 
@@ -688,8 +688,8 @@ final class Volumes {
                         if (p == null || p.free() < more) {
                             throw new ControlException(Status.Code.RESOURCE_EXHAUSTED, "volume "
                                     + rec.getSpec().getName() + ": pool " + x.getPool() + " on node " + x.getNode()
-                                    + " has " + Sizes(p == null ? 0 : p.free()) + " free, less than the "
-                                    + Sizes(more) + " more its replica needs");
+                                    + " has " + human(p == null ? 0 : p.free()) + " free, less than the "
+                                    + human(more) + " more its replica needs");
                         }
                     }
                 }
