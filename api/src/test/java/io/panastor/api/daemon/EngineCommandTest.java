@@ -155,6 +155,23 @@ class EngineCommandTest {
     }
 
     @Test
+    void theControlPlaneAndTheNodesLabelsAreOptions() {
+        EngineCommand cmd = new EngineCommand();
+        new picocli.CommandLine(cmd).parseArgs("--state-dir", dir.toString());
+        assertThat(cmd.config().controlPlane()).isNull();
+        cmd = new EngineCommand();
+        new picocli.CommandLine(cmd).parseArgs("--state-dir", dir.toString(), "--control-plane", "10.1.2.3:50051",
+                "--node-labels", "zone=a,rack=2");
+        EngineDaemon.ControlPlaneOptions cp = cmd.config().controlPlane();
+        assertThat(cp.address()).isEqualTo(new io.panastor.api.cli.HostPort("10.1.2.3", 50051));
+        assertThat(cp.labels()).containsExactlyInAnyOrderEntriesOf(java.util.Map.of("zone", "a", "rack", "2"));
+        EngineCommand alone = new EngineCommand();
+        new picocli.CommandLine(alone).parseArgs("--state-dir", dir.toString(), "--node-labels", "zone=a");
+        org.assertj.core.api.Assertions.assertThatThrownBy(alone::config).hasMessageContaining("give --control-plane");
+        assertThat(EngineDaemon.hostNqn("node-1")).isEqualTo("nqn.2019-05.io.openebs:node-name:node-1");
+    }
+
+    @Test
     void nexusesArePublishedUnderTheNqnPrefixTheEngineIsGiven() throws Exception {
         EngineCommand cmd = new EngineCommand();
         new picocli.CommandLine(cmd).parseArgs("--state-dir", dir.toString());
