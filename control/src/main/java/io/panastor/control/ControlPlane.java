@@ -34,10 +34,19 @@ public final class ControlPlane implements AutoCloseable {
      * @param thinLimitPercent  how far thin replicas may commit a pool, in percent of its capacity
      */
     public record Config(Store store, HostPort grpc, Duration nodeTimeout, Duration heartbeat, Duration reconcilePeriod,
-                         int thinLimitPercent, InstantSource clock, CrashPoints crash) {
+                         int thinLimitPercent, InstantSource clock, CrashPoints crash, Duration replicaWait) {
+        /** Mayastor's: a replica out of its nexus for this long is replaced. */
+        public static final Duration DEFAULT_REPLICA_WAIT = Duration.ofMinutes(10);
+
         public Config(Store store, HostPort grpc) {
             this(store, grpc, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(5), 250,
                     InstantSource.system(), CrashPoints.NONE);
+        }
+
+        public Config(Store store, HostPort grpc, Duration nodeTimeout, Duration heartbeat, Duration reconcilePeriod,
+                      int thinLimitPercent, InstantSource clock, CrashPoints crash) {
+            this(store, grpc, nodeTimeout, heartbeat, reconcilePeriod, thinLimitPercent, clock, crash,
+                    DEFAULT_REPLICA_WAIT);
         }
     }
 
@@ -55,7 +64,8 @@ public final class ControlPlane implements AutoCloseable {
         this.nodes = new Nodes(c.store(), c.clock(), c.nodeTimeout());
         this.pools = new Pools(c.store(), nodes, c.crash());
         this.volumes = new Volumes(c.store(), nodes, pools, c.crash(), c.thinLimitPercent());
-        this.reconciler = new Reconciler(nodes, pools, volumes, c.reconcilePeriod());
+        this.reconciler = new Reconciler(nodes, pools, volumes, new Healer(nodes, volumes, c.clock(), c.replicaWait()),
+                c.reconcilePeriod());
         nodes.onNewInstance(reconciler::resync);
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
         NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(c.grpc().host(), c.grpc().port()))

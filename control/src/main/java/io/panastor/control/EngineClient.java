@@ -187,6 +187,13 @@ public final class EngineClient implements AutoCloseable {
                 RemoveChildNexusRequest.newBuilder().setUuid(uuid).setUri(uri).build())).getNexus();
     }
 
+    /** Brings a child that left the IO path back (it is rebuilt: only what it missed, when the nexus kept a log). */
+    Nexus childOnline(String uuid, String uri) {
+        return call("bringing child " + uri + " of nexus " + uuid + " online", () -> nexuses().childOperation(
+                io.panastor.api.v1.ChildOperationRequest.newBuilder().setNexusUuid(uuid).setUri(uri)
+                        .setAction(io.panastor.api.v1.ChildAction.Online).build())).getNexus();
+    }
+
     List<Nexus> listNexuses() {
         return call("listing nexuses", () -> nexuses().listNexus(ListNexusOptions.getDefaultInstance()).getNexusListList());
     }

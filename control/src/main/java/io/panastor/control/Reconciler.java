@@ -9,8 +9,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The reconcile loop: on its own thread, at each period and whenever an event arrives (a
  * restarted engine registered), it runs its steps — resync the nodes that came back, drive
- * pools toward their spec, finish the operations the store holds as under way. A step is a
- * method of the part it belongs to, so each is tested on its own; more (healing) can be added.
+ * pools toward their spec, finish the operations the store holds as under way, heal (republish
+ * a volume whose nexus node is lost, replace a replica out for longer than the wait window,
+ * collect orphans). A step is a method of the part it belongs to, so each is tested on its own.
  */
 final class Reconciler implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
@@ -18,16 +19,18 @@ final class Reconciler implements AutoCloseable {
     private final Nodes nodes;
     private final Pools pools;
     private final Volumes volumes;
+    private final Healer healer;
     private final Duration period;
     private final java.util.Set<String> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final LinkedBlockingQueue<Boolean> wake = new LinkedBlockingQueue<>();
     private final Thread thread;
     private volatile boolean stopped;
 
-    Reconciler(Nodes nodes, Pools pools, Volumes volumes, Duration period) {
+    Reconciler(Nodes nodes, Pools pools, Volumes volumes, Healer healer, Duration period) {
         this.nodes = nodes;
         this.pools = pools;
         this.volumes = volumes;
+        this.healer = healer;
         this.period = period;
         this.thread = Thread.ofPlatform().daemon().name("reconcile").unstarted(this::run);
     }
@@ -68,6 +71,7 @@ final class Reconciler implements AutoCloseable {
         }
         pools.reconcile();
         volumes.resumeAll();
+        healer.pass();
     }
 
     /** True once done (or moot: the node went away again, and will resync when it registers). */

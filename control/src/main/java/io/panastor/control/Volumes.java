@@ -243,8 +243,13 @@ final class Volumes {
     }
 
     private void createReplicas(VolumeRecord rec) {
+        createReplicas(rec, false);
+    }
+
+    /** Creates every replica of the record (again: the same create is the same replica); skipping those on nodes away if asked. */
+    private void createReplicas(VolumeRecord rec, boolean skipAway) {
         for (ReplicaRecord x : rec.getReplicasList()) {
-            if (x.getRemoving()) {
+            if (x.getRemoving() || skipAway && !nodes.online(x.getNode())) {
                 continue;
             }
             EngineClient e = nodes.engine(x.getNode());
@@ -319,7 +324,7 @@ final class Volumes {
         if (!r.getTargetNode().isEmpty() && !nodes.online(r.getTargetNode())) {
             return false;
         }
-        return r.getReplicasList().stream().allMatch(x -> nodes.online(x.getNode()));
+        return r.getReplicasList().stream().allMatch(x -> x.getRemoving() || nodes.online(x.getNode()));
     }
 
     private String childUri(VolumeRecord rec, ReplicaRecord x, NodeRecord target) {
@@ -481,7 +486,7 @@ final class Volumes {
 
     private void scaleSteps(VolumeRecord rec) {
         String uuid = rec.getSpec().getUuid();
-        createReplicas(rec);
+        createReplicas(rec, true);      // a new replica is placed on a node that is online; others exist already
         Optional<Nexus> nexus = Optional.empty();
         NodeRecord target = null;
         if (!rec.getTargetNode().isEmpty()) {
@@ -492,7 +497,7 @@ final class Volumes {
             EngineClient t = nodes.engine(target.getId());
             for (ReplicaRecord x : rec.getReplicasList()) {
                 Optional<Child> child = childOf(nexus.get(), x.getUuid());
-                if (!x.getRemoving() && child.isEmpty()) {
+                if (!x.getRemoving() && child.isEmpty() && nodes.online(x.getNode())) {
                     String uri = childUri(rec, x, target);
                     crash.reached("volume.engine.add-child");
                     t.addChild(uuid, uri);      // it is rebuilt from the healthy children
@@ -505,9 +510,18 @@ final class Volumes {
         VolumeRecord.Builder b = rec.toBuilder().clearReplicas();
         for (ReplicaRecord x : rec.getReplicasList()) {
             if (x.getRemoving()) {
-                EngineClient e = nodes.engine(x.getNode());
-                crash.reached("volume.engine.destroy-replica");
-                e.destroyReplica(x.getUuid());
+                try {
+                    EngineClient e = nodes.engine(x.getNode());
+                    crash.reached("volume.engine.destroy-replica");
+                    e.destroyReplica(x.getUuid());
+                } catch (ControlException e) {
+                    if (e.code() != Status.Code.UNAVAILABLE) {
+                        throw e;
+                    }
+                    // Its node is away: once the record no longer has it, that node's orphan collection destroys it.
+                    LOG.info("volume {}: replica {} on node {} (away) is dropped; collected when the node is back",
+                            rec.getSpec().getName(), x.getUuid(), x.getNode());
+                }
             } else {
                 b.addReplicas(x);
             }
@@ -759,6 +773,158 @@ final class Volumes {
         }
     }
 
+    // ------------------------------------------------------------------ healing
+
+    /**
+     * Replaces replica {@code old} of volume {@code uuid}: a new one on another eligible node
+     * (not one the volume uses, nor the old one's), added to the nexus when published (rebuilt
+     * from the healthy children), the old one taken out and destroyed — or, its node being away,
+     * dropped and collected when the node is back. The intent is persisted first, as for a scale.
+     *
+     * @return false when there was nothing to do (the volume busy or gone, the replica not its)
+     */
+    boolean replace(String uuid, String old) {
+        ReentrantLock l = lock(uuid);
+        try {
+            VolumeRecord rec = records.get(uuid);
+            if (rec == null || rec.getOperation() != Operation.OP_NONE
+                    || rec.getReplicasList().stream().noneMatch(x -> x.getUuid().equals(old) && !x.getRemoving())) {
+                return false;
+            }
+            synchronized (placementLock) {
+                Set<String> used = new HashSet<>();
+                rec.getReplicasList().forEach(x -> used.add(x.getNode()));
+                VolumeSpec spec = rec.getSpec().toBuilder().setSize(rec.getSize()).build();
+                Placement.PoolView p = place(spec, 1, used).getFirst();
+                VolumeRecord.Builder b = rec.toBuilder().clearReplicas().setOperation(Operation.OP_SCALING);
+                for (ReplicaRecord x : rec.getReplicasList()) {
+                    b.addReplicas(x.getUuid().equals(old) ? x.toBuilder().setRemoving(true).build() : x);
+                }
+                b.addReplicas(ReplicaRecord.newBuilder().setUuid(UUID.randomUUID().toString()).setNode(p.node())
+                        .setPool(p.name()));
+                rec = b.build();
+                persist(rec);
+                LOG.info("volume {}: replacing replica {} (node {}) with one in pool {} on node {}",
+                        rec.getSpec().getName(), old, nodeOf(rec, old), p.name(), p.node());
+            }
+            scaleSteps(rec);
+            return true;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /**
+     * Puts the volume's reachable replicas back into its nexus: a child that left the IO path
+     * because its device went away or timed out is brought online (a partial rebuild when the
+     * nexus kept its log), and a replica that is no child (left out while its node was away) is
+     * added (rebuilt in full).
+     *
+     * @return whether anything was done
+     */
+    boolean bringBack(String uuid) {
+        ReentrantLock l = lock(uuid);
+        try {
+            VolumeRecord rec = records.get(uuid);
+            if (rec == null || rec.getOperation() != Operation.OP_NONE || rec.getTargetNode().isEmpty()) {
+                return false;
+            }
+            EngineClient t = nodes.engine(rec.getTargetNode());
+            Optional<Nexus> n = t.nexus(uuid);
+            if (n.isEmpty()) {
+                return false;
+            }
+            boolean did = false;
+            boolean lacking = false;
+            for (ReplicaRecord x : rec.getReplicasList()) {
+                if (x.getRemoving() || !nodes.online(x.getNode())) {
+                    continue;
+                }
+                boolean there = nodes.engine(x.getNode()).listReplicas().stream()
+                        .anyMatch(r -> r.getUuid().equals(x.getUuid()));
+                if (!there) {
+                    continue;
+                }
+                Optional<Child> c = childOf(n.get(), x.getUuid());
+                if (c.isEmpty()) {
+                    lacking = true;
+                } else if (c.get().getState() == io.panastor.api.v1.ChildState.CHILD_STATE_FAULTED
+                        && (c.get().getStateReason() == io.panastor.api.v1.ChildStateReason.CHILD_STATE_REASON_HOT_REMOVED
+                        || c.get().getStateReason() == io.panastor.api.v1.ChildStateReason.CHILD_STATE_REASON_TIMED_OUT)) {
+                    try {
+                        crash.reached("volume.engine.child-online");
+                        t.childOnline(uuid, c.get().getUri());
+                        LOG.info("volume {}: replica {} on node {} is back: brought online", rec.getSpec().getName(),
+                                x.getUuid(), x.getNode());
+                        did = true;
+                    } catch (ControlException e) {
+                        LOG.info("volume {}: replica {} is not back yet: {}", rec.getSpec().getName(), x.getUuid(),
+                                e.getMessage());
+                    }
+                }
+            }
+            if (lacking) {
+                rec = rec.toBuilder().setOperation(Operation.OP_PUBLISHING).build();
+                persist(rec);
+                publishSteps(rec);      // adds the replicas the nexus lacks
+                did = true;
+            }
+            return did;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    private static String nodeOf(VolumeRecord rec, String replica) {
+        return rec.getReplicasList().stream().filter(x -> x.getUuid().equals(replica)).map(ReplicaRecord::getNode)
+                .findFirst().orElse("?");
+    }
+
+    /**
+     * Publishes volume {@code uuid} again on another node, its nexus node being lost: on a node
+     * holding a replica the stored child health calls healthy (the fewest nexuses first). The
+     * replicas are fenced first — each shared again to the new nexus node's host NQN alone,
+     * which ends the old nexus's connections, and the new node's own replica unshared — and only
+     * then is the nexus made there, from the stored child health.
+     *
+     * @return false when there was nothing to do (busy, gone, unpublished, or its node is back)
+     */
+    boolean republish(String uuid) {
+        ReentrantLock l = lock(uuid);
+        try {
+            VolumeRecord rec = records.get(uuid);
+            if (rec == null || rec.getOperation() != Operation.OP_NONE || rec.getTargetNode().isEmpty()
+                    || nodes.online(rec.getTargetNode())) {
+                return false;
+            }
+            String old = rec.getTargetNode();
+            Set<String> healthy = healthyReplicas(rec);
+            Map<String, Integer> nexuses = new HashMap<>();
+            for (VolumeRecord r : records.values()) {
+                if (!r.getTargetNode().isEmpty()) {
+                    nexuses.merge(r.getTargetNode(), 1, Integer::sum);
+                }
+            }
+            Optional<String> to = rec.getReplicasList().stream()
+                    .filter(x -> !x.getRemoving() && healthy.contains(x.getUuid()) && !x.getNode().equals(old)
+                            && nodes.online(x.getNode()) && !nodes.require(x.getNode()).getCordoned())
+                    .map(ReplicaRecord::getNode)
+                    .min(java.util.Comparator.comparingInt((String n) -> nexuses.getOrDefault(n, 0))
+                            .thenComparing(n -> n));
+            if (to.isEmpty()) {
+                throw ControlException.unavailable("volume " + rec.getSpec().getName() + ": its nexus node " + old
+                        + " is lost and no other online node holds a replica the child health calls healthy");
+            }
+            rec = rec.toBuilder().setTargetNode(to.get()).clearUri().setOperation(Operation.OP_PUBLISHING).build();
+            persist(rec);
+            LOG.info("volume {}: nexus node {} lost; republishing on {}", rec.getSpec().getName(), old, to.get());
+            publishSteps(rec);
+            return true;
+        } finally {
+            l.unlock();
+        }
+    }
+
     // ------------------------------------------------------------------ node resync
 
     /**
@@ -768,6 +934,18 @@ final class Volumes {
      * entity_id names no volume, nexuses of volumes not published there) is destroyed.
      */
     void resync(String node) {
+        EngineClient e = nodes.engine(node);
+        collectOrphans(node);
+        resyncVolumes(node, e);
+    }
+
+    /**
+     * Destroys what the node's engine holds for volumes the store does not know it for: replicas
+     * whose entity_id is a volume UUID with no such replica in its record, and nexuses of volumes
+     * not published there (an old nexus of a volume republished elsewhere). Safe beside running
+     * operations: a record names a replica or target before the engine has it and after it is gone.
+     */
+    void collectOrphans(String node) {
         EngineClient e = nodes.engine(node);
         List<Replica> held = e.listReplicas();
         for (Replica r : held) {
@@ -792,6 +970,9 @@ final class Volumes {
                 e.destroyNexus(n.getUuid());
             }
         }
+    }
+
+    private void resyncVolumes(String node, EngineClient e) {
         for (VolumeRecord rec : all()) {
             boolean here = rec.getReplicasList().stream().anyMatch(x -> x.getNode().equals(node))
                     || rec.getTargetNode().equals(node);
@@ -895,8 +1076,9 @@ final class Volumes {
                 status = VolumeStatus.VOLUME_FAULTED;
             } else {
                 NexusState ns = nexus.get().getState();
-                status = ns == NexusState.NEXUS_ONLINE ? (rec.getReplicasCount() < rec.getSpec().getReplicas()
-                        ? VolumeStatus.VOLUME_DEGRADED : VolumeStatus.VOLUME_ONLINE)
+                // Online only with every replica of the record healthy in the nexus, and as many as asked for.
+                boolean whole = online == rec.getReplicasCount() && rec.getReplicasCount() >= rec.getSpec().getReplicas();
+                status = ns == NexusState.NEXUS_ONLINE ? (whole ? VolumeStatus.VOLUME_ONLINE : VolumeStatus.VOLUME_DEGRADED)
                         : ns == NexusState.NEXUS_DEGRADED ? VolumeStatus.VOLUME_DEGRADED : VolumeStatus.VOLUME_FAULTED;
             }
         } else if (online == rec.getReplicasCount() && online >= rec.getSpec().getReplicas()) {

@@ -42,6 +42,7 @@ final class Cluster implements AutoCloseable {
 
     final Path dir;
     final int cpPort;
+    private final Duration replicaWait;
     final List<DaemonFixture> engines = new ArrayList<>();
     ControlPlane cp;
     private Engine initiator;
@@ -52,7 +53,13 @@ final class Cluster implements AutoCloseable {
     }
 
     Cluster(Path dir, int nodes, CrashPoints crash) throws Exception {
+        this(dir, nodes, crash, ControlPlane.Config.DEFAULT_REPLICA_WAIT);
+    }
+
+    /** With the replica wait window {@code replicaWait} (how long a replica may be out before it is replaced). */
+    Cluster(Path dir, int nodes, CrashPoints crash, Duration replicaWait) throws Exception {
         this.dir = dir;
+        this.replicaWait = replicaWait;
         this.cpPort = freePort();
         try {
             cp = startControlPlane(crash);
@@ -85,7 +92,7 @@ final class Cluster implements AutoCloseable {
     ControlPlane startControlPlane(CrashPoints crash) throws IOException {
         return ControlPlane.start(new ControlPlane.Config(new FileStore(dir.resolve("store")),
                 new HostPort("127.0.0.1", cpPort), Duration.ofSeconds(15), Duration.ofMillis(200),
-                Duration.ofHours(1), 250, InstantSource.system(), crash));
+                Duration.ofHours(1), 250, InstantSource.system(), crash, replicaWait));
     }
 
     DaemonFixture addEngine(int i) throws IOException {
