@@ -5,8 +5,11 @@
 # checksummed IO through Panastor's initiator, resized and destroyed; the control plane's
 # process killed outright (Runtime.halt, as kill -9: no shutdown hook, nothing flushed) at a
 # step of create, of publish and of destroy, restarted on the same store, the operation asked
-# again: it completes and no engine holds a replica or nexus the store does not know; then
-# create + publish of 50 repl=2 volumes timed (p50/p99). Everything listens on 127.0.0.1 on
+# again: it completes and no engine holds a replica or nexus the store does not know; engines
+# killed with SIGKILL: a replica's engine back within the wait window (its child brought back by
+# a partial rebuild), the nexus node's (the volume republished on the other node, fenced to it,
+# verified; the old node's replica put back when it returns); then create + publish of 50 repl=2
+# volumes timed (p50/p99). Everything listens on 127.0.0.1 on
 # ports chosen free and is stopped at the end.
 #   e2e/control-plane.sh [VOLUMES]      (default 50)
 set -euo pipefail
@@ -71,16 +74,30 @@ crash_during() { # STEP N CMD...
   "$@" "${C[@]}" >/dev/null || fail "'$*' asked again after the crash at $step"
   echo "  killed at $step ($n): asked again, done"
 }
+field() { # volume python-expression-on-v: a field of `volume get -o json`
+  "$P" volume get "$1" "${C[@]}" -o json 2>/dev/null | python3 -c 'import json,sys; v=json.load(sys.stdin); print(eval(sys.argv[1]))' "$2"
+}
+await_field() { # volume expression wanted seconds what
+  local i
+  for i in $(seq 1 $(($4 * 2))); do [ "$(field "$1" "$2")" = "$3" ] && return 0; sleep 0.5; done
+  fail "$5 (volume $1: $2 is $(field "$1" "$2"), not $3, after $4 s)"
+}
+node_index() { echo "${1#node-}"; }
 
 start_cp
-declare -A ENGINES
+declare -A ENGINES ENGINE_ARGS
+start_engine() { # i: (re)starts engine i on its ports and state dir
+  local i=$1
+  # shellcheck disable=SC2086
+  "$P" engine ${ENGINE_ARGS[$i]} >>"$OUT/engine-$i.out" 2>>"$OUT/engine-$i.err" &
+  ENGINE_PIDS[$((i - 1))]=$!
+}
 for i in 1 2 3; do
   g=$(free_port)
   ENGINES[$i]="127.0.0.1:$g"
-  "$P" engine --cores 1 --node-name "node-$i" --grpc "127.0.0.1:$g" --replica-listen "127.0.0.1:$(free_port)" \
-    --nexus-listen "127.0.0.1:$(free_port)" --metrics off --state-dir "$OUT/state-$i" --control-plane "$CP" \
-    --node-labels "zone=z$i" >"$OUT/engine-$i.out" 2>"$OUT/engine-$i.err" &
-  ENGINE_PIDS+=($!)
+  ENGINE_ARGS[$i]="--cores 1 --node-name node-$i --grpc 127.0.0.1:$g --replica-listen 127.0.0.1:$(free_port) \
+    --nexus-listen 127.0.0.1:$(free_port) --metrics off --state-dir $OUT/state-$i --control-plane $CP --node-labels zone=z$i"
+  start_engine "$i"
   truncate -s 2G "$OUT/disk-$i.img"
 done
 await_nodes
@@ -121,6 +138,48 @@ crash_during volume.engine.publish-nexus 1 "$P" volume publish e2e-b
 crash_during volume.engine.destroy-replica 1 "$P" volume destroy e2e-b
 [ "$(held "$U")" = "0 0" ] || fail "after the destroy: $(held "$U") (replicas nexuses) left"
 "$P" volume get e2e-b "${C[@]}" >/dev/null 2>&1 && fail "volume e2e-b is still there"
+
+echo "control-plane e2e: engines killed with SIGKILL; the volume heals"
+"$P" volume create e2e-h --size 32MiB --replicas 2 "${C[@]}" >/dev/null
+H_URI=$("$P" volume publish e2e-h "${C[@]}")
+T=$(field e2e-h 'v["state"]["target_node"]')
+R=$(field e2e-h '[r["node"] for r in v["state"]["replicas"] if r["node"] != v["state"]["target_node"]][0]')
+RU=$(field e2e-h '[r["uuid"] for r in v["state"]["replicas"] if r["node"] != v["state"]["target_node"]][0]')
+HU=$(uuid_of e2e-h)
+"$P" bench --verify --rw randrw --qd 16 --runtime 2s --ramp 0 "$H_URI" >"$OUT/verify-h1.txt" 2>>"$OUT/bench.err" || fail "verified IO on e2e-h"
+# 1. The replica's engine killed and back within the wait window: the child is brought back, a partial rebuild.
+kill -9 "${ENGINE_PIDS[$(($(node_index "$R") - 1))]}"
+await_field e2e-h 'v["state"]["status"]' VOLUME_DEGRADED 60 "the volume did not turn Degraded when node $R died"
+"$P" bench --verify --rw randwrite --qd 16 --runtime 2s --ramp 0 "$H_URI" >"$OUT/verify-h2.txt" 2>>"$OUT/bench.err" \
+  || fail "IO on the degraded volume"
+child_state() { # engine-index nexus-uuid replica-uuid: that child's state in the nexus
+  "$P" nexus list --engine "${ENGINES[$1]}" -o json | python3 -c 'import json,sys
+r=json.load(sys.stdin)
+print(" ".join(c["state"] for n in r.get("nexus_list", []) if n["uuid"] == sys.argv[1] for c in n["children"] if sys.argv[2] in c["uri"]))' "$2" "$3"
+}
+for _ in $(seq 1 60); do [ "$(child_state "$(node_index "$T")" "$HU" "$RU")" = CHILD_STATE_FAULTED ] && break; sleep 0.5; done
+[ "$(child_state "$(node_index "$T")" "$HU" "$RU")" = CHILD_STATE_FAULTED ] || fail "the dead replica's child is not faulted"
+start_engine "$(node_index "$R")"
+await_field e2e-h 'v["state"]["status"]' VOLUME_ONLINE 90 "the volume did not come back Online after $R restarted"
+partial=$("$P" rebuild history "$HU" --engine "${ENGINES[$(node_index "$T")]}" -o json | python3 -c 'import json,sys
+r=json.load(sys.stdin)
+print(" ".join(("partial" if x.get("is_partial") else "full") + ":" + x["state"] for h in r.get("histories", []) for x in h["records"] if sys.argv[1] in x["child_uri"]))' "$RU")
+case "$partial" in *partial:Completed*) ;; *) fail "no partial rebuild of the replica on $R (history: $partial)";; esac
+echo "  $R killed and restarted: brought back by a partial rebuild ($partial), Online"
+# 2. The nexus node killed: republished on the other node, the replica fenced to it.
+kill -9 "${ENGINE_PIDS[$(($(node_index "$T") - 1))]}"
+await_field e2e-h 'v["state"]["target_node"]' "$R" 90 "the volume was not republished on $R when its nexus node $T died"
+H_URI2=$(field e2e-h 'v["state"]["uri"]')
+[ "$H_URI2" != "$H_URI" ] || fail "the republished volume kept its old URI"
+"$P" bench --verify --rw randrw --qd 16 --runtime 2s --ramp 0 "$H_URI2" >"$OUT/verify-h3.txt" 2>>"$OUT/bench.err" \
+  || fail "verified IO on the republished volume"
+echo "  nexus node $T killed: republished on $R ($H_URI2), verified"
+start_engine "$(node_index "$T")"
+await_field e2e-h 'v["state"]["status"]' VOLUME_ONLINE 120 "the volume did not come back Online with $T's replica"
+[ "$(held "$HU")" = "2 1" ] || fail "after healing: $(held "$HU") (replicas nexuses), not 2 1"
+echo "  $T restarted: its old nexus collected, its replica put back and rebuilt, Online"
+"$P" volume destroy e2e-h "${C[@]}" >/dev/null
+await_nodes
 
 echo "control-plane e2e: create + publish of $VOLUMES repl=2 volumes, one after another"
 "$P" volume bench --volumes "$VOLUMES" --replicas 2 --size 32MiB "${C[@]}" 2>"$OUT/bench-volumes.err" | tee "$OUT/bench-volumes.txt"

@@ -41,6 +41,11 @@ public final class ControlPlaneCommand implements Callable<Integer> {
             description = "How often the reconcile loop runs when nothing wakes it. Default: ${DEFAULT-VALUE}")
     String reconcile;
 
+    @Option(names = "--replica-wait", paramLabel = "DURATION", defaultValue = "10m",
+            description = "How long a replica may be out of its nexus (its node away, its device gone) before it is "
+                    + "replaced on another node; back sooner, it is brought back. Default: ${DEFAULT-VALUE}")
+    String replicaWait;
+
     @Option(names = "--thin-commitment", paramLabel = "PERCENT", defaultValue = "250",
             description = "How far thin replicas may commit a pool, in percent of its capacity. Default: ${DEFAULT-VALUE}")
     int thinCommitment;
@@ -80,7 +85,8 @@ public final class ControlPlaneCommand implements Callable<Integer> {
         Store s = Store.open(store);
         try (ControlPlane cp = ControlPlane.start(new ControlPlane.Config(s, grpc, timeout, beat,
                 io.panastor.api.daemon.EngineCommand.duration("--reconcile-period", reconcile), thinCommitment,
-                InstantSource.system(), crashAt == null ? CrashPoints.NONE : halting(crashAt)))) {
+                InstantSource.system(), crashAt == null ? CrashPoints.NONE : halting(crashAt),
+                io.panastor.api.daemon.EngineCommand.duration("--replica-wait", replicaWait)))) {
             System.out.println("panastor control-plane ready: grpc=" + grpc.host() + ":" + cp.grpcAddress().getPort()
                     + " store=" + store);
             System.out.flush();
