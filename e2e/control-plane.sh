@@ -150,7 +150,7 @@ HU=$(uuid_of e2e-h)
 # 1. The replica's engine killed and back within the wait window: the child is brought back, a partial rebuild.
 kill -9 "${ENGINE_PIDS[$(($(node_index "$R") - 1))]}"
 await_field e2e-h 'v["state"]["status"]' VOLUME_DEGRADED 60 "the volume did not turn Degraded when node $R died"
-"$P" bench --verify --rw randwrite --qd 16 --runtime 2s --ramp 0 "$H_URI" >"$OUT/verify-h2.txt" 2>>"$OUT/bench.err" \
+"$P" bench --verify --rw randrw --qd 16 --runtime 2s --ramp 0 "$H_URI" >"$OUT/verify-h2.txt" 2>>"$OUT/bench.err" \
   || fail "IO on the degraded volume"
 child_state() { # engine-index nexus-uuid replica-uuid: that child's state in the nexus
   "$P" nexus list --engine "${ENGINES[$1]}" -o json | python3 -c 'import json,sys
