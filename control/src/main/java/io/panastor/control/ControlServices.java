@@ -213,6 +213,15 @@ final class ControlServices {
         public void uncordonNode(GetRequest r, StreamObserver<Node> out) {
             answer(out, () -> node(nodes.cordon(r.getName(), false)));
         }
+
+        @Override
+        public void drainNode(io.panastor.api.control.v1.DrainNodeRequest r, StreamObserver<Node> out) {
+            answer(out, () -> {
+                nodes.require(r.getName());
+                volumes.drain(r.getName(), r.getReplicas());
+                return node(nodes.require(r.getName()));
+            });
+        }
     }
 
     private final class PoolService extends DiskPoolsGrpc.DiskPoolsImplBase {

@@ -875,6 +875,31 @@ final class Volumes {
         }
     }
 
+    /**
+     * Drains {@code node}: cordons it, moves every nexus on it elsewhere and, with
+     * {@code replicas}, replaces every replica on it (each rebuilt on another node). Answers
+     * when done; what cannot be moved (no other node) is UNAVAILABLE or RESOURCE_EXHAUSTED,
+     * and what was moved stays moved.
+     */
+    void drain(String node, boolean replicas) {
+        nodes.cordon(node, true);
+        for (VolumeRecord r : all()) {
+            String uuid = r.getSpec().getUuid();
+            if (r.getTargetNode().equals(node)) {
+                finish(uuid);
+                moveNexus(uuid);
+            }
+            if (replicas) {
+                for (ReplicaRecord x : r.getReplicasList()) {
+                    if (x.getNode().equals(node) && !x.getRemoving()) {
+                        finish(uuid);
+                        replace(uuid, x.getUuid());
+                    }
+                }
+            }
+        }
+    }
+
     private static String nodeOf(VolumeRecord rec, String replica) {
         return rec.getReplicasList().stream().filter(x -> x.getUuid().equals(replica)).map(ReplicaRecord::getNode)
                 .findFirst().orElse("?");
@@ -890,11 +915,24 @@ final class Volumes {
      * @return false when there was nothing to do (busy, gone, unpublished, or its node is back)
      */
     boolean republish(String uuid) {
+        return moveNexus(uuid, false);
+    }
+
+    /**
+     * Moves volume {@code uuid}'s nexus off its node (a drain): as {@link #republish}, with the
+     * node still up: the new target persisted, the old nexus destroyed (its node's replica is
+     * free to be shared then), the nexus made on the new node.
+     */
+    boolean moveNexus(String uuid) {
+        return moveNexus(uuid, true);
+    }
+
+    private boolean moveNexus(String uuid, boolean whileOnline) {
         ReentrantLock l = lock(uuid);
         try {
             VolumeRecord rec = records.get(uuid);
             if (rec == null || rec.getOperation() != Operation.OP_NONE || rec.getTargetNode().isEmpty()
-                    || nodes.online(rec.getTargetNode())) {
+                    || !whileOnline && nodes.online(rec.getTargetNode())) {
                 return false;
             }
             String old = rec.getTargetNode();
@@ -917,7 +955,11 @@ final class Volumes {
             }
             rec = rec.toBuilder().setTargetNode(to.get()).clearUri().setOperation(Operation.OP_PUBLISHING).build();
             persist(rec);
-            LOG.info("volume {}: nexus node {} lost; republishing on {}", rec.getSpec().getName(), old, to.get());
+            LOG.info("volume {}: nexus node {} {}; republishing on {}", rec.getSpec().getName(), old,
+                    whileOnline ? "drained" : "lost", to.get());
+            if (nodes.online(old)) {
+                collectOrphans(old);        // the old nexus goes first: it holds its node's replica
+            }
             publishSteps(rec);
             return true;
         } finally {

@@ -44,6 +44,10 @@ class ControlCliTest {
         assertThat(cordon.code()).isZero();
         assertThat(cordon.out()).contains("\"cordoned\": true", "\"status\": \"NODE_ONLINE\"");
         assertThat(run("node", "uncordon", "node-2").out()).containsPattern("node-2 +Online +no");
+        CliRun drain = run("node", "drain", "node-2", "--replicas");
+        assertThat(drain.code()).as(drain.err()).isZero();
+        assertThat(drain.out()).containsPattern("node-2 +Online +yes");
+        assertThat(run("node", "uncordon", "node-2").out()).containsPattern("node-2 +Online +no");
         CliRun missing = run("node", "cordon", "node-9");
         assertThat(missing.code()).isEqualTo(1);
         assertThat(missing.err()).contains("NOT_FOUND: node node-9 is not registered");

@@ -17,7 +17,7 @@ import picocli.CommandLine.Parameters;
 /** {@code panastor node list|get|cordon|uncordon}: the nodes as the control plane knows them. */
 @Command(name = "node", mixinStandardHelpOptions = true, description = "The storage nodes registered with the control plane",
         subcommands = {NodeCommand.ListNodes.class, NodeCommand.Get.class, NodeCommand.Cordon.class,
-                NodeCommand.Uncordon.class})
+                NodeCommand.Uncordon.class, NodeCommand.Drain.class})
 public final class NodeCommand extends CommandGroup {
     static NodesGrpc.NodesBlockingStub stub(ManagedChannel ch, Deadline d) {
         return NodesGrpc.newBlockingStub(ch).withDeadline(d);
@@ -78,6 +78,24 @@ public final class NodeCommand extends CommandGroup {
         @Override
         int run(ManagedChannel ch, Deadline d) {
             Node n = stub(ch, d).cordonNode(GetRequest.newBuilder().setName(node).build());
+            print(n, () -> table(this, List.of(n)));
+            return 0;
+        }
+    }
+
+    @Command(name = "drain", mixinStandardHelpOptions = true,
+            description = "Cordon the node and move its nexuses to other nodes (and its replicas, with --replicas)")
+    static final class Drain extends ControlClientCommand {
+        @Parameters(paramLabel = "NODE")
+        String node;
+
+        @picocli.CommandLine.Option(names = "--replicas", description = "Move its replicas too (each rebuilt elsewhere)")
+        boolean replicas;
+
+        @Override
+        int run(ManagedChannel ch, Deadline d) {
+            Node n = stub(ch, d).drainNode(io.panastor.api.control.v1.DrainNodeRequest.newBuilder().setName(node)
+                    .setReplicas(replicas).build());
             print(n, () -> table(this, List.of(n)));
             return 0;
         }
