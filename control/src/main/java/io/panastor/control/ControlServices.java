@@ -315,10 +315,10 @@ final class ControlServices {
         @Override
         public void getCapacity(GetCapacityRequest r, StreamObserver<GetCapacityResponse> out) {
             answer(out, () -> {
-                long[] c = volumes.capacity(r.getReplicas() == 0 ? 1 : r.getReplicas(), r.getThin(),
+                Volumes.Capacity c = volumes.capacity(r.getReplicas() == 0 ? 1 : r.getReplicas(), r.getThin(),
                         r.getNodeSelectorMap());
-                return GetCapacityResponse.newBuilder().setAvailableBytes(c[0]).setMaximumVolumeSize(c[1])
-                        .setEligibleNodes((int) c[2]).build();
+                return GetCapacityResponse.newBuilder().setAvailableBytes(c.availableBytes())
+                        .setMaximumVolumeSize(c.maximumVolumeSize()).setEligibleNodes(c.eligibleNodes()).build();
             });
         }
     }

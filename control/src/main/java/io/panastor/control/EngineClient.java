@@ -198,8 +198,11 @@ public final class EngineClient implements AutoCloseable {
         return call("listing nexuses", () -> nexuses().listNexus(ListNexusOptions.getDefaultInstance()).getNexusListList());
     }
 
+    /** The nexus of that UUID, if the engine has it (ListNexus filtered by uuid). */
     Optional<Nexus> nexus(String uuid) {
-        return listNexuses().stream().filter(n -> n.getUuid().equals(uuid)).findFirst();
+        return call("listing nexus " + uuid, () -> nexuses().listNexus(ListNexusOptions.newBuilder()
+                .setUuid(com.google.protobuf.StringValue.of(uuid)).build()).getNexusListList()).stream()
+                .filter(n -> n.getUuid().equals(uuid)).findFirst();
     }
 
     @Override

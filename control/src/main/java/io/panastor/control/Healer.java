@@ -62,8 +62,7 @@ final class Healer {
                 if (nexus.isEmpty()) {
                     continue;       // the target's resync makes it again
                 }
-                boolean anyOut = rec.getReplicasList().stream().anyMatch(x -> !x.getRemoving() && out(nexus.get(), x));
-                if (anyOut && rec.getReplicasList().stream().anyMatch(x -> !x.getRemoving() && out(nexus.get(), x)
+                if (rec.getReplicasList().stream().anyMatch(x -> !x.getRemoving() && out(nexus.get(), x)
                         && snap.replica(x.getNode(), x.getUuid()).isPresent())) {
                     // A replica out of the nexus is reachable again: back in (partial rebuild when it can be).
                     if (volumes.bringBack(uuid)) {

@@ -1160,8 +1160,12 @@ final class Volumes {
                 .filter(x -> x.getPool().equals(pool)).count();
     }
 
-    /** For GetCapacity: free bytes over the eligible pools, and the largest volume of {@code count} replicas that fits. */
-    long[] capacity(int count, boolean thin, Map<String, String> selector) {
+    /** What GetCapacity answers: free bytes over the eligible pools, the largest volume that fits, the eligible nodes. */
+    record Capacity(long availableBytes, long maximumVolumeSize, int eligibleNodes) {
+    }
+
+    /** Free bytes over the eligible pools, and the largest volume of {@code count} replicas that fits now. */
+    Capacity capacity(int count, boolean thin, Map<String, String> selector) {
         synchronized (placementLock) {
             pools.refreshOnline();
             Map<String, Long> bestPerNode = new HashMap<>();
@@ -1185,7 +1189,7 @@ final class Volumes {
             List<Long> best = new ArrayList<>(bestPerNode.values());
             best.sort(java.util.Comparator.reverseOrder());
             long max = best.size() >= count ? best.get(count - 1) / ALIGN * ALIGN : 0;
-            return new long[] {total, max, bestPerNode.size()};
+            return new Capacity(total, max, bestPerNode.size());
         }
     }
 }

@@ -68,12 +68,7 @@ final class Cluster implements AutoCloseable {
             }
             awaitOnline();
             for (int i = 1; i <= nodes; i++) {
-                Path disk = dir.resolve("disk-" + i + ".img");
-                try (var f = java.nio.channels.FileChannel.open(disk, java.nio.file.StandardOpenOption.CREATE,
-                        java.nio.file.StandardOpenOption.WRITE)) {
-                    f.truncate(POOL_BYTES);
-                    f.write(java.nio.ByteBuffer.allocate(1), POOL_BYTES - 1);
-                }
+                Path disk = sparseFile(dir.resolve("disk-" + i + ".img"), POOL_BYTES);
                 cp.pools.create(CreateDiskPoolRequest.newBuilder().setName("pool-" + i).setNode("node-" + i)
                         .addDisks(disk.toString()).build());
             }
@@ -81,6 +76,15 @@ final class Cluster implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /** A sparse file of {@code bytes}, for a pool's disk. */
+    static Path sparseFile(Path file, long bytes) throws IOException {
+        try (var f = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            f.write(java.nio.ByteBuffer.allocate(1), bytes - 1);
+        }
+        return file;
     }
 
     static int freePort() throws IOException {

@@ -131,9 +131,9 @@ class ClusterBehaviourTest {
                 .setReplicas(3).build())).isInstanceOfSatisfying(ControlException.class,
                         e -> assertThat(e.code()).isEqualTo(Status.Code.ALREADY_EXISTS));
         assertThat(create("holds", 3, Map.of()).getSpec().getUuid()).isEqualTo(v.getSpec().getUuid());
-        long[] cap = c.cp.volumes.capacity(3, false, Map.of());
-        assertThat(cap[2]).isEqualTo(3);
-        assertThat(cap[1]).isLessThanOrEqualTo(Cluster.POOL_BYTES - 8 * MiB).isGreaterThan(100 * MiB);
+        Volumes.Capacity cap = c.cp.volumes.capacity(3, false, Map.of());
+        assertThat(cap.eligibleNodes()).isEqualTo(3);
+        assertThat(cap.maximumVolumeSize()).isLessThanOrEqualTo(Cluster.POOL_BYTES - 8 * MiB).isGreaterThan(100 * MiB);
         c.cp.volumes.destroy("holds");
     }
 
@@ -284,11 +284,7 @@ class ClusterBehaviourTest {
 
     @Test
     void aDiskThatHoldsAPoolIsImported() throws Exception {
-        Path disk = c.dir.resolve("held.img");
-        try (var f = java.nio.channels.FileChannel.open(disk, java.nio.file.StandardOpenOption.CREATE,
-                java.nio.file.StandardOpenOption.WRITE)) {
-            f.write(java.nio.ByteBuffer.allocate(1), 64 * MiB - 1);
-        }
+        Path disk = Cluster.sparseFile(c.dir.resolve("held.img"), 64 * MiB);
         var engine = io.panastor.api.v1.PoolRpcGrpc.newBlockingStub(c.engine("node-3").channel);
         String uuid = engine.createPool(io.panastor.api.v1.CreatePoolRequest.newBuilder().setName("held")
                 .addDisks(disk.toString()).build()).getUuid();
