@@ -19,8 +19,6 @@ import io.panastor.engine.bdev.BlockPattern;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -88,9 +86,7 @@ final class Cluster implements AutoCloseable {
     }
 
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return io.panastor.engine.FreePorts.next();
     }
 
     ControlPlane startControlPlane(CrashPoints crash) throws IOException {
