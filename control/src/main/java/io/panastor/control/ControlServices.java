@@ -148,13 +148,9 @@ final class ControlServices {
         @Override
         public void putNexusHealth(PutNexusHealthRequest r, StreamObserver<Empty> out) {
             answer(out, () -> {
-                String k = healthKey(r.getRecord().getKey());
+                healthKey(r.getRecord().getKey());
                 crash.reached("health.store.put");
-                try {
-                    store.put(k, r.getRecord().toBuilder().setUpdatedMs(clock.millis()).build().toByteArray());
-                } catch (IOException e) {
-                    throw ControlException.store(e);
-                }
+                volumes.putHealth(r.getRecord().toBuilder().setUpdatedMs(clock.millis()).build());
                 return Empty.getDefaultInstance();
             });
         }
@@ -171,11 +167,8 @@ final class ControlServices {
         @Override
         public void deleteNexusHealth(GetNexusHealthRequest r, StreamObserver<Empty> out) {
             answer(out, () -> {
-                try {
-                    store.delete(healthKey(r.getKey()));
-                } catch (IOException e) {
-                    throw ControlException.store(e);
-                }
+                healthKey(r.getKey());
+                volumes.deleteHealth(r.getKey(), r.getNode());
                 return Empty.getDefaultInstance();
             });
         }

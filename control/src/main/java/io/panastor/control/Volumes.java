@@ -56,6 +56,7 @@ final class Volumes {
     private final Map<String, VolumeRecord> records = new ConcurrentHashMap<>();
     private final Map<String, String> byName = new ConcurrentHashMap<>();
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+    private final Map<String, Object> guards = new ConcurrentHashMap<>();
     private final Object placementLock = new Object();
 
     Volumes(Store store, Nodes nodes, Pools pools, CrashPoints crash, int thinLimitPercent) throws IOException {
@@ -75,13 +76,59 @@ final class Volumes {
 
     private void persist(VolumeRecord r) {
         crash.reached("volume.store.put");
-        try {
-            store.put(PREFIX + r.getSpec().getUuid(), r.toByteArray());
-        } catch (IOException e) {
-            throw ControlException.store(e);
+        synchronized (guard(r.getSpec().getUuid())) {
+            try {
+                store.put(PREFIX + r.getSpec().getUuid(), r.toByteArray());
+            } catch (IOException e) {
+                throw ControlException.store(e);
+            }
+            records.put(r.getSpec().getUuid(), r);
+            byName.put(r.getSpec().getName(), r.getSpec().getUuid());
         }
-        records.put(r.getSpec().getUuid(), r);
-        byName.put(r.getSpec().getName(), r.getSpec().getUuid());
+    }
+
+    /**
+     * The monitor a volume's record change and a nexus's child-health write take (briefly, for the
+     * store write alone), so a health write is checked against the nexus node the record names at
+     * the instant it is stored.
+     */
+    private Object guard(String uuid) {
+        return guards.computeIfAbsent(uuid, k -> new Object());
+    }
+
+    /**
+     * Stores a nexus's child health unless the volume's nexus is no longer on {@code node}: once a
+     * volume is republished, the old nexus — partitioned, or back after the move — cannot change the
+     * health the new one trusts, so the write that faulted its children is never acknowledged.
+     */
+    void putHealth(NexusHealthRecord h) {
+        synchronized (guard(h.getKey())) {
+            fenced(h.getKey(), h.getNode());
+            try {
+                store.put(HEALTH_PREFIX + h.getKey(), h.toByteArray());
+            } catch (IOException e) {
+                throw ControlException.store(e);
+            }
+        }
+    }
+
+    void deleteHealth(String key, String node) {
+        synchronized (guard(key)) {
+            fenced(key, node);
+            try {
+                store.delete(HEALTH_PREFIX + key);
+            } catch (IOException e) {
+                throw ControlException.store(e);
+            }
+        }
+    }
+
+    private void fenced(String key, String node) {
+        VolumeRecord r = records.get(key);
+        if (r != null && !r.getTargetNode().isEmpty() && !node.isEmpty() && !r.getTargetNode().equals(node)) {
+            throw new ControlException(Status.Code.FAILED_PRECONDITION, "volume " + key + " is published on "
+                    + r.getTargetNode() + ", not on " + node + ": child health from a nexus on " + node + " is fenced");
+        }
     }
 
     private void forget(VolumeRecord r) {

@@ -1,7 +1,13 @@
 package io.panastor.control;
 
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.panastor.api.control.v1.CreateVolumeRequest;
+import io.panastor.api.control.v1.GetNexusHealthRequest;
+import io.panastor.api.control.v1.NexusHealthGrpc;
+import io.panastor.api.control.v1.NexusHealthRecord;
 import io.panastor.api.control.v1.NodeStatus;
+import io.panastor.api.control.v1.PutNexusHealthRequest;
 import io.panastor.api.control.v1.Volume;
 import io.panastor.api.control.v1.VolumeRecord;
 import io.panastor.api.control.v1.VolumeReplica;
@@ -21,6 +27,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Volumes heal without a person (the replica wait window 0 here, so a replica out is replaced
@@ -144,6 +151,18 @@ class HealingTest {
                 assertThat(on.getAllowedHostsList()).containsExactly(hostNqn).doesNotContain(oldHost);
             }
         }
+        // Fenced at the store too: the old nexus can no longer change the child health the new one trusts.
+        NexusHealthGrpc.NexusHealthBlockingStub health = NexusHealthGrpc.newBlockingStub(c.controlChannel());
+        NexusHealthRecord trusted = health.getNexusHealth(GetNexusHealthRequest.newBuilder().setKey(uuid).build());
+        assertThat(trusted.getNode()).isEqualTo(moved.getTargetNode());
+        NexusHealthRecord stale = NexusHealthRecord.newBuilder().setKey(uuid).setNode(old).build();
+        assertThatThrownBy(() -> health.putNexusHealth(PutNexusHealthRequest.newBuilder().setRecord(stale).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
+                        .isEqualTo(Status.Code.FAILED_PRECONDITION));
+        assertThatThrownBy(() -> health.deleteNexusHealth(GetNexusHealthRequest.newBuilder().setKey(uuid).setNode(old)
+                .build())).isInstanceOf(StatusRuntimeException.class);
+        assertThat(health.getNexusHealth(GetNexusHealthRequest.newBuilder().setKey(uuid).build())).isEqualTo(trusted);
+
         String b2 = c.connect(moved.getUri());
         assertThat(c.readsBack(b2, 0, 64, 7) && c.readsBack(b2, 3000, 64, 8)).isTrue();
         c.write(b2, 500, 64, 9);

@@ -84,6 +84,9 @@ public final class ControlPlaneHealthStore implements HealthStore {
                 if (code == Status.Code.NOT_FOUND) {
                     throw new NotFound(e.getStatus().getDescription());
                 }
+                if (code == Status.Code.FAILED_PRECONDITION) {
+                    throw new io.panastor.engine.nexus.HealthStore.Fenced(what + ": " + e.getStatus().getDescription());
+                }
                 boolean transientFailure = code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED
                         || code == Status.Code.ABORTED || code == Status.Code.INTERNAL || code == Status.Code.UNKNOWN;
                 if (!transientFailure || System.nanoTime() - deadline > 0) {

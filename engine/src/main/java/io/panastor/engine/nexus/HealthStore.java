@@ -18,6 +18,17 @@ public interface HealthStore {
 
     void delete(String key) throws IOException;
 
+    /**
+     * The store refused the write because this nexus is no longer the one whose health it keeps
+     * (the volume was published elsewhere): final, not worth a retry. The writes waiting for it
+     * fail; a destroy goes on without its clean-shutdown record.
+     */
+    final class Fenced extends IOException {
+        public Fenced(String message) {
+            super(message);
+        }
+    }
+
     /** A store in memory (tests, benches, an engine with no state directory): durable for as long as the process. */
     static HealthStore inMemory() {
         java.util.Map<String, HealthRecord> map = new java.util.concurrent.ConcurrentHashMap<>();
