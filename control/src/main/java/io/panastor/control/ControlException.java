@@ -43,6 +43,9 @@ public final class ControlException extends RuntimeException {
 
     /** The store failed: nothing is known to have changed. */
     static ControlException store(java.io.IOException e) {
+        if (e instanceof io.panastor.control.store.Store.Conflict) {
+            return new ControlException(Status.Code.ABORTED, "the control plane's store: " + e.getMessage(), e);
+        }
         return new ControlException(Status.Code.INTERNAL, "the control plane's store failed: " + e.getMessage(), e);
     }
 }

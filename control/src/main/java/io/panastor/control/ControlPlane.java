@@ -32,11 +32,18 @@ public final class ControlPlane implements AutoCloseable {
      * @param nodeTimeout       a node with no heartbeat for this long is offline
      * @param heartbeat         how often engines are asked to heartbeat
      * @param thinLimitPercent  how far thin replicas may commit a pool, in percent of its capacity
+     * @param maxRebuilds       how many rebuilds the healer lets run at once in the cluster (0: no limit)
      */
     public record Config(Store store, HostPort grpc, Duration nodeTimeout, Duration heartbeat, Duration reconcilePeriod,
-                         int thinLimitPercent, InstantSource clock, CrashPoints crash, Duration replicaWait) {
+                         int thinLimitPercent, InstantSource clock, CrashPoints crash, Duration replicaWait,
+                         int maxRebuilds) {
         /** Mayastor's: a replica out of its nexus for this long is replaced. */
         public static final Duration DEFAULT_REPLICA_WAIT = Duration.ofMinutes(10);
+
+        public Config(Store store, HostPort grpc, Duration nodeTimeout, Duration heartbeat, Duration reconcilePeriod,
+                      int thinLimitPercent, InstantSource clock, CrashPoints crash, Duration replicaWait) {
+            this(store, grpc, nodeTimeout, heartbeat, reconcilePeriod, thinLimitPercent, clock, crash, replicaWait, 0);
+        }
 
         public Config(Store store, HostPort grpc) {
             this(store, grpc, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(5), 250,
@@ -64,9 +71,10 @@ public final class ControlPlane implements AutoCloseable {
         this.nodes = new Nodes(c.store(), c.clock(), c.nodeTimeout());
         this.pools = new Pools(c.store(), nodes, c.crash());
         this.volumes = new Volumes(c.store(), nodes, pools, c.crash(), c.thinLimitPercent());
-        this.reconciler = new Reconciler(nodes, pools, volumes, new Healer(nodes, volumes, c.clock(), c.replicaWait()),
-                c.reconcilePeriod());
+        this.reconciler = new Reconciler(nodes, pools, volumes, new Healer(nodes, volumes, c.clock(), c.replicaWait(),
+                c.maxRebuilds()), c.reconcilePeriod());
         nodes.onNewInstance(reconciler::resync);
+        c.store().watch(reconciler::external);
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
         NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(c.grpc().host(), c.grpc().port()))
                 .executor(executor)
@@ -135,6 +143,7 @@ public final class ControlPlane implements AutoCloseable {
      * is written; the store stays as it is. For crash tests, which start another on the same store.
      */
     void abandon() {
+        config.store().watch((k, v) -> { });
         server.shutdownNow();
         reconciler.close();
         executor.shutdownNow();

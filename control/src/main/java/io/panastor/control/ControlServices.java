@@ -262,7 +262,7 @@ final class ControlServices {
 
         @Override
         public void getVolume(GetRequest r, StreamObserver<Volume> out) {
-            answer(out, () -> volumes.view(volumes.require(r.getName())));
+            answer(out, () -> volumes.described(volumes.require(r.getName())));
         }
 
         @Override

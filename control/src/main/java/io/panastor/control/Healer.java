@@ -31,20 +31,53 @@ final class Healer {
     private final Volumes volumes;
     private final InstantSource clock;
     private final Duration replicaWait;
+    /** At most this many rebuilds at once in the cluster (0: no limit), as Mayastor's {@code --max-rebuilds}. */
+    private final int maxRebuilds;
     /** Replica UUID to when a pass first saw it out of its nexus. */
     private final Map<String, Long> outSince = new ConcurrentHashMap<>();
 
     Healer(Nodes nodes, Volumes volumes, InstantSource clock, Duration replicaWait) {
+        this(nodes, volumes, clock, replicaWait, 0);
+    }
+
+    Healer(Nodes nodes, Volumes volumes, InstantSource clock, Duration replicaWait, int maxRebuilds) {
         this.nodes = nodes;
         this.volumes = volumes;
         this.clock = clock;
         this.replicaWait = replicaWait;
+        this.maxRebuilds = maxRebuilds;
+    }
+
+    /** The rebuilds running now: children of the nexuses the snapshot sees that are out of sync (being rebuilt). */
+    private int rebuildsRunning(Snapshot snap) {
+        int n = 0;
+        for (VolumeRecord rec : volumes.all()) {
+            if (!rec.getTargetNode().isEmpty() && snap.reachable(rec.getTargetNode())) {
+                Optional<Nexus> x = snap.nexus(rec.getTargetNode(), rec.getSpec().getUuid());
+                if (x.isPresent()) {
+                    n += (int) x.get().getChildrenList().stream()
+                            .filter(c -> c.getState() == ChildState.CHILD_STATE_DEGRADED).count();
+                }
+            }
+        }
+        return n;
+    }
+
+    /** Whether one more rebuild may start; when not, the volume is told so (once per pass). */
+    private boolean mayRebuild(VolumeRecord rec, int running) {
+        if (maxRebuilds <= 0 || running < maxRebuilds) {
+            return true;
+        }
+        volumes.event(rec, false, "RebuildDeferred", running + " rebuild(s) running, the cluster's limit "
+                + "(--max-rebuilds " + maxRebuilds + "): this volume's waits");
+        return false;
     }
 
     /** One pass of every healing step. */
     void pass() {
         Snapshot snap = new Snapshot(nodes);
         Set<String> stillOut = new HashSet<>();
+        int rebuilding = maxRebuilds > 0 ? rebuildsRunning(snap) : 0;
         for (VolumeRecord rec : volumes.all()) {
             if (rec.getOperation() != Operation.OP_NONE || rec.getTargetNode().isEmpty()) {
                 continue;
@@ -65,7 +98,11 @@ final class Healer {
                 if (rec.getReplicasList().stream().anyMatch(x -> !x.getRemoving() && out(nexus.get(), x)
                         && snap.replica(x.getNode(), x.getUuid()).isPresent())) {
                     // A replica out of the nexus is reachable again: back in (partial rebuild when it can be).
+                    if (!mayRebuild(rec, rebuilding)) {
+                        continue;
+                    }
                     if (volumes.bringBack(uuid)) {
+                        rebuilding++;
                         continue;
                     }
                 }
@@ -74,10 +111,17 @@ final class Healer {
                         continue;
                     }
                     stillOut.add(x.getUuid());
-                    long since = outSince.computeIfAbsent(x.getUuid(), k -> clock.millis());
-                    if (clock.millis() - since >= replicaWait.toMillis()) {
-                        if (volumes.replace(uuid, x.getUuid())) {
+                    Long first = outSince.get(x.getUuid());
+                    if (first == null) {
+                        first = clock.millis();
+                        outSince.put(x.getUuid(), first);
+                        volumes.event(rec, true, "ReplicaOut", "replica " + x.getUuid() + " on node " + x.getNode()
+                                + " is out of the nexus; replaced unless it is back within " + replicaWait);
+                    }
+                    if (clock.millis() - first >= replicaWait.toMillis()) {
+                        if (mayRebuild(rec, rebuilding) && volumes.replace(uuid, x.getUuid())) {
                             outSince.remove(x.getUuid());
+                            rebuilding++;
                         }
                         break;      // one replacement per volume and pass
                     }

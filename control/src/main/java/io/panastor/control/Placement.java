@@ -40,9 +40,20 @@ public final class Placement {
         }
     }
 
-    /** What is asked for. */
+    /**
+     * What is asked for.
+     *
+     * @param preferredNodes nodes chosen first when they qualify (a CSI topology preference)
+     * @param requiredNodes  the only nodes that qualify, when not empty (a CSI topology requirement)
+     */
     public record Request(String volume, long size, int count, boolean thin, Map<String, String> nodeSelector,
-                          Map<String, String> poolSelector, Set<String> excludeNodes, int thinLimitPercent) {
+                          Map<String, String> poolSelector, Set<String> excludeNodes, int thinLimitPercent,
+                          List<String> preferredNodes, Set<String> requiredNodes) {
+        public Request(String volume, long size, int count, boolean thin, Map<String, String> nodeSelector,
+                       Map<String, String> poolSelector, Set<String> excludeNodes, int thinLimitPercent) {
+            this(volume, size, count, thin, nodeSelector, poolSelector, excludeNodes, thinLimitPercent, List.of(),
+                    Set.of());
+        }
     }
 
     /** The chosen pool of each replica, best first; RESOURCE_EXHAUSTED naming what is short when too few fit. */
@@ -75,7 +86,8 @@ public final class Placement {
                 why.put(n.id(), poolReasons.isEmpty() ? "has no pool" : String.join(", ", poolReasons));
             }
         }
-        best.sort(Comparator.comparingLong(PoolView::free).reversed().thenComparing(PoolView::node));
+        best.sort(Comparator.comparing((PoolView p) -> !r.preferredNodes().contains(p.node()))
+                .thenComparing(Comparator.comparingLong(PoolView::free).reversed()).thenComparing(PoolView::node));
         if (best.size() < r.count()) {
             StringBuilder m = new StringBuilder("volume " + r.volume() + ": " + r.count() + " replica(s) of "
                     + Sizes.format(r.size()) + " need " + r.count() + " distinct node(s) with room; "
@@ -95,6 +107,9 @@ public final class Placement {
     private static String nodeReason(Request r, NodeView n) {
         if (r.excludeNodes().contains(n.id())) {
             return "holds a replica of the volume already";
+        }
+        if (!r.requiredNodes().isEmpty() && !r.requiredNodes().contains(n.id())) {
+            return "not among the required nodes " + new java.util.TreeSet<>(r.requiredNodes());
         }
         if (!n.online()) {
             return "offline";

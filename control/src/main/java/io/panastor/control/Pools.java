@@ -10,6 +10,7 @@ import io.panastor.api.control.v1.PoolRecord;
 import io.panastor.api.control.v1.PoolStatus;
 import io.panastor.api.v1.Pool;
 import io.panastor.api.v1.PoolState;
+import io.panastor.control.store.EventLog;
 import io.panastor.control.store.Store;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -33,12 +34,18 @@ final class Pools {
     private final Store store;
     private final Nodes nodes;
     private final CrashPoints crash;
+    private final EventLog events;
     private final Map<String, PoolRecord> records = new ConcurrentHashMap<>();
     private final Map<String, Pool> seen = new ConcurrentHashMap<>();
     private final Map<String, String> errors = new ConcurrentHashMap<>();
 
     Pools(Store store, Nodes nodes, CrashPoints crash) throws IOException {
+        this(store, store.events(), nodes, crash);
+    }
+
+    Pools(Store store, EventLog events, Nodes nodes, CrashPoints crash) throws IOException {
         this.store = store;
+        this.events = events;
         this.nodes = nodes;
         this.crash = crash;
         for (byte[] v : store.list(PREFIX).values()) {
@@ -119,6 +126,8 @@ final class Pools {
         errors.remove(rec.getName());
         if (rec.getCrState() != CrState.CR_CREATED || !rec.getUuid().equals(p.getUuid())) {
             persist(rec.toBuilder().setCrState(CrState.CR_CREATED).setUuid(p.getUuid()).build());
+            events.record("pool", rec.getName(), false, "Created", "pool " + p.getUuid() + " on node "
+                    + rec.getSpec().getNode() + ", disk " + rec.getSpec().getDisks(0));
         }
     }
 
@@ -172,6 +181,74 @@ final class Pools {
                     LOG.debug("pool {}: {}", now.getName(), e.getMessage());
                 }
             }
+        }
+    }
+
+    /**
+     * Keeps each pool's observed status (capacity, use, pool status: the status of its resource
+     * in a cluster) in its record, written when it changed since the last pass.
+     */
+    synchronized void observe() {
+        for (PoolRecord rec : List.copyOf(records.values())) {
+            DiskPoolStatus seen = view(rec).getStatus();
+            if (!seen.equals(rec.getObserved())) {
+                try {
+                    persist(rec.toBuilder().setObserved(seen).build());
+                } catch (ControlException e) {
+                    LOG.debug("pool {}: status not kept: {}", rec.getName(), e.getMessage());
+                }
+            }
+        }
+    }
+
+    /**
+     * Someone else changed a pool's record in the store: a DiskPool a user applied is taken up
+     * (created or imported on its node by the reconcile loop); a deleted one is destroyed on its
+     * engine — unless it holds replicas, when its resource is written back and a warning event
+     * says why; a changed spec is refused the same way (a pool does not move or change disks).
+     */
+    synchronized void external(String name, java.util.Optional<PoolRecord> now, Volumes volumes) {
+        PoolRecord mine = records.get(name);
+        try {
+            if (now.isEmpty()) {
+                if (mine == null || mine.getCrState() == CrState.CR_TERMINATING) {
+                    return;
+                }
+                List<String> users = volumes.usersOf(name);
+                if (!users.isEmpty()) {
+                    persist(mine);
+                    events.record("pool", name, true, "DeleteRefused", "holds replicas of volume(s) " + users
+                            + ": destroy them or scale them off it first");
+                    return;
+                }
+                // Its resource is gone already: terminated in memory, destroyed on the engine now or once its node is back.
+                PoolRecord t = mine.toBuilder().setCrState(CrState.CR_TERMINATING).build();
+                records.put(name, t);
+                if (nodes.online(t.getSpec().getNode())) {
+                    terminate(t);
+                }
+                return;
+            }
+            PoolRecord r = now.get();
+            if (mine == null) {
+                String why = !Nodes.ID.matcher(r.getSpec().getNode()).matches() ? "spec.node is not a node name"
+                        : r.getSpec().getDisksCount() != 1 ? "spec.disks: a pool is made on exactly one disk" : null;
+                records.put(name, r.toBuilder().setCrState(CrState.CR_CREATING).build());
+                if (why != null) {
+                    errors.put(name, why);
+                    events.record("pool", name, true, "Invalid", why);
+                } else {
+                    LOG.info("pool {}: a DiskPool applied on node {}: creating it", name, r.getSpec().getNode());
+                }
+                return;
+            }
+            if (!r.getSpec().equals(mine.getSpec())) {
+                persist(mine);
+                events.record("pool", name, true, "ChangeRefused", "a pool's node and disks do not change; "
+                        + "delete it and create another");
+            }
+        } catch (ControlException e) {
+            LOG.warn("pool {}: a change of its resource not applied: {}", name, e.getMessage());
         }
     }
 

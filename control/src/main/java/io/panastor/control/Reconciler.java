@@ -11,7 +11,8 @@ import org.slf4j.LoggerFactory;
  * restarted engine registered), it runs its steps — resync the nodes that came back, drive
  * pools toward their spec, finish the operations the store holds as under way, heal (republish
  * a volume whose nexus node is lost, replace a replica out for longer than the wait window,
- * collect orphans). A step is a method of the part it belongs to, so each is tested on its own.
+ * collect orphans), and keep the observed status of pools and volumes in their records. A change
+ * someone else made to the store (a DiskPool applied with kubectl) wakes it and is taken in first. A step is a method of the part it belongs to, so each is tested on its own.
  */
 final class Reconciler implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
@@ -22,6 +23,9 @@ final class Reconciler implements AutoCloseable {
     private final Healer healer;
     private final Duration period;
     private final java.util.Set<String> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Changes someone else made to the store (a watch event), taken in order at the start of a pass. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<java.util.Map.Entry<String, java.util.Optional<byte[]>>>
+            external = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final LinkedBlockingQueue<Boolean> wake = new LinkedBlockingQueue<>();
     private final Thread thread;
     private volatile boolean stopped;
@@ -45,6 +49,43 @@ final class Reconciler implements AutoCloseable {
         wake.offer(Boolean.TRUE);
     }
 
+    /** Someone else changed a key of the store (the store's watch): acted on soon, on this loop's thread. */
+    void external(String key, java.util.Optional<byte[]> value) {
+        external.add(java.util.Map.entry(key, value));
+        wake.offer(Boolean.TRUE);
+    }
+
+    private void takeExternal() {
+        for (var e = external.poll(); e != null; e = external.poll()) {
+            String key = e.getKey();
+            try {
+                if (key.startsWith("pools/")) {
+                    pools.external(key.substring("pools/".length()), e.getValue().map(Reconciler::pool), volumes);
+                } else if (key.startsWith("volumes/")) {
+                    volumes.external(key.substring("volumes/".length()), e.getValue().map(Reconciler::volume));
+                }
+            } catch (RuntimeException ex) {
+                LOG.warn("store change of {} not taken in: {}", key, ex.toString());
+            }
+        }
+    }
+
+    private static io.panastor.api.control.v1.PoolRecord pool(byte[] b) {
+        try {
+            return io.panastor.api.control.v1.PoolRecord.parseFrom(b);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
+    private static io.panastor.api.control.v1.VolumeRecord volume(byte[] b) {
+        try {
+            return io.panastor.api.control.v1.VolumeRecord.parseFrom(b);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
     private void run() {
         while (!stopped) {
             try {
@@ -64,6 +105,7 @@ final class Reconciler implements AutoCloseable {
 
     /** One pass of every step; for tests to drive by hand too. */
     void pass() {
+        takeExternal();
         for (String n : java.util.List.copyOf(pending)) {
             if (resyncNode(n)) {
                 pending.remove(n);
@@ -72,6 +114,8 @@ final class Reconciler implements AutoCloseable {
         pools.reconcile();
         volumes.resumeAll();
         healer.pass();
+        pools.observe();
+        volumes.observe(new Snapshot(nodes));
     }
 
     /** True once done (or moot: the node went away again, and will resync when it registers). */

@@ -18,6 +18,7 @@ import io.panastor.api.v1.ChildState;
 import io.panastor.api.v1.Nexus;
 import io.panastor.api.v1.NexusState;
 import io.panastor.api.v1.Replica;
+import io.panastor.control.store.EventLog;
 import io.panastor.control.store.Store;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -30,6 +31,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,6 +55,7 @@ final class Volumes {
     private final Pools pools;
     private final CrashPoints crash;
     private final int thinLimitPercent;
+    private final EventLog events;
     private final Map<String, VolumeRecord> records = new ConcurrentHashMap<>();
     private final Map<String, String> byName = new ConcurrentHashMap<>();
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
@@ -60,7 +63,13 @@ final class Volumes {
     private final Object placementLock = new Object();
 
     Volumes(Store store, Nodes nodes, Pools pools, CrashPoints crash, int thinLimitPercent) throws IOException {
+        this(store, store.events(), nodes, pools, crash, thinLimitPercent);
+    }
+
+    Volumes(Store store, EventLog events, Nodes nodes, Pools pools, CrashPoints crash, int thinLimitPercent)
+            throws IOException {
         this.store = store;
+        this.events = events;
         this.nodes = nodes;
         this.pools = pools;
         this.crash = crash;
@@ -141,6 +150,17 @@ final class Volumes {
         }
         records.remove(r.getSpec().getUuid());
         byName.remove(r.getSpec().getName(), r.getSpec().getUuid());
+        events.forget("volume", r.getSpec().getUuid());
+    }
+
+    /** Records what the control plane did to a volume, for {@code volume get} (and Kubernetes events). */
+    void event(VolumeRecord rec, boolean warning, String reason, String message) {
+        events.record("volume", rec.getSpec().getUuid(), warning, reason, message);
+    }
+
+    /** The volume as {@link #view} shows it, with its events: what GetVolume answers. */
+    Volume described(VolumeRecord rec) {
+        return view(rec).toBuilder().addAllEvents(events.list("volume", rec.getSpec().getUuid())).build();
     }
 
     private ReentrantLock lock(String key) {
@@ -214,7 +234,8 @@ final class Volumes {
             nv.add(new Placement.NodeView(n.getId(), nodes.online(n.getId()), n.getCordoned(), n.getLabelsMap()));
         }
         return Placement.place(new Placement.Request(spec.getName(), spec.getSize(), count, spec.getThin(),
-                spec.getNodeSelectorMap(), spec.getPoolSelectorMap(), exclude, thinLimitPercent),
+                spec.getNodeSelectorMap(), spec.getPoolSelectorMap(), exclude, thinLimitPercent,
+                spec.getPreferredNodesList(), Set.copyOf(spec.getRequiredNodesList())),
                 nv, pools.placementViews(committed()));
     }
 
@@ -250,6 +271,8 @@ final class Volumes {
                 boolean same = s.getSize() == size && s.getReplicas() == count && s.getThin() == r.getThin()
                         && s.getNodeSelectorMap().equals(r.getNodeSelectorMap())
                         && s.getPoolSelectorMap().equals(r.getPoolSelectorMap())
+                        && s.getPreferredNodesList().equals(r.getPreferredNodesList())
+                        && s.getRequiredNodesList().equals(r.getRequiredNodesList())
                         && (uuid.isEmpty() || uuid.equals(s.getUuid()));
                 if (!same) {
                     throw new ControlException(Status.Code.ALREADY_EXISTS, "volume " + r.getName() + " exists ("
@@ -265,7 +288,8 @@ final class Volumes {
             }
             VolumeSpec spec = VolumeSpec.newBuilder().setUuid(uuid.isEmpty() ? UUID.randomUUID().toString() : uuid)
                     .setName(r.getName()).setSize(size).setReplicas(count).setThin(r.getThin())
-                    .putAllNodeSelector(r.getNodeSelectorMap()).putAllPoolSelector(r.getPoolSelectorMap()).build();
+                    .putAllNodeSelector(r.getNodeSelectorMap()).putAllPoolSelector(r.getPoolSelectorMap())
+                    .addAllPreferredNodes(r.getPreferredNodesList()).addAllRequiredNodes(r.getRequiredNodesList()).build();
             VolumeRecord rec;
             synchronized (placementLock) {
                 List<Placement.PoolView> chosen = place(spec, count, Set.of());
@@ -282,6 +306,25 @@ final class Volumes {
             return view(current(spec.getUuid()));
         } finally {
             nameLock.unlock();
+        }
+    }
+
+    private static String nodesOf(VolumeRecord rec) {
+        return String.join(", ", rec.getReplicasList().stream().filter(x -> !x.getRemoving())
+                .map(x -> x.getPool() + "@" + x.getNode()).toList());
+    }
+
+    /** A volume recorded with no replica placed yet (a resource a user applied): its replicas placed and persisted. */
+    private VolumeRecord placeAll(VolumeRecord rec) {
+        synchronized (placementLock) {
+            VolumeRecord.Builder b = rec.toBuilder();
+            for (Placement.PoolView p : place(rec.getSpec(), rec.getSpec().getReplicas(), Set.of())) {
+                b.addReplicas(ReplicaRecord.newBuilder().setUuid(UUID.randomUUID().toString()).setNode(p.node())
+                        .setPool(p.name()));
+            }
+            VolumeRecord placed = b.build();
+            persist(placed);
+            return placed;
         }
     }
 
@@ -323,11 +366,15 @@ final class Volumes {
             switch (rec.getOperation()) {
                 case OP_CREATING -> {
                     try {
+                        if (rec.getReplicasCount() == 0) {
+                            rec = placeAll(rec);
+                        }
                         createReplicas(rec);
                     } catch (ControlException e) {
                         // Undone as a destroy; what cannot be destroyed now (a node away) the reconcile loop finishes.
                         LOG.warn("volume {}: create cannot finish ({}); undoing it", rec.getSpec().getName(),
                                 e.getMessage());
+                        event(rec, true, "CreateFailed", e.getMessage() + "; undone");
                         VolumeRecord undo = rec.toBuilder().setOperation(Operation.OP_DESTROYING).build();
                         persist(undo);
                         try {
@@ -338,6 +385,8 @@ final class Volumes {
                         throw e;
                     }
                     persist(rec.toBuilder().setOperation(Operation.OP_NONE).build());
+                    event(rec, false, "Created", rec.getReplicasCount() + " replica(s) of " + human(rec.getSize())
+                            + " on " + nodesOf(rec));
                 }
                 case OP_PUBLISHING -> publishSteps(rec);
                 case OP_UNPUBLISHING -> unpublishSteps(rec);
@@ -611,6 +660,7 @@ final class Volumes {
                     .setOperation(Operation.OP_PUBLISHING).build();
             persist(rec);
             publishSteps(rec);
+            event(rec, false, "Published", "nexus on node " + chosen + ": " + current(uuid).getUri());
             return view(current(uuid));
         } finally {
             l.unlock();
@@ -690,6 +740,7 @@ final class Volumes {
             rec = rec.toBuilder().setOperation(Operation.OP_UNPUBLISHING).build();
             persist(rec);
             unpublishSteps(rec);
+            event(rec, false, "Unpublished", "nexus on node " + rec.getTargetNode() + " destroyed");
             return view(current(uuid));
         } finally {
             l.unlock();
@@ -853,6 +904,8 @@ final class Volumes {
                 persist(rec);
                 LOG.info("volume {}: replacing replica {} (node {}) with one in pool {} on node {}",
                         rec.getSpec().getName(), old, nodeOf(rec, old), p.name(), p.node());
+                event(rec, false, "ReplicaReplaced", "replica " + old + " on node " + nodeOf(rec, old)
+                        + " replaced by one in pool " + p.name() + " on node " + p.node() + ", rebuilt from the healthy ones");
             }
             scaleSteps(rec);
             return true;
@@ -903,6 +956,8 @@ final class Volumes {
                         t.childOnline(uuid, c.get().getUri());
                         LOG.info("volume {}: replica {} on node {} is back: brought online", rec.getSpec().getName(),
                                 x.getUuid(), x.getNode());
+                        event(rec, false, "ReplicaOnline", "replica " + x.getUuid() + " on node " + x.getNode()
+                                + " is back: brought online (a partial rebuild when the nexus kept its log)");
                         did = true;
                     } catch (ControlException e) {
                         LOG.info("volume {}: replica {} is not back yet: {}", rec.getSpec().getName(), x.getUuid(),
@@ -914,6 +969,7 @@ final class Volumes {
                 rec = rec.toBuilder().setOperation(Operation.OP_PUBLISHING).build();
                 persist(rec);
                 publishSteps(rec);      // adds the replicas the nexus lacks
+                event(rec, false, "ReplicaAdded", "replica(s) reachable again added to the nexus, rebuilt in full");
                 did = true;
             }
             return did;
@@ -1004,10 +1060,14 @@ final class Volumes {
             persist(rec);
             LOG.info("volume {}: nexus node {} {}; republishing on {}", rec.getSpec().getName(), old,
                     whileOnline ? "drained" : "lost", to.get());
+            VolumeRecord moving = rec;
             if (nodes.online(old)) {
                 collectOrphans(old);        // the old nexus goes first: it holds its node's replica
             }
             publishSteps(rec);
+            event(moving, !whileOnline, whileOnline ? "NexusMoved" : "Republished", "nexus node " + old
+                    + (whileOnline ? " drained" : " lost") + "; replicas fenced to node " + to.get()
+                    + "'s host NQN alone, nexus made there: " + current(uuid).getUri());
             return true;
         } finally {
             l.unlock();
@@ -1057,6 +1117,7 @@ final class Volumes {
                         rec.getSpec().getName());
                 crash.reached("resync.engine.destroy-nexus");
                 e.destroyNexus(n.getUuid());
+                event(rec, false, "OrphanCollected", "old nexus on node " + node + " destroyed");
             }
         }
     }
@@ -1111,6 +1172,96 @@ final class Volumes {
     }
 
     // ------------------------------------------------------------------ views
+
+    // ------------------------------------------------------------------ status and outside changes
+
+    /**
+     * Keeps each volume's observed status in its record (the status of its resource in a
+     * cluster): written when it changed since the last pass, with an event when the volume went
+     * from one state to another. A volume busy with an operation is seen next pass.
+     */
+    void observe(Snapshot snap) {
+        for (VolumeRecord r : all()) {
+            String uuid = r.getSpec().getUuid();
+            ReentrantLock l = locks.computeIfAbsent(uuid, k -> new ReentrantLock());
+            if (!l.tryLock()) {
+                continue;
+            }
+            try {
+                VolumeRecord rec = records.get(uuid);
+                if (rec == null || rec.getOperation() != Operation.OP_NONE) {
+                    continue;
+                }
+                VolumeState now = view(rec, snap).getState();
+                VolumeState.Builder o = VolumeState.newBuilder().setStatus(now.getStatus());
+                for (VolumeReplica x : now.getReplicasList()) {
+                    o.addReplicas(VolumeReplica.newBuilder().setUuid(x.getUuid()).setNode(x.getNode()).setPool(x.getPool())
+                            .setState(x.getState()).setUri(x.getUri()));
+                }
+                VolumeState seen = o.build();
+                if (seen.equals(rec.getObserved())) {
+                    continue;
+                }
+                persist(rec.toBuilder().setObserved(seen).build());
+                VolumeStatus was = rec.hasObserved() ? rec.getObserved().getStatus() : null;
+                if (was != seen.getStatus()) {
+                    String word = seen.getStatus().name().substring("VOLUME_".length()).toLowerCase(java.util.Locale.ROOT);
+                    String bad = now.getReplicasList().stream().filter(x -> !x.getState().equals("Online"))
+                            .map(x -> x.getUuid() + "@" + x.getNode() + " " + x.getState()).collect(Collectors.joining(", "));
+                    event(rec, seen.getStatus() != VolumeStatus.VOLUME_ONLINE,
+                            Character.toUpperCase(word.charAt(0)) + word.substring(1),
+                            "volume is " + word + (bad.isEmpty() ? "" : "; replicas not online: " + bad));
+                }
+            } catch (ControlException e) {
+                LOG.debug("volume {}: status not kept: {}", r.getSpec().getName(), e.getMessage());
+            } finally {
+                l.unlock();
+            }
+        }
+    }
+
+    /**
+     * Someone else changed a volume's record in the store (a user's {@code kubectl} on its
+     * resource): a new replica count is a scale, a larger size a resize, a deleted resource a
+     * destroy, and a resource the control plane did not make — a volume applied by hand — is
+     * taken up as a create (its replicas placed by the reconcile loop). Called on the reconcile
+     * loop's thread; what fails is told as a warning event.
+     */
+    void external(String uuid, Optional<VolumeRecord> now) {
+        VolumeRecord mine = records.get(uuid);
+        try {
+            if (now.isEmpty()) {
+                if (mine != null) {
+                    LOG.info("volume {}: its resource was deleted: destroying it", mine.getSpec().getName());
+                    destroy(uuid);
+                }
+                return;
+            }
+            VolumeRecord r = now.get();
+            if (mine == null) {
+                if (r.getOperation() == Operation.OP_CREATING && r.getReplicasCount() == 0 && !byName.containsKey(
+                        r.getSpec().getName())) {
+                    LOG.info("volume {}: a resource made outside the control plane: creating it", r.getSpec().getName());
+                    records.put(uuid, r);
+                    byName.put(r.getSpec().getName(), uuid);
+                }
+                return;
+            }
+            if (r.getSpec().getReplicas() != mine.getSpec().getReplicas()) {
+                event(mine, false, "ScaleRequested", "replica count set to " + r.getSpec().getReplicas() + " on the resource");
+                scale(uuid, r.getSpec().getReplicas());
+            }
+            if (r.getSpec().getSize() > mine.getSpec().getSize() && mine.getOperation() == Operation.OP_NONE) {
+                event(mine, false, "ResizeRequested", "size set to " + human(r.getSpec().getSize()) + " on the resource");
+                resize(uuid, r.getSpec().getSize());
+            }
+        } catch (ControlException e) {
+            LOG.warn("volume {}: a change of its resource not applied: {}", uuid, e.getMessage());
+            if (mine != null && records.containsKey(uuid)) {
+                event(mine, true, "ChangeRefused", e.getMessage());
+            }
+        }
+    }
 
     Volume view(VolumeRecord rec) {
         return view(rec, new Snapshot(nodes));

@@ -12,7 +12,11 @@ import io.panastor.api.v1.Nexus;
 import io.panastor.api.v1.NexusRpcGrpc;
 import io.panastor.api.v1.Replica;
 import io.panastor.api.v1.ReplicaRpcGrpc;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.panastor.control.k8s.KubernetesStore;
+import io.panastor.control.k8s.MockApi;
 import io.panastor.control.store.FileStore;
+import io.panastor.control.store.Store;
 import io.panastor.engine.Await;
 import io.panastor.engine.Engine;
 import io.panastor.engine.bdev.BlockPattern;
@@ -41,6 +45,7 @@ final class Cluster implements AutoCloseable {
     final Path dir;
     final int cpPort;
     private final Duration replicaWait;
+    final Stores stores;
     final List<DaemonFixture> engines = new ArrayList<>();
     ControlPlane cp;
     private Engine initiator;
@@ -56,8 +61,46 @@ final class Cluster implements AutoCloseable {
 
     /** With the replica wait window {@code replicaWait} (how long a replica may be out before it is replaced). */
     Cluster(Path dir, int nodes, CrashPoints crash, Duration replicaWait) throws Exception {
+        this(dir, nodes, crash, replicaWait, Stores.FILE);
+    }
+
+    /**
+     * Where the control plane keeps its state: each start of a control plane opens the store
+     * again (a restarted one reads what the last left).
+     */
+    interface Stores extends AutoCloseable {
+        Store open(Path dir) throws IOException;
+
+        @Override
+        default void close() {
+        }
+
+        Stores FILE = d -> new FileStore(d.resolve("store"));
+    }
+
+    /** The custom resources of a (mock) Kubernetes API server as the store; see {@link MockApi}. */
+    static final class KubernetesStores implements Stores {
+        final MockApi api = new MockApi();
+        private final List<KubernetesClient> clients = new ArrayList<>();
+
+        @Override
+        public synchronized Store open(Path dir) throws IOException {
+            KubernetesClient c = api.client();
+            clients.add(c);
+            return KubernetesStore.open(c, "panastor");
+        }
+
+        @Override
+        public synchronized void close() {
+            clients.forEach(KubernetesClient::close);
+            api.close();
+        }
+    }
+
+    Cluster(Path dir, int nodes, CrashPoints crash, Duration replicaWait, Stores stores) throws Exception {
         this.dir = dir;
         this.replicaWait = replicaWait;
+        this.stores = stores;
         this.cpPort = freePort();
         try {
             cp = startControlPlane(crash);
@@ -90,7 +133,7 @@ final class Cluster implements AutoCloseable {
     }
 
     ControlPlane startControlPlane(CrashPoints crash) throws IOException {
-        return ControlPlane.start(new ControlPlane.Config(new FileStore(dir.resolve("store")),
+        return ControlPlane.start(new ControlPlane.Config(stores.open(dir),
                 new HostPort("127.0.0.1", cpPort), Duration.ofSeconds(15), Duration.ofMillis(200),
                 Duration.ofHours(1), 250, InstantSource.system(), crash, replicaWait));
     }
@@ -230,6 +273,7 @@ final class Cluster implements AutoCloseable {
         if (cp != null) {
             cp.close();
         }
+        stores.close();
         arena.close();
         if (first != null) {
             throw first;

@@ -32,6 +32,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ControlPlaneCrashTest {
+    /** The control plane's store: its files here; custom resources in the KubernetesControlPlaneCrashTest subclass. */
+    Cluster.Stores stores() {
+        return Cluster.Stores.FILE;
+    }
+
     static final long MiB = 1 << 20;
     Cluster c;
 
@@ -67,7 +72,7 @@ class ControlPlaneCrashTest {
 
     @BeforeAll
     void start(@TempDir Path dir) throws Exception {
-        c = new Cluster(dir, 3, new Crasher(Integer.MAX_VALUE));
+        c = new Cluster(dir, 3, new Crasher(Integer.MAX_VALUE), ControlPlane.Config.DEFAULT_REPLICA_WAIT, stores());
     }
 
     @AfterAll

@@ -20,12 +20,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** node drain: cordoned, its nexuses moved to other nodes and (when asked) its replicas rebuilt elsewhere, data intact. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DrainTest {
+    /** The control plane's store: its files here; custom resources in the KubernetesDrainTest subclass. */
+    Cluster.Stores stores() {
+        return Cluster.Stores.FILE;
+    }
+
     static final long MiB = 1 << 20;
     Cluster c;
 
     @BeforeAll
     void start(@TempDir Path dir) throws Exception {
-        c = new Cluster(dir, 3);
+        c = new Cluster(dir, 3, CrashPoints.NONE, ControlPlane.Config.DEFAULT_REPLICA_WAIT, stores());
     }
 
     @AfterAll

@@ -38,12 +38,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class HealingTest {
+    /** The control plane's store: its files here; custom resources in the KubernetesHealingTest subclass. */
+    Cluster.Stores stores() {
+        return Cluster.Stores.FILE;
+    }
+
     static final long MiB = 1 << 20;
     Cluster c;
 
     @BeforeAll
     void start(@TempDir Path dir) throws Exception {
-        c = new Cluster(dir, 4, CrashPoints.NONE, Duration.ZERO);
+        c = new Cluster(dir, 4, CrashPoints.NONE, Duration.ZERO, stores());
     }
 
     @AfterAll

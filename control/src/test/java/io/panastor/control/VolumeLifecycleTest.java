@@ -34,12 +34,17 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class VolumeLifecycleTest {
+    /** The control plane's store: its files here; custom resources in the KubernetesVolumeLifecycleTest subclass. */
+    Cluster.Stores stores() {
+        return Cluster.Stores.FILE;
+    }
+
     static final long MiB = 1 << 20;
     Cluster c;
 
     @BeforeAll
     void start(@TempDir Path dir) throws Exception {
-        c = new Cluster(dir, 4);
+        c = new Cluster(dir, 4, CrashPoints.NONE, ControlPlane.Config.DEFAULT_REPLICA_WAIT, stores());
     }
 
     @AfterAll

@@ -21,8 +21,10 @@ import sun.misc.Signal;
 public final class ControlPlaneCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(ControlPlaneCommand.class);
 
-    @Option(names = "--store", paramLabel = "file:DIR", defaultValue = "file:/var/lib/panastor/control-plane",
-            description = "Where the state is kept. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--store", paramLabel = "file:DIR|k8s[:NAMESPACE]", defaultValue = "file:/var/lib/panastor/control-plane",
+            description = "Where the state is kept: files in a directory, or custom resources of the Kubernetes cluster "
+                    + "it runs in (in-cluster configuration, else the kubeconfig; its namespace unless one is given). "
+                    + "Default: ${DEFAULT-VALUE}")
     String store;
 
     @Option(names = "--grpc", paramLabel = "HOST:PORT", converter = HostPort.AnyHost.class,
@@ -49,6 +51,11 @@ public final class ControlPlaneCommand implements Callable<Integer> {
     @Option(names = "--thin-commitment", paramLabel = "PERCENT", defaultValue = "250",
             description = "How far thin replicas may commit a pool, in percent of its capacity. Default: ${DEFAULT-VALUE}")
     int thinCommitment;
+
+    @Option(names = "--max-rebuilds", paramLabel = "N", defaultValue = "0",
+            description = "At most this many rebuilds started by healing at once in the cluster (0: no limit). "
+                    + "Default: ${DEFAULT-VALUE}")
+    int maxRebuilds;
 
     @Option(names = "--crash-at", paramLabel = "STEP[:N]", hidden = true,
             description = "Test hook: halt the process (as kill -9 would) the Nth time (1) it reaches STEP")
@@ -82,11 +89,14 @@ public final class ControlPlaneCommand implements Callable<Integer> {
         if (thinCommitment < 100) {
             throw new IllegalArgumentException("--thin-commitment " + thinCommitment + ": at least 100 (percent)");
         }
+        if (maxRebuilds < 0) {
+            throw new IllegalArgumentException("--max-rebuilds " + maxRebuilds + ": 0 (no limit) or more");
+        }
         Store s = Store.open(store);
         try (ControlPlane cp = ControlPlane.start(new ControlPlane.Config(s, grpc, timeout, beat,
                 io.panastor.api.daemon.EngineCommand.duration("--reconcile-period", reconcile), thinCommitment,
                 InstantSource.system(), crashAt == null ? CrashPoints.NONE : halting(crashAt),
-                io.panastor.api.daemon.EngineCommand.duration("--replica-wait", replicaWait)))) {
+                io.panastor.api.daemon.EngineCommand.duration("--replica-wait", replicaWait), maxRebuilds))) {
             System.out.println("panastor control-plane ready: grpc=" + grpc.host() + ":" + cp.grpcAddress().getPort()
                     + " store=" + store);
             System.out.flush();

@@ -55,6 +55,15 @@ public final class VolumeCommand extends CommandGroup {
                     r.getRebuildProgress() < 0 ? "-" : r.getRebuildProgress() + "%");
         }
         t.print(c.out());
+        if (v.getEventsCount() > 0) {
+            // As kubectl describe shows them: what the control plane did, oldest first.
+            Table e = new Table("  EVENT", "TYPE", "REASON", "COUNT", "MESSAGE");
+            for (io.panastor.api.control.v1.Event ev : v.getEventsList()) {
+                e.row("  " + java.time.Instant.ofEpochMilli(ev.getTimeMs()).truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
+                        ev.getType(), ev.getReason(), ev.getCount(), ev.getMessage());
+            }
+            e.print(c.out());
+        }
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true,
@@ -81,11 +90,19 @@ public final class VolumeCommand extends CommandGroup {
         @Option(names = "--pool-selector", paramLabel = "KEY=VALUE", description = "Only pools with these labels")
         Map<String, String> poolSelector = Map.of();
 
+        @Option(names = "--preferred-nodes", paramLabel = "NODE", split = ",",
+                description = "Replicas on these nodes first, when they qualify")
+        List<String> preferred = List.of();
+
+        @Option(names = "--required-nodes", paramLabel = "NODE", split = ",",
+                description = "Replicas on these nodes only")
+        List<String> required = List.of();
+
         @Override
         int run(ManagedChannel ch, Deadline d) {
             Volume v = stub(ch, d).createVolume(CreateVolumeRequest.newBuilder().setName(name).setUuid(uuid).setSize(size)
                     .setReplicas(replicas).setThin(thin).putAllNodeSelector(nodeSelector)
-                    .putAllPoolSelector(poolSelector).build());
+                    .putAllPoolSelector(poolSelector).addAllPreferredNodes(preferred).addAllRequiredNodes(required).build());
             print(v, () -> detail(this, v));
             return 0;
         }
@@ -123,7 +140,8 @@ public final class VolumeCommand extends CommandGroup {
         }
     }
 
-    @Command(name = "get", mixinStandardHelpOptions = true, description = "Show a volume and its replicas")
+    @Command(name = "get", mixinStandardHelpOptions = true,
+            description = "Show a volume, its replicas, and what the control plane did to it (its events)")
     static final class Get extends OnVolume {
         @Override
         int run(ManagedChannel ch, Deadline d) {
