@@ -148,5 +148,10 @@ public final class ControlPlane implements AutoCloseable {
         reconciler.close();
         executor.shutdownNow();
         nodes.close();
+        try {
+            config.store().close();     // writes nothing: ends the watches a dead process would not hold
+        } catch (IOException e) {
+            // nothing is pending in it
+        }
     }
 }

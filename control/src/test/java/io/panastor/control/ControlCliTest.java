@@ -79,6 +79,9 @@ class ControlCliTest {
         assertThat(run("volume", "scale", "cli-v", "1").out()).containsPattern("cli-v +Online +16MiB +1 ");
         assertThat(run("volume", "list").out()).contains("cli-v");
         assertThat(run("volume", "unpublish", "cli-v").out()).containsPattern("cli-v +Online +16MiB +1 +no +- +-");
+        // What the control plane did, oldest first, as kubectl describe shows events.
+        assertThat(run("volume", "get", "cli-v").out()).containsPattern("(?s)EVENT +TYPE +REASON.*Normal +Created .*"
+                + "Normal +Published +1 +nexus on node node-1.*Unpublished");
         assertThat(run("volume", "destroy", "cli-v").out()).contains("destroyed volume cli-v");
         CliRun gone = run("volume", "get", "cli-v");
         assertThat(gone.code()).isEqualTo(1);

@@ -96,6 +96,9 @@ class HealingTest {
         assertThat(nodesOf(healed)).doesNotContain(lost.getNode()).contains(target).hasSize(2);
         assertThat(c.readsBack(b, 0, 64, 1) && c.readsBack(b, 1000, 64, 2) && c.readsBack(b, 2000, 64, 3)).isTrue();
         c.disconnect(b);
+        assertThat(c.cp.volumes.described(c.cp.volumes.require("replace")).getEventsList())
+                .extracting(io.panastor.api.control.v1.Event::getReason)
+                .containsSubsequence("Created", "Published", "ReplicaOut", "ReplicaReplaced");
 
         // The new replica alone holds everything: the nexus's own replica taken out, it serves reads by itself.
         VolumeReplica added = healed.getState().getReplicasList().stream().filter(r -> !r.getNode().equals(target))
@@ -174,6 +177,10 @@ class HealingTest {
         assertThat(view("move").getState().getStatus()).isEqualTo(VolumeStatus.VOLUME_DEGRADED);
 
         // The old nexus node comes back: its replica is put back into the nexus and rebuilt.
+        assertThat(c.cp.volumes.described(c.cp.volumes.require("move")).getEventsList())
+                .filteredOn(e -> e.getReason().equals("Republished")).singleElement()
+                .satisfies(e -> assertThat(e.getMessage()).contains("nexus node " + old + " lost", moved.getTargetNode()));
+
         c.addEngine(Integer.parseInt(old.substring("node-".length())));
         awaitOnline("move", 3);
         assertThat(c.cp.volumes.require("move").getTargetNode()).isEqualTo(moved.getTargetNode());
