@@ -46,6 +46,8 @@ final class Cluster implements AutoCloseable {
     final int cpPort;
     private final Duration replicaWait;
     final Stores stores;
+    /** The control plane's --max-rebuilds from its next start on (0: no limit). */
+    int maxRebuilds;
     final List<DaemonFixture> engines = new ArrayList<>();
     ControlPlane cp;
     private Engine initiator;
@@ -135,7 +137,7 @@ final class Cluster implements AutoCloseable {
     ControlPlane startControlPlane(CrashPoints crash) throws IOException {
         return ControlPlane.start(new ControlPlane.Config(stores.open(dir),
                 new HostPort("127.0.0.1", cpPort), Duration.ofSeconds(15), Duration.ofMillis(200),
-                Duration.ofHours(1), 250, InstantSource.system(), crash, replicaWait));
+                Duration.ofHours(1), 250, InstantSource.system(), crash, replicaWait, maxRebuilds));
     }
 
     DaemonFixture addEngine(int i) throws IOException {

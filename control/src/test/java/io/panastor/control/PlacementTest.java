@@ -39,6 +39,23 @@ class PlacementTest {
     }
 
     @Test
+    void preferredNodesComeFirstAndRequiredNodesAreTheOnlyOnes() {
+        List<Placement.NodeView> nodes = List.of(node("a"), node("b"), node("c"));
+        List<Placement.PoolView> pools = List.of(pool("a1", "a", 10 * GiB, 0), pool("b1", "b", 10 * GiB, 5 * GiB),
+                pool("c1", "c", 10 * GiB, 9 * GiB));
+        Placement.Request preferring = new Placement.Request("v", GiB / 2, 2, false, Map.of(), Map.of(), Set.of(), 250,
+                List.of("c"), Set.of());
+        assertThat(Placement.place(preferring, nodes, pools)).extracting(Placement.PoolView::node).containsExactly("c", "a");
+        Placement.Request requiring = new Placement.Request("v", GiB / 2, 2, false, Map.of(), Map.of(), Set.of(), 250,
+                List.of(), Set.of("b", "c"));
+        assertThat(Placement.place(requiring, nodes, pools)).extracting(Placement.PoolView::node).containsExactly("b", "c");
+        Placement.Request tooFew = new Placement.Request("v", GiB / 2, 2, false, Map.of(), Map.of(), Set.of(), 250,
+                List.of(), Set.of("b"));
+        assertThatThrownBy(() -> Placement.place(tooFew, nodes, pools))
+                .hasMessageContaining("1 qualify (b)").hasMessageContaining("a: not among the required nodes [b]");
+    }
+
+    @Test
     void whatIsShortIsNamedNodeByNode() {
         List<Placement.NodeView> nodes = List.of(node("a"), new Placement.NodeView("b", true, true, Map.of()),
                 new Placement.NodeView("c", false, false, Map.of()), new Placement.NodeView("d", true, false,
