@@ -273,30 +273,38 @@ public final class KubernetesStore implements Store {
         if (key == null) {
             return;
         }
-        Optional<byte[]> report = null;
+        Optional<byte[]> report;
         synchronized (lockOf(key)) {
             HasMetadata mine = known.get(key);
             if (deleted ? mine == null || newer(mine, obj) : mine != null && !newer(obj, mine)) {
                 return;     // gone already, or an event for a version this store has (or has gone past)
             }
-            byte[] before = mine == null ? null : decode(key, mine);
-            if (deleted) {
-                known.remove(key);
-                report = Optional.empty();
-            } else {
-                known.put(key, obj);
-                byte[] after = decode(key, obj);
-                if (after == null || Arrays.equals(before, after)) {
-                    return;
-                }
-                report = Optional.of(after);
-            }
+            report = takeIn(key, deleted ? null : obj);
+        }
+        if (report == null) {
+            return;
         }
         try {
             listener.changed(key, report);
         } catch (RuntimeException e) {
             LOG.warn("store: watcher of {}: {}", key, e.toString());
         }
+    }
+
+    /**
+     * Takes {@code now} in as the key's object ({@code null}: it is gone); what to report — its
+     * record, or empty for gone — or {@code null} when no record changed. Under the key's lock.
+     */
+    private Optional<byte[]> takeIn(String key, HasMetadata now) {
+        HasMetadata mine = known.get(key);
+        byte[] before = mine == null ? null : decode(key, mine);
+        if (now == null) {
+            known.remove(key);
+            return before == null ? null : Optional.empty();
+        }
+        known.put(key, now);
+        byte[] after = decode(key, now);
+        return after == null || Arrays.equals(before, after) ? null : Optional.of(after);
     }
 
     // ------------------------------------------------------------------ records as objects
@@ -459,22 +467,11 @@ public final class KubernetesStore implements Store {
             LOG.warn("store: re-reading {} after a conflict: {}", key, e.getMessage());
             return;
         }
-        HasMetadata mine = known.get(key);
-        byte[] before = mine == null ? null : decode(key, mine);
-        Optional<byte[]> report;
-        if (now == null) {
-            known.remove(key);
-            report = Optional.empty();
-        } else {
-            known.put(key, now);
-            byte[] after = decode(key, now);
-            if (after == null || Arrays.equals(before, after)) {
-                return;
-            }
-            report = Optional.of(after);
+        Optional<byte[]> report = takeIn(key, now);
+        if (report == null) {
+            return;
         }
-        Optional<byte[]> r = report;
-        Thread.ofVirtual().name("store-report").start(() -> listener.changed(key, r));
+        Thread.ofVirtual().name("store-report").start(() -> listener.changed(key, report));
     }
 
     @Override
