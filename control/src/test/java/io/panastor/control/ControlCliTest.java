@@ -100,6 +100,22 @@ class ControlCliTest {
     }
 
     @Test
+    void theBenchUnpublishesBeforeDestroyingAndKeepsWhenAsked() {
+        CliRun cycle = run("volume", "bench", "--volumes", "2", "--replicas", "2", "--size", "4MiB", "--unpublish");
+        assertThat(cycle.code()).as(cycle.err()).isZero();
+        assertThat(cycle.out()).containsPattern("(?m)^unpublish +2 ").containsPattern("(?m)^destroy +2 ");
+        CliRun kept = run("volume", "bench", "--volumes", "3", "--replicas", "1", "--size", "4MiB", "--warmup", "0",
+                "--publish", "1", "--keep");
+        assertThat(kept.code()).as(kept.err()).isZero();
+        assertThat(kept.out()).containsPattern("(?m)^create +3 ").containsPattern("(?m)^publish +1 ")
+                .containsPattern("(?m)^destroy +0 ");
+        var left = c.cp.volumes.all().stream().filter(v -> v.getSpec().getName().startsWith("bench-")).toList();
+        assertThat(left).hasSize(3).filteredOn(v -> !v.getTargetNode().isEmpty()).hasSize(1);
+        // The other tests share this control plane and look for no bench volume.
+        left.forEach(v -> assertThat(run("volume", "destroy", v.getSpec().getName()).code()).isZero());
+    }
+
+    @Test
     void noControlPlaneIsExitThree() throws Exception {
         CliRun r = CliRun.of("node", "list", "--control-plane", "127.0.0.1:" + Cluster.freePort(), "--timeout", "5");
         assertThat(r.code()).isEqualTo(3);

@@ -248,6 +248,17 @@ public final class VolumeCommand extends CommandGroup {
                         + "Default: ${DEFAULT-VALUE}")
         int warmup;
 
+        @Option(names = "--publish", paramLabel = "N",
+                description = "Publish only the first N volumes (the others are created alone). Default: all")
+        Integer publishFirst;
+
+        @Option(names = "--unpublish", description = "Unpublish each published volume, timed, before its destroy")
+        boolean unpublish;
+
+        @Option(names = "--keep", description = "Leave the volumes made (not the warm-up ones) instead of destroying "
+                + "them: a control plane holding many, for measuring it")
+        boolean keep;
+
         @Override
         int run(ManagedChannel ch, Deadline d) {
             String warm = "bench-warmup-" + Long.toHexString(System.nanoTime() & 0xffffff) + "-";
@@ -263,9 +274,12 @@ public final class VolumeCommand extends CommandGroup {
             Histogram create = new Histogram(3);
             Histogram publish = new Histogram(3);
             Histogram both = new Histogram(3);
+            Histogram unpublished = new Histogram(3);
             Histogram destroy = new Histogram(3);
             String prefix = "bench-" + Long.toHexString(System.nanoTime() & 0xffffff) + "-";
+            int published = publishFirst == null ? volumes : Math.min(publishFirst, volumes);
             List<String> made = new ArrayList<>();
+            boolean done = false;
             try {
                 for (int i = 0; i < volumes; i++) {
                     String name = prefix + i;
@@ -274,25 +288,43 @@ public final class VolumeCommand extends CommandGroup {
                             .setReplicas(replicas).setThin(thin).build());
                     made.add(name);
                     long t1 = System.nanoTime();
+                    create.recordValue(TimeUnit.NANOSECONDS.toMicros(t1 - t0));
+                    if (i >= published) {
+                        spec.commandLine().getErr().printf("volume %d/%d: create %.1f ms%n", i + 1, volumes,
+                                (t1 - t0) / 1e6);
+                        continue;
+                    }
                     stub(ch, d).publishVolume(PublishVolumeRequest.newBuilder().setName(name).build());
                     long t2 = System.nanoTime();
-                    create.recordValue(TimeUnit.NANOSECONDS.toMicros(t1 - t0));
                     publish.recordValue(TimeUnit.NANOSECONDS.toMicros(t2 - t1));
                     both.recordValue(TimeUnit.NANOSECONDS.toMicros(t2 - t0));
                     spec.commandLine().getErr().printf("volume %d/%d: create+publish %.1f ms%n", i + 1, volumes,
                             (t2 - t0) / 1e6);
                 }
+                done = true;
             } finally {
-                for (String name : made) {
+                // Kept only when all were made: a bench that failed half way cleans up after itself.
+                for (int i = 0; i < made.size() && !(keep && done); i++) {
+                    GetRequest name = GetRequest.newBuilder().setName(made.get(i)).build();
                     long t0 = System.nanoTime();
-                    stub(ch, Deadline.after(120, TimeUnit.SECONDS)).destroyVolume(GetRequest.newBuilder().setName(name)
-                            .build());
+                    if (unpublish && i < published) {
+                        stub(ch, Deadline.after(120, TimeUnit.SECONDS)).unpublishVolume(name);
+                        long t1 = System.nanoTime();
+                        unpublished.recordValue(TimeUnit.NANOSECONDS.toMicros(t1 - t0));
+                        t0 = t1;
+                    }
+                    stub(ch, Deadline.after(120, TimeUnit.SECONDS)).destroyVolume(name);
                     destroy.recordValue(TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - t0));
                 }
             }
             Table t = new Table("OPERATION", "VOLUMES", "P50_MS", "P99_MS", "MAX_MS");
-            for (var e : List.of(Map.entry("create", create), Map.entry("publish", publish),
-                    Map.entry("create+publish", both), Map.entry("destroy", destroy))) {
+            List<Map.Entry<String, Histogram>> rows = new ArrayList<>(List.of(Map.entry("create", create),
+                    Map.entry("publish", publish), Map.entry("create+publish", both)));
+            if (unpublish) {
+                rows.add(Map.entry("unpublish", unpublished));
+            }
+            rows.add(Map.entry("destroy", destroy));
+            for (var e : rows) {
                 Histogram h = e.getValue();
                 t.row(e.getKey(), h.getTotalCount(), ms(h.getValueAtPercentile(50)), ms(h.getValueAtPercentile(99)),
                         ms(h.getMaxValue()));
