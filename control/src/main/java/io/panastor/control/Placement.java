@@ -56,6 +56,13 @@ public final class Placement {
         }
     }
 
+    /**
+     * Most free space first; between pools as free (thin replicas leave it as it is) the least
+     * committed, so thin volumes spread over the nodes rather than fill the first names.
+     */
+    private static final Comparator<PoolView> ROOMIEST = Comparator.comparingLong(PoolView::free).reversed()
+            .thenComparingLong(PoolView::committed).thenComparing(PoolView::node).thenComparing(PoolView::name);
+
     /** The chosen pool of each replica, best first; RESOURCE_EXHAUSTED naming what is short when too few fit. */
     public static List<PoolView> place(Request r, List<NodeView> nodes, List<PoolView> pools) {
         Map<String, String> why = new TreeMap<>();
@@ -75,8 +82,7 @@ public final class Placement {
                 String pr = poolReason(r, p);
                 if (pr != null) {
                     poolReasons.add("pool " + p.name() + " " + pr);
-                } else if (choice == null || p.free() > choice.free()
-                        || (p.free() == choice.free() && p.name().compareTo(choice.name()) < 0)) {
+                } else if (choice == null || ROOMIEST.compare(p, choice) < 0) {
                     choice = p;
                 }
             }
@@ -86,8 +92,7 @@ public final class Placement {
                 why.put(n.id(), poolReasons.isEmpty() ? "has no pool" : String.join(", ", poolReasons));
             }
         }
-        best.sort(Comparator.comparing((PoolView p) -> !r.preferredNodes().contains(p.node()))
-                .thenComparing(Comparator.comparingLong(PoolView::free).reversed()).thenComparing(PoolView::node));
+        best.sort(Comparator.comparing((PoolView p) -> !r.preferredNodes().contains(p.node())).thenComparing(ROOMIEST));
         if (best.size() < r.count()) {
             StringBuilder m = new StringBuilder("volume " + r.volume() + ": " + r.count() + " replica(s) of "
                     + Sizes.format(r.size()) + " need " + r.count() + " distinct node(s) with room; "

@@ -39,6 +39,17 @@ class PlacementTest {
     }
 
     @Test
+    void thinReplicasSpreadOverPoolsAsFreeByWhatIsCommitted() {
+        List<Placement.NodeView> nodes = List.of(node("a"), node("b"), node("c"));
+        // Thin replicas take no space up front: every pool as free, a and b committed already.
+        List<Placement.PoolView> pools = List.of(new Placement.PoolView("a1", "a", true, 10 * GiB, 0, 2 * GiB, 0, Map.of()),
+                new Placement.PoolView("b1", "b", true, 10 * GiB, 0, GiB, 0, Map.of()),
+                new Placement.PoolView("c1", "c", true, 10 * GiB, 0, 0, 0, Map.of()));
+        Placement.Request thin = new Placement.Request("v", GiB, 2, true, Map.of(), Map.of(), Set.of(), 250);
+        assertThat(Placement.place(thin, nodes, pools)).extracting(Placement.PoolView::node).containsExactly("c", "b");
+    }
+
+    @Test
     void preferredNodesComeFirstAndRequiredNodesAreTheOnlyOnes() {
         List<Placement.NodeView> nodes = List.of(node("a"), node("b"), node("c"));
         List<Placement.PoolView> pools = List.of(pool("a1", "a", 10 * GiB, 0), pool("b1", "b", 10 * GiB, 5 * GiB),
