@@ -36,6 +36,14 @@ import java.util.function.Supplier;
  * One engine's gRPC API as the control plane uses it: each call with a deadline, each failure a
  * {@link ControlException} naming the node, an unreachable engine UNAVAILABLE. Destroying what
  * is not there succeeds, so every step can be retried.
+ *
+ * <p>A listing's deadline is the node timeout, a change's {@link #CALL_SECONDS} ({@link
+ * #NEXUS_SECONDS} for a nexus). The reconcile loop is one thread and lists every online node on
+ * each pass; a node cut off by the network leaves its TCP connection silent, not closed, so a
+ * listing sent in the node timeout before it is seen offline would wait out the whole deadline
+ * and hold every volume's healing — the republish of the volumes that node served first of
+ * all — for 30 s, whatever the node timeout says. A node silent for as long as the node timeout
+ * is as good as offline for that pass; the next pass asks again.
  */
 public final class EngineClient implements AutoCloseable {
     static final long CALL_SECONDS = 30;
@@ -43,14 +51,17 @@ public final class EngineClient implements AutoCloseable {
 
     private final String node;
     private final String endpoint;
+    private final long listMillis;
     private final ManagedChannel channel;
     private final PoolRpcGrpc.PoolRpcBlockingStub pools;
     private final ReplicaRpcGrpc.ReplicaRpcBlockingStub replicas;
     private final NexusRpcGrpc.NexusRpcBlockingStub nexuses;
 
-    EngineClient(String node, String endpoint) {
+    /** @param listTimeout the deadline of a listing: the node timeout */
+    EngineClient(String node, String endpoint, java.time.Duration listTimeout) {
         this.node = node;
         this.endpoint = endpoint;
+        this.listMillis = Math.max(1, listTimeout.toMillis());
         int colon = endpoint.lastIndexOf(':');
         String host = endpoint.substring(0, colon).replaceAll("^\\[|]$", "");
         this.channel = NettyChannelBuilder.forAddress(host, Integer.parseInt(endpoint.substring(colon + 1)))
@@ -87,6 +98,10 @@ public final class EngineClient implements AutoCloseable {
         return nexuses.withDeadlineAfter(NEXUS_SECONDS, TimeUnit.SECONDS);
     }
 
+    private <S extends io.grpc.stub.AbstractStub<S>> S listing(S stub) {
+        return stub.withDeadlineAfter(listMillis, TimeUnit.MILLISECONDS);
+    }
+
     /** Creates the pool, or imports it when its disk holds it (the engine's create-or-import). */
     Pool createPool(String name, List<String> disks) {
         return call("creating pool " + name, () -> pools().createPool(CreatePoolRequest.newBuilder().setName(name)
@@ -104,7 +119,7 @@ public final class EngineClient implements AutoCloseable {
     }
 
     List<Pool> listPools() {
-        return call("listing pools", () -> pools().listPools(ListPoolOptions.getDefaultInstance()).getPoolsList());
+        return call("listing pools", () -> listing(pools).listPools(ListPoolOptions.getDefaultInstance()).getPoolsList());
     }
 
     Replica createReplica(String uuid, String name, String pool, long size, boolean thin, String entity) {
@@ -125,7 +140,7 @@ public final class EngineClient implements AutoCloseable {
     }
 
     List<Replica> listReplicas() {
-        return call("listing replicas", () -> replicas().listReplicas(ListReplicaOptions.getDefaultInstance())
+        return call("listing replicas", () -> listing(replicas).listReplicas(ListReplicaOptions.getDefaultInstance())
                 .getReplicasList());
     }
 
@@ -195,12 +210,12 @@ public final class EngineClient implements AutoCloseable {
     }
 
     List<Nexus> listNexuses() {
-        return call("listing nexuses", () -> nexuses().listNexus(ListNexusOptions.getDefaultInstance()).getNexusListList());
+        return call("listing nexuses", () -> listing(nexuses).listNexus(ListNexusOptions.getDefaultInstance()).getNexusListList());
     }
 
     /** The nexus of that UUID, if the engine has it (ListNexus filtered by uuid). */
     Optional<Nexus> nexus(String uuid) {
-        return call("listing nexus " + uuid, () -> nexuses().listNexus(ListNexusOptions.newBuilder()
+        return call("listing nexus " + uuid, () -> listing(nexuses).listNexus(ListNexusOptions.newBuilder()
                 .setUuid(com.google.protobuf.StringValue.of(uuid)).build()).getNexusListList()).stream()
                 .filter(n -> n.getUuid().equals(uuid)).findFirst();
     }

@@ -174,7 +174,7 @@ public final class Nodes implements AutoCloseable {
             throw new ControlException(Status.Code.UNAVAILABLE, "node " + id + " is " + status(id).name()
                     .substring("NODE_".length()).toLowerCase() + ": no heartbeat within " + timeout.toSeconds() + " s");
         }
-        return clients.computeIfAbsent(id, n -> new EngineClient(n, rec.getGrpcEndpoint()));
+        return clients.computeIfAbsent(id, n -> new EngineClient(n, rec.getGrpcEndpoint(), timeout));
     }
 
     @Override

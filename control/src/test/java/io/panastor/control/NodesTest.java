@@ -85,4 +85,42 @@ class NodesTest {
         assertThat(n.all()).isEmpty();
         assertThatThrownBy(() -> n.cordon("zz", true)).hasMessageContaining("node zz is not registered");
     }
+
+    /**
+     * A node cut off by the network: its TCP connection stays up and silent, so only a deadline
+     * ends a call to it. A listing (what each reconcile pass asks every online node) gives up
+     * after the node timeout, not the 30 s a change may take, so one silent node cannot hold the
+     * reconcile loop — and the republish of the volumes it served — for the call deadline.
+     */
+    @Test
+    void aListingOfASilentNodeGivesUpAfterTheNodeTimeoutNotTheCallDeadline() throws Exception {
+        java.net.InetAddress loopback = java.net.InetAddress.getLoopbackAddress();
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, loopback)) {
+            List<java.net.Socket> held = new ArrayList<>();
+            Thread accept = Thread.ofVirtual().start(() -> {
+                try {
+                    while (true) {
+                        held.add(silent.accept());     // read nothing, answer nothing, close nothing
+                    }
+                } catch (java.io.IOException closed) {
+                    // the test is over
+                }
+            });
+            Nodes n = new Nodes(new FileStore(dir), clock, Duration.ofSeconds(1));
+            n.register(reg("a", "i1").toBuilder().setGrpcEndpoint("127.0.0.1:" + silent.getLocalPort()).build());
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> n.engine("a").listReplicas()).isInstanceOfSatisfying(ControlException.class,
+                    e -> assertThat(e.code()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE));
+            assertThatThrownBy(() -> n.engine("a").listNexuses()).isInstanceOf(ControlException.class);
+            // Both together well within one call deadline: neither waited it out.
+            assertThat(Duration.ofNanos(System.nanoTime() - start))
+                    .isLessThan(Duration.ofSeconds(EngineClient.CALL_SECONDS));
+            n.close();
+            silent.close();
+            accept.join();
+            for (java.net.Socket s : held) {
+                s.close();
+            }
+        }
+    }
 }
