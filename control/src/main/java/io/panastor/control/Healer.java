@@ -73,9 +73,12 @@ final class Healer {
         return false;
     }
 
-    /** One pass of every healing step. */
-    void pass() {
-        Snapshot snap = new Snapshot(nodes);
+    /**
+     * One pass of every healing step, over what {@code snap} lists of the engines (each node listed once per pass);
+     * the volumes it acted on, whose state the snapshot no longer shows.
+     */
+    Set<String> pass(Snapshot snap) {
+        Set<String> touched = new HashSet<>();
         Set<String> stillOut = new HashSet<>();
         int rebuilding = maxRebuilds > 0 ? rebuildsRunning(snap) : 0;
         for (VolumeRecord rec : volumes.all()) {
@@ -85,6 +88,7 @@ final class Healer {
             String uuid = rec.getSpec().getUuid();
             try {
                 if (nodes.status(rec.getTargetNode()) == io.panastor.api.control.v1.NodeStatus.NODE_OFFLINE) {
+                    touched.add(uuid);
                     volumes.republish(uuid);
                     continue;
                 }
@@ -101,6 +105,7 @@ final class Healer {
                     if (!mayRebuild(rec, rebuilding)) {
                         continue;
                     }
+                    touched.add(uuid);
                     if (volumes.bringBack(uuid)) {
                         rebuilding++;
                         continue;
@@ -119,6 +124,7 @@ final class Healer {
                                 + " is out of the nexus; replaced unless it is back within " + replicaWait);
                     }
                     if (clock.millis() - first >= replicaWait.toMillis()) {
+                        touched.add(uuid);
                         if (mayRebuild(rec, rebuilding) && volumes.replace(uuid, x.getUuid())) {
                             outSince.remove(x.getUuid());
                             rebuilding++;
@@ -140,6 +146,7 @@ final class Healer {
                 }
             }
         }
+        return touched;
     }
 
     /** Whether the replica is out of the nexus's IO path: faulted, or not a child at all. */

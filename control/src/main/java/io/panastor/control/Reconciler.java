@@ -141,9 +141,12 @@ final class Reconciler implements AutoCloseable {
         }
         pools.reconcile();
         volumes.resumeAll();
-        healer.pass();
+        // One listing of each engine serves the healing and the observed status; a volume healing
+        // acted on is observed in the next pass, as the listing no longer shows it.
+        Snapshot snap = new Snapshot(nodes);
+        java.util.Set<String> touched = healer.pass(snap);
         pools.observe();
-        volumes.observe(new Snapshot(nodes));
+        volumes.observe(snap, touched);
     }
 
     /** True once done (or moot: the node went away again, and will resync when it registers). */

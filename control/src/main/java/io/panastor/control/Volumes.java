@@ -1180,9 +1180,12 @@ final class Volumes {
      * cluster): written when it changed since the last pass, with an event when the volume went
      * from one state to another. A volume busy with an operation is seen next pass.
      */
-    void observe(Snapshot snap) {
+    void observe(Snapshot snap, Set<String> skip) {
         for (VolumeRecord r : all()) {
             String uuid = r.getSpec().getUuid();
+            if (skip.contains(uuid)) {
+                continue;
+            }
             ReentrantLock l = locks.computeIfAbsent(uuid, k -> new ReentrantLock());
             if (!l.tryLock()) {
                 continue;
