@@ -20,19 +20,8 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 P="$ROOT/panastor"
 "$P" build >/dev/null
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-CP="127.0.0.1:$(free_port)"
-C=(--control-plane "$CP")
-CP_PID=""
-ENGINE_PIDS=()
-cleanup() {
-  for p in "${ENGINE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${ENGINE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  [ -n "$CP_PID" ] && { kill -TERM "$CP_PID" 2>/dev/null || true; wait "$CP_PID" 2>/dev/null || true; }
-  rm -f "$OUT"/disk-*.img
-}
-trap cleanup EXIT
-fail() { echo "control-plane e2e: FAILED: $*"; echo "--- control plane log"; tail -n 30 "$OUT/cp.err" || true; exit 1; }
+NAME="control-plane e2e"
+. "$ROOT/e2e/processes.sh"
 
 start_cp() { # [extra options]: starts the control plane on the store, waits for its ready line
   : >"$OUT/cp.out"

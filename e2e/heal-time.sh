@@ -26,21 +26,9 @@ P="$ROOT/panastor"
 STARTED=$SECONDS
 LIB="${PANASTOR_LIB:-$ROOT/dist/target/lib}"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-CP="127.0.0.1:$(free_port)"
-C=(--control-plane "$CP")
-CP_PID=""
+NAME="heal-time"
+. "$ROOT/e2e/processes.sh"
 BENCH_PID=""
-ENGINE_PIDS=()
-cleanup() {
-  [ -n "$BENCH_PID" ] && { kill -TERM "$BENCH_PID" 2>/dev/null || true; wait "$BENCH_PID" 2>/dev/null || true; }
-  for p in "${ENGINE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${ENGINE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  [ -n "$CP_PID" ] && { kill -TERM "$CP_PID" 2>/dev/null || true; wait "$CP_PID" 2>/dev/null || true; }
-  rm -f "$OUT"/disk-*.img
-}
-trap cleanup EXIT
-fail() { echo "heal-time: FAILED: $*"; echo "--- control plane log"; tail -n 30 "$OUT/cp.err" || true; exit 1; }
 now_ms() { date +%s%3N; }
 
 "$P" control-plane --store "file:$OUT/store" --grpc "$CP" --heartbeat-interval 500ms --node-timeout "$NODE_TIMEOUT" \
@@ -81,6 +69,7 @@ if [ "$VERIFY" = 1 ]; then
   "$P" bench --verify --rw randread --bs 4k --qd 1 --ramp 0 --runtime "${READ_S}s" "$URI" \
     >"$OUT/verify.txt" 2>"$OUT/verify.err" &
   BENCH_PID=$!
+  EXTRA_PIDS=("$BENCH_PID")
   until [ "$(written)" -ge $((1 << 30)) ]; do
     kill -0 "$BENCH_PID" 2>/dev/null || fail "the verifying bench ended before its fill (see $OUT/verify.err)"
     sleep 1
@@ -153,7 +142,7 @@ if [ "$VERIFY" = 1 ]; then
   after=$(( READ_S - ($(sed -n 's/^\([0-9]*\) .*VOLUME_ONLINE.*/\1/p' "$OUT/watch.txt" | tail -n1) - t0 - fill_ms) / 1000 ))
   echo "heal-time: the verifying reader reads on, about $after s of it after the volume is Online again"
   [ "$after" -ge 10 ] || fail "the heal left the reader less than 10 s to read the healed volume: give HEAL_READ_S more"
-  rc=0; wait "$BENCH_PID" || rc=$?; BENCH_PID=""
+  rc=0; wait "$BENCH_PID" || rc=$?; BENCH_PID=""; EXTRA_PIDS=()
   grep -E "reads verified|FAILED" "$OUT/verify.txt" | sed 's/^/  /' || true
   [ "$rc" = 0 ] || fail "the verifying bench exited $rc (see $OUT/verify.txt, $OUT/verify.err)"
   echo "  every read verified, before, during and after the heal"

@@ -24,19 +24,8 @@ P="$ROOT/panastor"
 STARTED=$SECONDS
 HZ=$(getconf CLK_TCK)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-CP="127.0.0.1:$(free_port)"
-C=(--control-plane "$CP")
-CP_PID=""
-ENGINE_PIDS=()
-cleanup() {
-  for p in "${ENGINE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${ENGINE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  [ -n "$CP_PID" ] && { kill -TERM "$CP_PID" 2>/dev/null || true; wait "$CP_PID" 2>/dev/null || true; }
-  rm -f "$OUT"/disk-*.img
-}
-trap cleanup EXIT
-fail() { echo "reconcile-cost: FAILED: $*"; echo "--- control plane log"; tail -n 30 "$OUT/cp.err" || true; exit 1; }
+NAME="reconcile-cost"
+. "$ROOT/e2e/processes.sh"
 
 # The Reconciler's DEBUG line gives each pass's number and its thread's CPU.
 PANASTOR_JAVA_OPTS="${PANASTOR_JAVA_OPTS:-} -Dorg.slf4j.simpleLogger.log.io.panastor.control.Reconciler=debug" \

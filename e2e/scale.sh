@@ -27,19 +27,8 @@ P="$ROOT/panastor"
 [ "$("$P" needs-build)" = no ] || "$P" build >/dev/null
 STARTED=$SECONDS
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-CP="127.0.0.1:$(free_port)"
-C=(--control-plane "$CP")
-CP_PID=""
-ENGINE_PIDS=()
-cleanup() {
-  for p in "${ENGINE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${ENGINE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  [ -n "$CP_PID" ] && { kill -TERM "$CP_PID" 2>/dev/null || true; wait "$CP_PID" 2>/dev/null || true; }
-  rm -f "$OUT"/disk-*.img
-}
-trap cleanup EXIT
-fail() { echo "scale e2e: FAILED: $*"; echo "--- control plane log"; tail -n 30 "$OUT/cp.err" || true; exit 1; }
+NAME="scale e2e"
+. "$ROOT/e2e/processes.sh"
 
 "$P" control-plane --store "file:$OUT/store" --grpc "$CP" --heartbeat-interval 500ms --node-timeout 10s \
   --reconcile-period 1s >"$OUT/cp.out" 2>>"$OUT/cp.err" &
