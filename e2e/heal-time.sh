@@ -25,6 +25,8 @@ P="$ROOT/panastor"
 [ "$("$P" needs-build)" = no ] || "$P" build >/dev/null
 STARTED=$SECONDS
 LIB="${PANASTOR_LIB:-$ROOT/dist/target/lib}"
+# The launcher exports the JDK it found; run alone, the script looks where the launcher does.
+JAVA_HOME="${JAVA_HOME:-$(ls -d /usr/lib/jvm/*-25-* /usr/lib/jvm/*25* 2>/dev/null | head -n 1)}"
 
 NAME="heal-time"
 . "$ROOT/e2e/processes.sh"
