@@ -80,7 +80,7 @@ public final class ControlPlane implements AutoCloseable {
                 .executor(executor)
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance());
-        List<BindableService> services = new ControlServices(c.store(), nodes, pools, volumes, c.heartbeat(), c.clock(),
+        List<BindableService> services = new ControlServices(nodes, pools, volumes, c.heartbeat(), c.clock(),
                 c.crash()).all();
         services.forEach(b::addService);
         try {

@@ -35,8 +35,6 @@ import io.panastor.api.control.v1.ScaleVolumeRequest;
 import io.panastor.api.control.v1.Volume;
 import io.panastor.api.control.v1.VolumeRecord;
 import io.panastor.api.control.v1.VolumesGrpc;
-import io.panastor.control.store.Store;
-import java.io.IOException;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
@@ -50,7 +48,6 @@ final class ControlServices {
     private static final Logger LOG = LoggerFactory.getLogger(ControlServices.class);
     static final int MAX_PAGE = 1000;
 
-    private final Store store;
     private final Nodes nodes;
     private final Pools pools;
     private final Volumes volumes;
@@ -58,9 +55,8 @@ final class ControlServices {
     private final InstantSource clock;
     private final CrashPoints crash;
 
-    ControlServices(Store store, Nodes nodes, Pools pools, Volumes volumes, Duration heartbeat, InstantSource clock,
+    ControlServices(Nodes nodes, Pools pools, Volumes volumes, Duration heartbeat, InstantSource clock,
                     CrashPoints crash) {
-        this.store = store;
         this.nodes = nodes;
         this.pools = pools;
         this.volumes = volumes;

@@ -33,12 +33,10 @@ final class Healer {
     private final Duration replicaWait;
     /** At most this many rebuilds at once in the cluster (0: no limit), as Mayastor's {@code --max-rebuilds}. */
     private final int maxRebuilds;
+    /** Volumes told their rebuild waits for the limit, not told again until one of theirs starts. */
+    private final Set<String> deferred = ConcurrentHashMap.newKeySet();
     /** Replica UUID to when a pass first saw it out of its nexus. */
     private final Map<String, Long> outSince = new ConcurrentHashMap<>();
-
-    Healer(Nodes nodes, Volumes volumes, InstantSource clock, Duration replicaWait) {
-        this(nodes, volumes, clock, replicaWait, 0);
-    }
 
     Healer(Nodes nodes, Volumes volumes, InstantSource clock, Duration replicaWait, int maxRebuilds) {
         this.nodes = nodes;
@@ -63,13 +61,16 @@ final class Healer {
         return n;
     }
 
-    /** Whether one more rebuild may start; when not, the volume is told so (once per pass). */
+    /** Whether one more rebuild may start; when not, the volume is told so once, not at every pass it waits. */
     private boolean mayRebuild(VolumeRecord rec, int running) {
         if (maxRebuilds <= 0 || running < maxRebuilds) {
+            deferred.remove(rec.getSpec().getUuid());
             return true;
         }
-        volumes.event(rec, false, "RebuildDeferred", running + " rebuild(s) running, the cluster's limit "
-                + "(--max-rebuilds " + maxRebuilds + "): this volume's waits");
+        if (deferred.add(rec.getSpec().getUuid())) {
+            volumes.event(rec, false, "RebuildDeferred", running + " rebuild(s) running, the cluster's limit "
+                    + "(--max-rebuilds " + maxRebuilds + "): this volume's waits");
+        }
         return false;
     }
 

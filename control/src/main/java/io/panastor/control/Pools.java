@@ -40,12 +40,8 @@ final class Pools {
     private final Map<String, String> errors = new ConcurrentHashMap<>();
 
     Pools(Store store, Nodes nodes, CrashPoints crash) throws IOException {
-        this(store, store.events(), nodes, crash);
-    }
-
-    Pools(Store store, EventLog events, Nodes nodes, CrashPoints crash) throws IOException {
         this.store = store;
-        this.events = events;
+        this.events = store.events();
         this.nodes = nodes;
         this.crash = crash;
         for (byte[] v : store.list(PREFIX).values()) {

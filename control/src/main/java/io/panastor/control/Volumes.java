@@ -63,13 +63,8 @@ final class Volumes {
     private final Object placementLock = new Object();
 
     Volumes(Store store, Nodes nodes, Pools pools, CrashPoints crash, int thinLimitPercent) throws IOException {
-        this(store, store.events(), nodes, pools, crash, thinLimitPercent);
-    }
-
-    Volumes(Store store, EventLog events, Nodes nodes, Pools pools, CrashPoints crash, int thinLimitPercent)
-            throws IOException {
         this.store = store;
-        this.events = events;
+        this.events = store.events();
         this.nodes = nodes;
         this.pools = pools;
         this.crash = crash;
